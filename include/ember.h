@@ -1,0 +1,131 @@
+/* Ember public C API.
+ *
+ * Conventions (SQLite / TVM C runtime style):
+ *  - every call that can fail returns an ember_status; EMBER_OK is 0;
+ *  - on failure, ember_last_error() (thread-local) holds a human-readable message naming
+ *    what went wrong and where (node, op, tensor, file offset); handles also keep their
+ *    own last error (ember_model_last_error / ember_session_last_error);
+ *  - output parameters are marked "out:"; on failure they are set to NULL / 0;
+ *  - every _free function accepts NULL;
+ *  - the library never calls exit() or abort() on user error.
+ */
+#ifndef EMBER_H
+#define EMBER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EMBER_VERSION_MAJOR 0
+#define EMBER_VERSION_MINOR 1
+#define EMBER_VERSION_PATCH 0
+
+typedef enum {
+    EMBER_OK = 0,
+    EMBER_E_INVALID_MODEL, /* the file is not a model we can read              */
+    EMBER_E_UNSUPPORTED,   /* valid, but uses something Ember lacks            */
+    EMBER_E_INVALID_ARG,   /* the caller passed something wrong                */
+    EMBER_E_NO_MEMORY,
+    EMBER_E_IO,            /* a file could not be opened or read               */
+    EMBER_E_INTERNAL,
+} ember_status;
+
+/* Element types use the ONNX TensorProto.DataType numbers. */
+typedef enum {
+    EMBER_DT_UNDEFINED = 0,
+    EMBER_DT_FLOAT = 1,
+    EMBER_DT_UINT8 = 2,
+    EMBER_DT_INT8 = 3,
+    EMBER_DT_UINT16 = 4,
+    EMBER_DT_INT16 = 5,
+    EMBER_DT_INT32 = 6,
+    EMBER_DT_INT64 = 7,
+    EMBER_DT_STRING = 8,
+    EMBER_DT_BOOL = 9,
+    EMBER_DT_FLOAT16 = 10,
+    EMBER_DT_DOUBLE = 11,
+    EMBER_DT_UINT32 = 12,
+    EMBER_DT_UINT64 = 13,
+    EMBER_DT_BFLOAT16 = 16,
+} ember_dtype;
+
+#define EMBER_MAX_RANK 8
+
+/* A dense tensor passed across the API: row-major, little-endian. */
+typedef struct ember_tensor {
+    ember_dtype dtype;
+    int rank;
+    int64_t dims[EMBER_MAX_RANK];
+    void *data;   /* rank 0 = scalar (one element) */
+    size_t nbytes; /* size of data in bytes */
+} ember_tensor;
+
+/* Description of a graph input or output. A dimension that is not fixed is -1 in dims and
+ * has its symbolic name (e.g. "batch") in dim_names, or NULL when it is anonymous.
+ * rank is -1 when the rank itself is unknown. Strings belong to the model. */
+typedef struct ember_io_info {
+    const char *name;
+    ember_dtype dtype;
+    int rank;
+    int64_t dims[EMBER_MAX_RANK];
+    const char *dim_names[EMBER_MAX_RANK];
+} ember_io_info;
+
+typedef struct ember_model ember_model;     /* an imported graph; immutable after load */
+typedef struct ember_session ember_session; /* a model prepared for one backend */
+
+/* ---- errors ---- */
+const char *ember_status_name(ember_status s);
+/* The calling thread's last error message ("" if none). Valid until the next Ember call
+ * on this thread. */
+const char *ember_last_error(void);
+const char *ember_dtype_name(ember_dtype dt); /* "float32", ... or "unknown" */
+size_t ember_dtype_size(ember_dtype dt);      /* bytes per element, 0 if unknown/string */
+
+/* ---- models ---- */
+/* Loads an ONNX model from `path`. External data files are resolved relative to the
+ * model's folder and never outside it.
+ * out: *model owns the model; free with ember_model_free. */
+ember_status ember_model_load(const char *path, ember_model **model);
+/* Loads from memory; the buffer is copied, the caller keeps ownership of `data`.
+ * `base_dir` is the folder for external data (NULL: external data is refused). */
+ember_status ember_model_load_memory(const void *data, size_t size, const char *base_dir,
+                                     ember_model **model);
+void ember_model_free(ember_model *model);
+const char *ember_model_last_error(const ember_model *model);
+
+int ember_model_num_inputs(const ember_model *model);  /* graph inputs that are not weights */
+int ember_model_num_outputs(const ember_model *model);
+/* out: *info describes input/output i; its strings live as long as the model. */
+ember_status ember_model_input_info(const ember_model *model, int i, ember_io_info *info);
+ember_status ember_model_output_info(const ember_model *model, int i, ember_io_info *info);
+/* Model metadata: producer, domain, doc and metadata_props, as key/value.
+ * out: *key, *value owned by the model. Returns EMBER_E_INVALID_ARG past the end. */
+ember_status ember_model_metadata(const ember_model *model, int i, const char **key,
+                                  const char **value);
+
+/* ---- sessions ---- */
+/* Prepares `model` for `backend` ("interp"; NULL = default). The session keeps a reference
+ * to the model: free the session before the model.
+ * out: *session, free with ember_session_free. */
+ember_status ember_session_create(const ember_model *model, const char *backend,
+                                  ember_session **session);
+void ember_session_free(ember_session *session);
+const char *ember_session_last_error(const ember_session *session);
+
+/* Runs one inference. `inputs` are in the order of ember_model_input_info; the caller
+ * keeps ownership of them. Shapes and dtypes are checked against the model.
+ * out: outputs[0..n_outputs) are filled with newly allocated tensors, in the order of
+ * ember_model_output_info; release each with ember_tensor_release.
+ * Safe to call from several threads at once on the same session. */
+ember_status ember_session_run(ember_session *session, const ember_tensor *inputs,
+                               int n_inputs, ember_tensor *outputs, int n_outputs);
+void ember_tensor_release(ember_tensor *t); /* frees t->data and zeroes t; NULL is fine */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
