@@ -1,5 +1,6 @@
 /* The public C API end to end on the shipped model: load, describe, run, refuse bad input. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
