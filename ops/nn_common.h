@@ -1,0 +1,49 @@
+/* Helpers shared by the nn op glue (ops/nn_*.c): window geometry of convolutions and
+ * pools, and small dtype checks. */
+#ifndef EMBER_NN_COMMON_H
+#define EMBER_NN_COMMON_H
+#include "kernels/conv.h"
+#include "op.h"
+
+/* Window attributes of Conv / ConvTranspose / pools for nd spatial dims. */
+typedef struct nn_window {
+    int nd;
+    int64_t k[K_CONV_MAX_SP], s[K_CONV_MAX_SP], d[K_CONV_MAX_SP];
+    int64_t pb[K_CONV_MAX_SP], pe[K_CONV_MAX_SP];
+    int auto_pad; /* NN_PAD_* */
+    int ceil_mode;
+} nn_window;
+
+enum { NN_PAD_NOTSET, NN_PAD_SAME_UPPER, NN_PAD_SAME_LOWER, NN_PAD_VALID };
+
+/* Reads kernel_shape (or takes `kernel` when non-NULL and the attribute is absent; a
+ * present attribute must agree with it), strides, dilations, pads, auto_pad, ceil_mode. */
+ember_status nn_window_read(const ember_op_ctx *c, int nd, const int64_t *kernel, nn_window *w);
+/* Output spatial dims of a forward window (conv, pool) over `in` (-1 = unknown, giving
+ * -1); resolves SAME pads when the input is known. */
+ember_status nn_window_out(const ember_op_ctx *c, nn_window *w, const int64_t *in, int64_t *out);
+/* Fills kernel geometry for an image `in` and window grid `out`. */
+void nn_window_geom(const nn_window *w, const int64_t *in, const int64_t *out, k_conv_geom *g);
+
+/* Fails unless t's dtype is float32. */
+ember_status nn_need_f32(const ember_op_ctx *c, const ember_op_tensor *t, const char *what);
+/* Fails unless input i is present with the given rank (rank -1 = unknown passes). */
+ember_status nn_need_rank(const ember_op_ctx *c, int i, int rank, const char *what);
+/* Product of dims[from..to). */
+int64_t nn_prod(const int64_t *dims, int from, int to);
+#endif
+
+/* Numpy matmul of a [..., M, K] and b [..., K, N] (1-D operands promoted and their dim
+ * dropped from the result). */
+typedef struct nn_mm {
+    int64_t M, N, K, batch;
+    int brank;
+    int64_t bdims[EMBER_MAX_RANK], astr[EMBER_MAX_RANK], bstr[EMBER_MAX_RANK];
+    int fold; /* b has no batch dims: a's batch can be folded into M */
+} nn_mm;
+/* Validates and fills mm (when shapes are known) and the output shape (rank -1 when the
+ * input ranks are unknown). */
+ember_status nn_matmul_plan(const ember_op_ctx *c, const ember_op_tensor *a,
+                            const ember_op_tensor *b, nn_mm *mm, int *rank, int64_t *dims);
+/* Matrix indices into a and b of batch element i. */
+void nn_mm_batch(const nn_mm *mm, int64_t i, int64_t *ai, int64_t *bi);

@@ -1,0 +1,243 @@
+/* Conv and ConvTranspose (float32): im2col + the blocked sgemm, with direct paths for
+ * pointwise and depthwise 2-D convolutions. */
+#include <string.h>
+
+#include "kernels/conv.h"
+#include "kernels/gemm.h"
+#include "nn_common.h"
+#include "op_decls.h"
+
+/* Everything Conv's run needs, derived from the inputs once. */
+typedef struct conv_plan {
+    nn_window w;
+    int64_t N, C, M, G, Cg, Mg, kt, insp, outsp;
+    int64_t in[K_CONV_MAX_SP], out[K_CONV_MAX_SP];
+    int pointwise, depthwise;
+} conv_plan;
+
+/* Shared checks of X [N, C, ...] and W; fills what is known. Returns with p->w.nd = 0
+ * when the ranks are unknown. */
+static ember_status conv_prepare(ember_op_ctx *c, conv_plan *p, int transpose)
+{
+    memset(p, 0, sizeof *p);
+    const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
+    if (!x || !w) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs inputs X and W");
+    TRY(nn_need_f32(c, x, "X"));
+    TRY(nn_need_f32(c, w, "W"));
+    if (b) TRY(nn_need_f32(c, b, "B"));
+    int rank = x->rank >= 0 ? x->rank : w->rank;
+    if (rank < 0) return EMBER_OK;
+    if (rank < 3)
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "input has rank %d, needs at least 3", rank);
+    if ((x->rank >= 0 && x->rank != rank) || (w->rank >= 0 && w->rank != rank))
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "X has rank %d but W has rank %d", x->rank,
+                             w->rank);
+    int nd = rank - 2;
+    int64_t kernel[K_CONV_MAX_SP];
+    for (int i = 0; i < nd && i < K_CONV_MAX_SP; i++) kernel[i] = w->rank >= 0 ? w->dims[2 + i] : -1;
+    TRY(nn_window_read(c, nd, kernel, &p->w));
+    p->G = ember_attr_int(c->node, "group", 1);
+    if (p->G < 1) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "group %lld is invalid", (long long)p->G);
+    p->N = x->rank >= 0 ? x->dims[0] : -1;
+    p->C = x->rank >= 0 ? x->dims[1] : -1;
+    int64_t w0 = w->rank >= 0 ? w->dims[0] : -1, w1 = w->rank >= 0 ? w->dims[1] : -1;
+    /* Conv: W [M, C/G, k...]; ConvTranspose: W [C, M/G, k...]. */
+    if (!transpose) {
+        p->M = w0;
+        if (p->C >= 0 && w1 >= 0 && p->C != w1 * p->G)
+            return ember_op_fail(c, EMBER_E_INVALID_MODEL,
+                                 "X has %lld channels but W expects %lld x group %lld",
+                                 (long long)p->C, (long long)w1, (long long)p->G);
+        if (p->M >= 0 && p->M % p->G)
+            return ember_op_fail(c, EMBER_E_INVALID_MODEL, "%lld output channels do not split into %lld groups",
+                                 (long long)p->M, (long long)p->G);
+    } else {
+        p->M = w1 >= 0 ? w1 * p->G : -1;
+        if (p->C >= 0 && w0 >= 0 && p->C != w0)
+            return ember_op_fail(c, EMBER_E_INVALID_MODEL, "X has %lld channels but W has %lld",
+                                 (long long)p->C, (long long)w0);
+        if (p->C >= 0 && p->C % p->G)
+            return ember_op_fail(c, EMBER_E_INVALID_MODEL, "%lld input channels do not split into %lld groups",
+                                 (long long)p->C, (long long)p->G);
+    }
+    if (b && b->rank >= 0 && (b->rank != 1 || (p->M >= 0 && b->dims[0] >= 0 && b->dims[0] != p->M)))
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "bias must be a vector of %lld values",
+                             (long long)p->M);
+    for (int i = 0; i < nd; i++) p->in[i] = x->rank >= 0 ? x->dims[2 + i] : -1;
+    return EMBER_OK;
+}
+
+static int known(const int64_t *d, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (d[i] < 0) return 0;
+    return 1;
+}
+
+static void set_out(ember_op_ctx *c, const conv_plan *p)
+{
+    if (p->w.nd == 0) {
+        ember_op_set_out(c, 0, EMBER_DT_FLOAT, -1, NULL);
+        return;
+    }
+    int64_t dims[EMBER_MAX_RANK] = {p->N, p->M};
+    memcpy(dims + 2, p->out, sizeof(int64_t) * (size_t)p->w.nd);
+    ember_op_set_out(c, 0, EMBER_DT_FLOAT, p->w.nd + 2, dims);
+}
+
+static ember_status conv_plan_build(ember_op_ctx *c, conv_plan *p)
+{
+    TRY(conv_prepare(c, p, 0));
+    int nd = p->w.nd;
+    if (nd == 0) return EMBER_OK;
+    if (known(p->w.k, nd)) TRY(nn_window_out(c, &p->w, p->in, p->out));
+    else
+        for (int i = 0; i < nd; i++) p->out[i] = -1;
+    if (p->C < 0 || p->M < 0 || !known(p->out, nd)) return EMBER_OK;
+    p->Cg = p->C / p->G;
+    p->Mg = p->M / p->G;
+    p->kt = nn_prod(p->w.k, 0, nd);
+    p->insp = nn_prod(p->in, 0, nd);
+    p->outsp = nn_prod(p->out, 0, nd);
+    p->pointwise = 1;
+    for (int i = 0; i < nd; i++)
+        if (p->w.k[i] != 1 || p->w.s[i] != 1 || p->w.pb[i] != 0 || p->w.pe[i] != 0) p->pointwise = 0;
+    p->depthwise = nd == 2 && p->Cg == 1 && !p->pointwise;
+    if (!p->pointwise && !p->depthwise)
+        c->scratch_bytes = (size_t)(p->Cg * p->kt * p->outsp) * sizeof(float);
+    return EMBER_OK;
+}
+
+ember_status ember_infer_conv(ember_op_ctx *c)
+{
+    conv_plan p;
+    TRY(conv_plan_build(c, &p));
+    set_out(c, &p);
+    return EMBER_OK;
+}
+
+ember_status ember_run_conv(ember_op_ctx *c)
+{
+    conv_plan p;
+    TRY(conv_plan_build(c, &p));
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const ember_op_tensor *bt = ember_op_in(c, 2);
+    const float *bias = bt ? bt->data : NULL;
+    float *y = c->out[0]->data, *col = c->scratch;
+    k_conv_geom g;
+    nn_window_geom(&p.w, p.in, p.out, &g);
+    int64_t K = p.Cg * p.kt;
+    for (int64_t n = 0; n < p.N; n++) {
+        if (p.depthwise) {
+            for (int64_t gi = 0; gi < p.G; gi++)
+                k_conv_dw2d_f32(x + (n * p.C + gi) * p.insp, w + gi * p.Mg * p.kt,
+                                bias ? bias + gi * p.Mg : NULL, 1, p.Mg, &g,
+                                y + (n * p.M + gi * p.Mg) * p.outsp, 0, 1);
+            continue;
+        }
+        for (int64_t gi = 0; gi < p.G; gi++) {
+            const float *xg = x + (n * p.C + gi * p.Cg) * p.insp;
+            float *yg = y + (n * p.M + gi * p.Mg) * p.outsp;
+            const float *B = xg;
+            if (!p.pointwise) {
+                k_im2col_f32(xg, p.Cg, &g, col, 0, 1);
+                B = col;
+            }
+            float beta = 0.0f;
+            if (bias) {
+                for (int64_t m = 0; m < p.Mg; m++)
+                    for (int64_t q = 0; q < p.outsp; q++) yg[m * p.outsp + q] = bias[gi * p.Mg + m];
+                beta = 1.0f;
+            }
+            k_sgemm(0, 0, p.Mg, p.outsp, K, 1.0f, w + gi * p.Mg * K, K, B, p.outsp, beta, yg,
+                    p.outsp, 0, 1);
+        }
+    }
+    return EMBER_OK;
+}
+
+/* ConvTranspose output size and pads (ONNX reference rules). */
+static ember_status convt_plan_build(ember_op_ctx *c, conv_plan *p)
+{
+    TRY(conv_prepare(c, p, 1));
+    int nd = p->w.nd;
+    if (nd == 0) return EMBER_OK;
+    int64_t opad[K_CONV_MAX_SP] = {0}, oshape[K_CONV_MAX_SP];
+    const int64_t *v;
+    int n = ember_attr_ints(c->node, "output_padding", &v);
+    if (n >= 0) {
+        if (n != nd) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "output_padding needs %d values", nd);
+        memcpy(opad, v, sizeof(int64_t) * (size_t)nd);
+    }
+    int ns = ember_attr_ints(c->node, "output_shape", &v);
+    if (ns >= 0) {
+        if (ns != nd && ns != nd + 2)
+            return ember_op_fail(c, EMBER_E_INVALID_MODEL, "output_shape needs %d values", nd);
+        memcpy(oshape, v + (ns - nd), sizeof(int64_t) * (size_t)nd);
+    }
+    if (p->w.ceil_mode) p->w.ceil_mode = 0;
+    for (int i = 0; i < nd; i++) {
+        if (p->in[i] < 0 || p->w.k[i] < 0) {
+            p->out[i] = -1;
+            continue;
+        }
+        int64_t full = p->w.s[i] * (p->in[i] - 1) + opad[i] + (p->w.k[i] - 1) * p->w.d[i] + 1;
+        int same = p->w.auto_pad == NN_PAD_SAME_UPPER || p->w.auto_pad == NN_PAD_SAME_LOWER;
+        if (ns >= 0 || same) {
+            int64_t o = ns >= 0 ? oshape[i] : p->in[i] * p->w.s[i];
+            int64_t total = full - o;
+            if (total < 0) total = 0;
+            if (p->w.auto_pad == NN_PAD_SAME_UPPER) p->w.pb[i] = total / 2;
+            else p->w.pb[i] = total - total / 2;
+            p->w.pe[i] = total - p->w.pb[i];
+            p->out[i] = o;
+        } else {
+            p->out[i] = full - p->w.pb[i] - p->w.pe[i];
+        }
+        if (p->out[i] < 1)
+            return ember_op_fail(c, EMBER_E_INVALID_ARG, "output spatial dim %d would be %lld", i,
+                                 (long long)p->out[i]);
+    }
+    if (p->C < 0 || p->M < 0 || !known(p->out, nd) || !known(p->in, nd)) return EMBER_OK;
+    p->Cg = p->C / p->G;
+    p->Mg = p->M / p->G;
+    p->kt = nn_prod(p->w.k, 0, nd);
+    p->insp = nn_prod(p->in, 0, nd);
+    p->outsp = nn_prod(p->out, 0, nd);
+    c->scratch_bytes = (size_t)(p->Mg * p->kt * p->insp) * sizeof(float);
+    return EMBER_OK;
+}
+
+ember_status ember_infer_conv_transpose(ember_op_ctx *c)
+{
+    conv_plan p;
+    TRY(convt_plan_build(c, &p));
+    set_out(c, &p);
+    return EMBER_OK;
+}
+
+ember_status ember_run_conv_transpose(ember_op_ctx *c)
+{
+    conv_plan p;
+    TRY(convt_plan_build(c, &p));
+    const float *x = c->in[0]->data, *w = c->in[1]->data;
+    const ember_op_tensor *bt = ember_op_in(c, 2);
+    const float *bias = bt ? bt->data : NULL;
+    float *y = c->out[0]->data, *col = c->scratch;
+    /* The image is the output; the window grid is the input. */
+    k_conv_geom g;
+    nn_window_geom(&p.w, p.out, p.in, &g);
+    int64_t R = p.Mg * p.kt;
+    for (int64_t n = 0; n < p.N; n++)
+        for (int64_t gi = 0; gi < p.G; gi++) {
+            const float *xg = x + (n * p.C + gi * p.Cg) * p.insp;
+            float *yg = y + (n * p.M + gi * p.Mg) * p.outsp;
+            k_sgemm(1, 0, R, p.insp, p.Cg, 1.0f, w + gi * p.Cg * R, R, xg, p.insp, 0.0f, col,
+                    p.insp, 0, 1);
+            for (int64_t m = 0; m < p.Mg; m++)
+                for (int64_t q = 0; q < p.outsp; q++)
+                    yg[m * p.outsp + q] = bias ? bias[gi * p.Mg + m] : 0.0f;
+            k_col2im_f32(col, p.Mg, &g, yg, 0, 1);
+        }
+    return EMBER_OK;
+}
