@@ -1,0 +1,320 @@
+/* `ember info`: what a model is, from the imported graph (after load-time shape
+ * inference, so FLOPs use inferred shapes where the file gave none). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "engine/model.h"
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: ember info MODEL [--json]\n"
+            "\n"
+            "Describes MODEL: inputs and outputs (name, type, shape with symbolic\n"
+            "dimension names), operator histogram, parameter count (elements of all\n"
+            "initializers), a FLOPs estimate, metadata, opsets and IR version.\n"
+            "\n"
+            "FLOPs: Conv 2*N*Cout*Hout*Wout*Cin/group*kh*kw, Gemm/MatMul 2*M*N*K, pooling\n"
+            "one per window element, recurrent cells their gate GEMMs, elementwise and\n"
+            "normalization ops one per output element; data movement counts zero. Nodes\n"
+            "whose shapes are not known are skipped and counted.\n"
+            "\n"
+            "options:\n"
+            "  --json       machine-readable output\n"
+            "  -h, --help   show this help\n");
+}
+
+typedef struct op_count {
+    const char *op;
+    const char *domain;
+    int count;
+} op_count;
+
+typedef struct info_stats {
+    op_count *hist;
+    int n_hist;
+    int64_t params, param_bytes;
+    double flops;
+    int skipped; /* nodes whose FLOPs could not be estimated for lack of shapes */
+    int sub_graphs, sub_nodes;
+} info_stats;
+
+static const char *const elementwise_ops[] = {
+    "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Neg", "Abs", "Sqrt", "Reciprocal", "Exp", "Log",
+    "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Celu", "Gelu", "Sigmoid", "HardSigmoid",
+    "HardSwish", "Tanh", "Softplus", "Softsign", "Mish", "Clip", "Erf", "Sin", "Cos", "Tan",
+    "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Floor", "Ceil", "Round",
+    "Sign", "Max", "Min", "Mean", "Sum", "Where", "Equal", "Less", "LessOrEqual", "Greater",
+    "GreaterOrEqual", "Not", "And", "Or", "Xor", "BitShift", "IsNaN", "IsInf",
+    "BatchNormalization", "InstanceNormalization", "LayerNormalization",
+    "LpNormalization", "Softmax", "LogSoftmax", "Hardmax", "ThresholdedRelu", "Dropout",
+    "QuantizeLinear", "DequantizeLinear", NULL,
+};
+static const char *const reduce_ops[] = {
+    "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool", "ReduceMean", "ReduceSum",
+    "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin", NULL,
+};
+
+static bool in_list(const char *const *list, const char *s)
+{
+    for (; *list; list++)
+        if (strcmp(*list, s) == 0) return true;
+    return false;
+}
+
+static const ember_value *val(const ember_graph *g, const ember_node *n, bool out, int i)
+{
+    int k = out ? (i < n->n_outputs ? n->outputs[i] : -1) : (i < n->n_inputs ? n->inputs[i] : -1);
+    return k >= 0 && k < g->n_values ? &g->values[k] : NULL;
+}
+
+static bool known(const ember_value *v)
+{
+    return v && v->shape.rank >= 0 && ember_shape_numel(&v->shape) >= 0;
+}
+
+/* Estimated FLOPs of one node; -1 when its shapes are unknown. */
+static double node_flops(const ember_graph *g, const ember_node *n)
+{
+    const ember_value *x = val(g, n, false, 0), *w = val(g, n, false, 1), *y = val(g, n, true, 0);
+    const char *op = n->op_type;
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx") != 0) return 0;
+    if (strcmp(op, "Conv") == 0 || strcmp(op, "ConvTranspose") == 0 || strcmp(op, "ConvInteger") == 0) {
+        bool tr = op[4] == 'T';
+        const ember_value *base = tr ? x : y;
+        if (!known(base) || !known(w) || w->shape.rank < 2) return -1;
+        double k = (double)w->shape.dims[1];
+        for (int d = 2; d < w->shape.rank; d++) k *= (double)w->shape.dims[d];
+        return 2.0 * (double)ember_shape_numel(&base->shape) * k;
+    }
+    if (strcmp(op, "Gemm") == 0) {
+        if (!known(x) || !known(y) || x->shape.rank != 2) return -1;
+        double k = (double)x->shape.dims[ember_attr_int(n, "transA", 0) ? 0 : 1];
+        return 2.0 * (double)ember_shape_numel(&y->shape) * k;
+    }
+    if (strcmp(op, "MatMul") == 0 || strcmp(op, "MatMulInteger") == 0) {
+        if (!known(x) || !known(y) || x->shape.rank < 1) return -1;
+        return 2.0 * (double)ember_shape_numel(&y->shape) * (double)x->shape.dims[x->shape.rank - 1];
+    }
+    if (strcmp(op, "MaxPool") == 0 || strcmp(op, "AveragePool") == 0 || strcmp(op, "LpPool") == 0) {
+        const int64_t *k;
+        int nk = ember_attr_ints(n, "kernel_shape", &k);
+        if (!known(y)) return -1;
+        double win = 1;
+        for (int i = 0; i < nk; i++) win *= (double)k[i];
+        return (double)ember_shape_numel(&y->shape) * win;
+    }
+    if (strcmp(op, "LSTM") == 0 || strcmp(op, "GRU") == 0 || strcmp(op, "RNN") == 0) {
+        int64_t h = ember_attr_int(n, "hidden_size", -1);
+        if (!known(x) || x->shape.rank != 3 || h <= 0) return -1;
+        double gates = op[0] == 'L' ? 4 : op[0] == 'G' ? 3 : 1;
+        const char *dir = ember_attr_string(n, "direction", "forward");
+        double dirs = strcmp(dir, "bidirectional") == 0 ? 2 : 1;
+        /* X is [T, B, I] in either layout up to a transpose; T*B is what counts */
+        double tb = (double)x->shape.dims[0] * (double)x->shape.dims[1];
+        return 2.0 * tb * dirs * gates * (double)h * ((double)x->shape.dims[2] + (double)h);
+    }
+    if (in_list(reduce_ops, op)) return known(x) ? (double)ember_shape_numel(&x->shape) : -1;
+    if (in_list(elementwise_ops, op)) return known(y) ? (double)ember_shape_numel(&y->shape) : -1;
+    return 0; /* data movement (Reshape, Transpose, Gather, ...) or not modelled */
+}
+
+static int cmp_hist(const void *a, const void *b)
+{
+    const op_count *x = a, *y = b;
+    if (x->count != y->count) return y->count - x->count;
+    int c = strcmp(x->domain, y->domain);
+    return c ? c : strcmp(x->op, y->op);
+}
+
+static int gather(const ember_graph *g, info_stats *st)
+{
+    st->hist = calloc((size_t)g->n_nodes + 1, sizeof *st->hist);
+    if (!st->hist) return cli_error("out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ember_node *n = &g->nodes[i];
+        const char *dom = n->domain ? n->domain : "";
+        int k;
+        for (k = 0; k < st->n_hist; k++)
+            if (strcmp(st->hist[k].op, n->op_type) == 0 && strcmp(st->hist[k].domain, dom) == 0) break;
+        if (k == st->n_hist) st->hist[st->n_hist++] = (op_count){n->op_type, dom, 0};
+        st->hist[k].count++;
+        double f = node_flops(g, n);
+        if (f < 0) st->skipped++;
+        else st->flops += f;
+    }
+    qsort(st->hist, (size_t)st->n_hist, sizeof *st->hist, cmp_hist);
+    for (int i = 0; i < g->n_values; i++) {
+        const ember_value *v = &g->values[i];
+        if (!(v->flags & EMBER_VALUE_CONST) || v->producer >= 0) continue;
+        int64_t n = ember_shape_numel(&v->shape);
+        size_t es = ember_dtype_size(v->dtype);
+        if (n < 0) n = es ? (int64_t)(v->nbytes / es) : 0;
+        st->params += n;
+        st->param_bytes += (int64_t)v->nbytes;
+    }
+    /* subgraphs (If/Loop/Scan bodies), walked with an explicit stack */
+    const ember_graph *stack[256];
+    int sp = 0;
+    for (int i = 0; i < g->n_subgraphs && sp < 256; i++) stack[sp++] = g->subgraphs[i];
+    while (sp > 0) {
+        const ember_graph *s = stack[--sp];
+        st->sub_graphs++;
+        st->sub_nodes += s->n_nodes;
+        for (int i = 0; i < s->n_subgraphs && sp < 256; i++) stack[sp++] = s->subgraphs[i];
+    }
+    return 0;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') printf("\\%c", *p);
+        else if (*p == '\n') printf("\\n");
+        else if (*p == '\t') printf("\\t");
+        else if (*p < 0x20) printf("\\u%04x", *p);
+        else putchar(*p);
+    }
+    putchar('"');
+}
+
+static void print_io_json(const ember_io_info *io)
+{
+    printf("{\"name\": ");
+    json_str(io->name);
+    printf(", \"dtype\": ");
+    json_str(ember_dtype_name(io->dtype));
+    printf(", \"shape\": ");
+    if (io->rank < 0) {
+        printf("null}");
+        return;
+    }
+    putchar('[');
+    for (int d = 0; d < io->rank; d++) {
+        if (d) printf(", ");
+        if (io->dims[d] >= 0) printf("%lld", (long long)io->dims[d]);
+        else if (io->dim_names[d]) json_str(io->dim_names[d]);
+        else printf("null");
+    }
+    printf("]}");
+}
+
+static void print_json(const char *path, const ember_model *m, const info_stats *st)
+{
+    const ember_graph *g = m->graph;
+    printf("{\n  \"model\": ");
+    json_str(path);
+    printf(",\n  \"ir_version\": %lld,\n  \"opset\": %d,\n", (long long)m->meta.ir_version, g->opset);
+    for (int io = 0; io < 2; io++) {
+        int n = io ? ember_model_num_outputs(m) : ember_model_num_inputs(m);
+        printf("  \"%s\": [", io ? "outputs" : "inputs");
+        for (int i = 0; i < n; i++) {
+            ember_io_info info;
+            if ((io ? ember_model_output_info(m, i, &info) : ember_model_input_info(m, i, &info)) != EMBER_OK)
+                continue;
+            printf("%s\n    ", i ? "," : "");
+            print_io_json(&info);
+        }
+        printf("\n  ],\n");
+    }
+    printf("  \"metadata\": {");
+    const char *k, *v;
+    for (int i = 0; ember_model_metadata(m, i, &k, &v) == EMBER_OK; i++) {
+        printf("%s\n    ", i ? "," : "");
+        json_str(k);
+        printf(": ");
+        json_str(v);
+    }
+    printf("\n  },\n  \"nodes\": %d,\n  \"ops\": {", g->n_nodes);
+    for (int i = 0; i < st->n_hist; i++) {
+        char name[512];
+        snprintf(name, sizeof name, "%s%s%s", st->hist[i].domain, *st->hist[i].domain ? "." : "", st->hist[i].op);
+        printf("%s\n    ", i ? "," : "");
+        json_str(name);
+        printf(": %d", st->hist[i].count);
+    }
+    printf("\n  },\n  \"subgraphs\": %d,\n  \"subgraph_nodes\": %d,\n", st->sub_graphs, st->sub_nodes);
+    printf("  \"parameters\": %lld,\n  \"parameter_bytes\": %lld,\n", (long long)st->params,
+           (long long)st->param_bytes);
+    printf("  \"flops\": %.0f,\n  \"flops_skipped_nodes\": %d\n}\n", st->flops, st->skipped);
+}
+
+static void human(double v, char *buf, size_t n)
+{
+    const char *u[] = {"", "K", "M", "G", "T", "P"};
+    int i = 0;
+    while (v >= 1000 && i < 5) {
+        v /= 1000;
+        i++;
+    }
+    snprintf(buf, n, i ? "%.2f%s" : "%.0f%s", v, u[i]);
+}
+
+static void print_text(const char *path, const ember_model *m, const info_stats *st)
+{
+    const ember_graph *g = m->graph;
+    char buf[1024], h[32];
+    printf("model:       %s\nir_version:  %lld\nopset:       %d\n", path, (long long)m->meta.ir_version, g->opset);
+    for (int io = 0; io < 2; io++) {
+        int n = io ? ember_model_num_outputs(m) : ember_model_num_inputs(m);
+        printf("%s (%d):\n", io ? "outputs" : "inputs", n);
+        for (int i = 0; i < n; i++) {
+            ember_io_info info;
+            if ((io ? ember_model_output_info(m, i, &info) : ember_model_input_info(m, i, &info)) != EMBER_OK)
+                continue;
+            cli_format_io_shape(&info, buf, sizeof buf);
+            printf("  %-24s %-8s %s\n", info.name, ember_dtype_name(info.dtype), buf);
+        }
+    }
+    const char *k, *v;
+    for (int i = 0; ember_model_metadata(m, i, &k, &v) == EMBER_OK; i++) {
+        if (i == 0) printf("metadata:\n");
+        printf("  %s: %s\n", k, v);
+    }
+    printf("ops (%d nodes):\n", g->n_nodes);
+    for (int i = 0; i < st->n_hist; i++)
+        printf("  %s%s%s: %d\n", st->hist[i].domain, *st->hist[i].domain ? "." : "", st->hist[i].op, st->hist[i].count);
+    if (st->sub_graphs) printf("subgraphs:   %d (%d nodes, not in the histogram or FLOPs)\n", st->sub_graphs, st->sub_nodes);
+    human((double)st->params, h, sizeof h);
+    printf("parameters:  %lld (%s, %lld bytes)\n", (long long)st->params, h, (long long)st->param_bytes);
+    human(st->flops, h, sizeof h);
+    printf("FLOPs:       %.0f (%s)", st->flops, h);
+    if (st->skipped) printf("; %d node%s skipped: shapes unknown", st->skipped, st->skipped == 1 ? "" : "s");
+    printf("\n");
+}
+
+int cmd_info(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            help(stdout);
+            return CLI_OK;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("info", "unknown option '%s'", argv[i]);
+        } else if (!path) {
+            path = argv[i];
+        } else {
+            return cli_usage_error("info", "unexpected argument '%s' (one MODEL only)", argv[i]);
+        }
+    }
+    if (!path) return cli_usage_error("info", "missing MODEL");
+    ember_model *m = cli_load_model(path);
+    if (!m) return CLI_ERR;
+    info_stats st = {0};
+    int rc = gather(m->graph, &st);
+    if (rc == 0) {
+        if (json) print_json(path, m, &st);
+        else print_text(path, m, &st);
+    }
+    free(st.hist);
+    ember_model_free(m);
+    return rc;
+}
