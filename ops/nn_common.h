@@ -47,3 +47,10 @@ ember_status nn_matmul_plan(const ember_op_ctx *c, const ember_op_tensor *a,
                             const ember_op_tensor *b, nn_mm *mm, int *rank, int64_t *dims);
 /* Matrix indices into a and b of batch element i. */
 void nn_mm_batch(const nn_mm *mm, int64_t i, int64_t *ai, int64_t *bi);
+
+/* float32 staging of other dtypes (float16, bfloat16, int8, uint8) for ops whose kernels
+ * compute in float: true when t's dtype is one of those or float32. */
+bool nn_f32_convertible(ember_dtype dt);
+void nn_to_f32(const ember_op_tensor *t, float *dst);
+/* Writes n floats into t's data in t's dtype (integers rounded half to even, saturated). */
+void nn_from_f32(const float *src, int64_t n, ember_op_tensor *t);

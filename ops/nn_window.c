@@ -1,5 +1,8 @@
 /* Window geometry shared by Conv, ConvTranspose and the pools. */
+#include <math.h>
 #include <string.h>
+
+#include "kernels/half.h"
 
 #include "nn_common.h"
 
@@ -131,4 +134,39 @@ int64_t nn_prod(const int64_t *dims, int from, int to)
     int64_t p = 1;
     for (int i = from; i < to; i++) p *= dims[i];
     return p;
+}
+
+bool nn_f32_convertible(ember_dtype dt)
+{
+    return dt == EMBER_DT_FLOAT || dt == EMBER_DT_FLOAT16 || dt == EMBER_DT_BFLOAT16 ||
+           dt == EMBER_DT_INT8 || dt == EMBER_DT_UINT8;
+}
+
+void nn_to_f32(const ember_op_tensor *t, float *dst)
+{
+    int64_t n = ember_op_numel(t);
+    for (int64_t i = 0; i < n; i++) dst[i] = (float)ember_op_get_double(t, i);
+}
+
+void nn_from_f32(const float *src, int64_t n, ember_op_tensor *t)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = src[i];
+        switch (t->dtype) {
+        case EMBER_DT_FLOAT: ((float *)t->data)[i] = v; break;
+        case EMBER_DT_FLOAT16: ((uint16_t *)t->data)[i] = ember_float_to_half(v); break;
+        case EMBER_DT_BFLOAT16: ((uint16_t *)t->data)[i] = ember_float_to_bf16(v); break;
+        case EMBER_DT_UINT8: {
+            float r = nearbyintf(v);
+            ((uint8_t *)t->data)[i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+            break;
+        }
+        case EMBER_DT_INT8: {
+            float r = nearbyintf(v);
+            ((int8_t *)t->data)[i] = (int8_t)(r < -128 ? -128 : r > 127 ? 127 : r);
+            break;
+        }
+        default: break;
+        }
+    }
 }
