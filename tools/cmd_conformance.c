@@ -387,7 +387,7 @@ int cmd_conformance(int argc, char **argv)
     printf("%d passed, %d failed\n", passed, n - passed);
     fflush(stdout);
     if (!o.expect) {
-        rc = passed == n ? CLI_OK : CLI_ERR;
+        rc = passed == n ? CLI_OK : cli_error("%d of %d tests did not pass", n - passed, n);
         goto out;
     }
     int missing = 0;

@@ -282,9 +282,11 @@ static int report(const run_opts *o, ember_model *m, const cli_tensors *refs, em
                    res[r].cmp.max_rel, res[r].cmp.ok ? "PASS" : "FAIL");
             if (!res[r].cmp.ok) printf("  %s\n", res[r].cmp.msg);
         }
+        int bad = 0;
+        for (int r = 0; r < refs->n; r++) bad += !res[r].cmp.ok;
         printf("%s (rtol %g, atol %g)\n", ok ? "all outputs match" : "MISMATCH", o->rtol, o->atol);
         free(res);
-        if (!ok) rc = CLI_ERR;
+        if (!ok) rc = cli_error("%d of %d outputs differ from the reference in '%s'", bad, refs->n, o->check);
     }
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -75,9 +76,17 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *opt)
 ember_model *cli_load_model(const char *path)
 {
     ember_model *m = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("cannot load '%s': it is a directory (give the model.onnx inside it)", path);
+        return NULL;
+    }
     ember_status s = ember_model_load(path, &m);
     if (s != EMBER_OK) {
         const char *msg = ember_last_error();
+        size_t n = strlen(path);
+        /* the library names the file itself; don't say it twice */
+        if (msg && strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ') msg += n + 2;
         cli_error("cannot load '%s': %s", path, msg && *msg ? msg : ember_status_name(s));
         return NULL;
     }

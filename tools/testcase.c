@@ -121,7 +121,11 @@ int cli_run_testcase(const char *dir, const char *backend, double rtol, double a
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     ember_model *m = NULL;
     if (ember_model_load(path, &m) != EMBER_OK) {
-        snprintf(reason, n, "load: %s", ember_last_error());
+        const char *msg = ember_last_error();
+        size_t len = strlen(path);
+        /* the test's name is already on the line; the model path adds nothing */
+        if (strncmp(msg, path, len) == 0 && msg[len] == ':' && msg[len + 1] == ' ') msg += len + 2;
+        snprintf(reason, n, "load: %s", msg);
         one_line(reason);
         return 1;
     }
