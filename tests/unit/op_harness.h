@@ -3,6 +3,7 @@
  * file can use it. */
 #ifndef EMBER_OP_HARNESS_H
 #define EMBER_OP_HARNESS_H
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
