@@ -29,4 +29,7 @@ void ew_binary(ember_dtype dt, int op, const void *a, const void *b, void *y, co
 /* y = op(x) over n elements (k_unop op) for any dtype the kernel supports. */
 void ew_unary(ember_dtype dt, int op, const void *x, void *y, int64_t n, double alpha,
               double beta);
+/* Runs k_softmax mode (enum k_softmax_mode) over an [outer, n, inner] view. */
+ember_status ew_softmax(const ember_op_ctx *c, int mode, ember_dtype dt, const void *x, void *y,
+                        int64_t outer, int64_t n, int64_t inner);
 #endif
