@@ -29,6 +29,7 @@ typedef struct build_rec {
     int parent;     /* index into recs, -1 for the main graph */
     int owner_node; /* node of the parent graph whose attribute holds this graph */
     int depth;
+    const char *owner_name, *attr_name; /* for messages; in the parent's arena */
 } build_rec;
 
 /* (node, value) pairs: a node that holds a subgraph depends on outer values the
@@ -128,8 +129,8 @@ static ember_status parse_type(ember_graph *g, const Onnx__TypeProto *tp, const 
                            : tp->value_case == ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE
                                ? "sparse tensor"
                                : "opaque";
-        return ember_error(EMBER_E_UNSUPPORTED, "%s '%s' has a %s type; Ember supports only "
-                           "dense tensors", what, name, kind);
+        return ember_error(EMBER_E_UNSUPPORTED, "%s '%s' has a%s %s type; Ember supports only "
+                           "dense tensors", what, name, *kind == 'o' ? "n" : "", kind);
     }
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     if (tt->has_elem_type && tt->elem_type != 0) {
@@ -189,7 +190,7 @@ static ember_status push_rec(importer *im, const Onnx__GraphProto *gp, ember_gra
         im->recs = r;
         im->cap_recs = cap;
     }
-    im->recs[im->n_recs++] = (build_rec){gp, g, parent, owner, depth};
+    im->recs[im->n_recs++] = (build_rec){gp, g, parent, owner, depth, NULL, NULL};
     return EMBER_OK;
 }
 
@@ -332,6 +333,7 @@ static ember_status add_node(importer *im, int rec, const Onnx__NodeProto *np, i
         if (!child) return oom();
         im->abuf[k].g = child;
         TRY(push_rec(im, sub, child, rec, node_index, depth));
+        im->recs[im->n_recs - 1].attr_name = im->abuf[k].name;
     }
     TRY(onnx_check_attr_names(&ac, im->abuf, (int)np->n_attribute));
     const char *domain = is_default_domain(np->domain) ? "" : np->domain;
@@ -343,8 +345,11 @@ static ember_status add_node(importer *im, int rec, const Onnx__NodeProto *np, i
                                    im->obuf, (int)np->n_output, im->abuf,
                                    (int)np->n_attribute);
     if (idx < 0) return EMBER_E_NO_MEMORY;
+    for (int r = im->n_recs - 1; r > rec && im->recs[r].parent == rec &&
+                                 im->recs[r].owner_node == idx && !im->recs[r].owner_name; r--)
+        im->recs[r].owner_name = g->nodes[idx].name;
     int64_t opset = domain_opset(im, domain);
-    g->nodes[idx].opset = opset > INT_MAX ? INT_MAX : (int)opset;
+    g->nodes[idx].opset = opset > INT_MAX ? INT_MAX : opset < 0 ? 0 : (int)opset;
     return EMBER_OK;
 }
 
@@ -614,6 +619,15 @@ static ember_status fill_meta(const Onnx__ModelProto *mp, ember_graph *g, ember_
     return EMBER_OK;
 }
 
+/* Errors inside a subgraph say which one. */
+static ember_status where(const importer *im, int r, ember_status st)
+{
+    if (st == EMBER_OK || r == 0 || st == EMBER_E_NO_MEMORY) return st;
+    const build_rec *b = &im->recs[r];
+    return ember_error_prefix(st, "in %s of node '%s'", b->attr_name ? b->attr_name : "a subgraph",
+                              b->owner_name ? b->owner_name : "?");
+}
+
 static ember_status import(importer *im, const Onnx__ModelProto *mp, ember_graph **out,
                            ember_model_meta *meta)
 {
@@ -628,10 +642,10 @@ static ember_status import(importer *im, const Onnx__ModelProto *mp, ember_graph
     root->opset = (int)im->default_opset;
     TRY(push_rec(im, mp->graph, root, -1, -1, 0));
     /* recs grows while this runs: graph attributes queue their bodies */
-    for (int r = 0; r < im->n_recs; r++) TRY(build_graph(im, r));
+    for (int r = 0; r < im->n_recs; r++) TRY(where(im, r, build_graph(im, r)));
     TRY(resolve_ops(im));
     TRY(collect_captures(im));
-    for (int r = 0; r < im->n_recs; r++) TRY(sort_graph(im, r));
+    for (int r = 0; r < im->n_recs; r++) TRY(where(im, r, sort_graph(im, r)));
     if (meta) TRY(fill_meta(mp, root, meta));
     return EMBER_OK;
 }

@@ -840,3 +840,41 @@ Test(importer, read_tensor_typed_and_bad)
     cr_assert_null(r.data);
     cr_assert_neq(ember_onnx_read_tensor(buf, n - 1, &r, NULL), EMBER_OK);
 }
+
+/* ---- tests/bad_models: every file there must be refused, with a message ---- */
+
+#include <dirent.h>
+
+Test(importer, bad_models_refused)
+{
+    const char *dir = EMBER_SOURCE_DIR "/tests/bad_models";
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    int seen = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".onnx") != 0) continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f);
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        rewind(f);
+        uint8_t *buf = P((size_t)n);
+        cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+        fclose(f);
+        ember_graph *g;
+        ember_model_meta meta;
+        ember_status s = ember_onnx_import(buf, (size_t)n, dir, &g, &meta);
+        cr_expect_neq(s, EMBER_OK, "%s was accepted", e->d_name);
+        cr_expect_null(g);
+        cr_expect_neq(ember_last_error()[0], '\0', "%s: no message", e->d_name);
+        cr_log_info("%s: %s", e->d_name, ember_last_error());
+        ember_graph_free(g);
+        seen++;
+    }
+    closedir(d);
+    cr_assert_gt(seen, 20, "only %d bad models found; run make_bad_models.py", seen);
+}
