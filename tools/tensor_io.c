@@ -359,7 +359,11 @@ int cli_bind_inputs(const ember_model *m, const cli_tensors *given, ember_tensor
                     slot = i;
             }
         }
-        if (have[slot]) return fail(err, errlen, "input '%s' is given twice", given->names[g]);
+        if (have[slot]) {
+            ember_io_info io;
+            ember_model_input_info(m, slot, &io);
+            return fail(err, errlen, "input '%s' is given twice", io.name ? io.name : "?");
+        }
         bound[slot] = given->t[g];
         have[slot] = true;
     }
