@@ -137,6 +137,50 @@ assert a.shape==b.shape and np.allclose(a,b,rtol=1e-3,atol=1e-4)"
     fi
 fi
 
+# ---- symbolic dimensions: a hand-encoded one-node model, Relu over [batch,4] ----
+if [ -x "$py" ] && "$py" -c "import numpy" 2>/dev/null; then
+    "$py" - "$tmp/sym.onnx" <<'PY'
+import sys
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7f
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+def fld(num, wt, payload):
+    key = varint(num << 3 | wt)
+    if wt == 0:
+        return key + varint(payload)
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return key + varint(len(payload)) + payload
+def dim(v):
+    return fld(1, 2, fld(2, 2, v) if isinstance(v, str) else fld(1, 0, v))
+def vi(name, dims):  # ValueInfoProto with a float tensor type
+    shape = b''.join(dim(d) for d in dims)
+    return fld(1, 2, name) + fld(2, 2, fld(1, 2, fld(1, 0, 1) + fld(2, 2, shape)))
+node = fld(1, 2, 'x') + fld(2, 2, 'y') + fld(3, 2, 'relu') + fld(4, 2, 'Relu')
+graph = fld(1, 2, node) + fld(2, 2, 'g') + fld(11, 2, vi('x', ['batch', 4])) + fld(12, 2, vi('y', ['batch', 4]))
+model = (fld(1, 0, 8) + fld(2, 2, 'cli-test') + fld(7, 2, graph) + fld(8, 2, fld(1, 2, '') + fld(2, 0, 13))
+         + fld(14, 2, fld(1, 2, 'purpose') + fld(2, 2, 'symbolic dims')))
+open(sys.argv[1], 'wb').write(model)
+PY
+    expect 0 "info: symbolic model" -- "$ember" info "$tmp/sym.onnx"
+    check "info shows the symbolic dimension" -- grep -q '\[batch,4\]' "$tmp/stdout"
+    check "info shows metadata_props" -- grep -q 'purpose: symbolic dims' "$tmp/stdout"
+    check "info says FLOPs were skipped for unknown shapes" -- grep -q 'skipped' "$tmp/stdout"
+    expect 1 "run: symbolic input without -i" -- "$ember" run "$tmp/sym.onnx"
+    check "the message asks for -i" -- grep -q -- "-i x=FILE" "$tmp/stderr"
+    "$py" -c "import numpy as np; np.save('$tmp/x.npy', np.arange(-4, 8, dtype=np.float32).reshape(3, 4))"
+    expect 0 "run: symbolic input given as .npy" -- "$ember" run "$tmp/sym.onnx" -i x="$tmp/x.npy" -o "$tmp/symout" --format npy
+    check "relu of the given input" -- "$py" -c "
+import numpy as np; y=np.load('$tmp/symout/output_0.npy')
+assert y.shape==(3,4) and (y==np.maximum(np.arange(-4,8,dtype=np.float32).reshape(3,4),0)).all()"
+    expect 1 "run: rank mismatch on a symbolic input" -- "$ember" run "$tmp/sym.onnx" -i x="$tmp/in.npy"
+fi
+
 # ---- .npy <-> .pb round trip for every supported dtype ----
 if [ -x "$py" ] && "$py" -c "import numpy" 2>/dev/null; then
     "$py" - "$tmp" <<'PY'
