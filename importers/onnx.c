@@ -435,9 +435,8 @@ static ember_status sort_graph(importer *im, int rec)
     for (int i = 0; i < g->n_nodes; i++) {
         ember_node *n = &g->nodes[i];
         if (!has_graph_attr(n)) continue;
-        int start = c;
         while (c < l->n && l->v[c].node < i) c++;
-        start = c;
+        int start = c;
         while (c < l->n && l->v[c].node == i) c++;
         int k = c - start;
         int *in = ember_arena_alloc(&g->arena, sizeof(int) * ((size_t)n->n_inputs + (size_t)k + 1));
