@@ -12,14 +12,15 @@ const ember_op_desc ember_op_table[EMBER_OP_COUNT] = {
 #undef EMBER_OP
 };
 
-/* Every row must fill its slot: a second row with the same enum would leave a hole. */
-static const char *const op_names[] = {
-#define EMBER_OP(e, name, since, attrs, infer, run) name,
+/* The table is indexed by enum: count rows separately so a row that fails to expand
+ * (or a stray second list) shows up as a size mismatch at compile time. */
+enum {
+    OP_ROWS = 0
+#define EMBER_OP(e, name, since, attrs, infer, run) +1
 #include "ops.def"
 #undef EMBER_OP
 };
-_Static_assert(sizeof op_names / sizeof op_names[0] == EMBER_OP_COUNT,
-               "op name list and op enum out of step");
+_Static_assert(OP_ROWS == EMBER_OP_COUNT, "op rows and op enum out of step");
 _Static_assert(sizeof ember_op_table / sizeof ember_op_table[0] == EMBER_OP_COUNT,
                "op table and op enum out of step");
 
