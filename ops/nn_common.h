@@ -33,6 +33,20 @@ ember_status nn_need_rank(const ember_op_ctx *c, int i, int rank, const char *wh
 int64_t nn_prod(const int64_t *dims, int from, int to);
 #endif
 
+/* Shapes of a convolution; nd (w.nd) = 0 when ranks are unknown, Cg.. set only when all
+ * shapes are known (outsp > 0 or the dims known). */
+typedef struct nn_conv_plan {
+    nn_window w;
+    int64_t N, C, M, G, Cg, Mg, kt, insp, outsp;
+    int64_t in[K_CONV_MAX_SP], out[K_CONV_MAX_SP];
+    int pointwise, depthwise;
+} nn_conv_plan;
+/* Forward convolution of input xi with weights wi (bias bi, -1 = none): validates shapes
+ * and attributes (not dtypes) and fills p. */
+ember_status nn_conv_plan_build(ember_op_ctx *c, nn_conv_plan *p, int xi, int wi, int bi);
+/* Sets output 0 to [N, M, out...] of dtype dt (rank -1 when unknown). */
+void nn_conv_set_out(ember_op_ctx *c, const nn_conv_plan *p, ember_dtype dt);
+
 /* Numpy matmul of a [..., M, K] and b [..., K, N] (1-D operands promoted and their dim
  * dropped from the result). */
 typedef struct nn_mm {

@@ -7,24 +7,16 @@
 #include "nn_common.h"
 #include "op_decls.h"
 
-/* Everything Conv's run needs, derived from the inputs once. */
-typedef struct conv_plan {
-    nn_window w;
-    int64_t N, C, M, G, Cg, Mg, kt, insp, outsp;
-    int64_t in[K_CONV_MAX_SP], out[K_CONV_MAX_SP];
-    int pointwise, depthwise;
-} conv_plan;
 
 /* Shared checks of X [N, C, ...] and W; fills what is known. Returns with p->w.nd = 0
  * when the ranks are unknown. */
-static ember_status conv_prepare(ember_op_ctx *c, conv_plan *p, int transpose)
+static ember_status conv_prepare(ember_op_ctx *c, nn_conv_plan *p, int transpose, int xi, int wi,
+                                 int bi)
 {
     memset(p, 0, sizeof *p);
-    const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
+    const ember_op_tensor *x = ember_op_in(c, xi), *w = ember_op_in(c, wi);
+    const ember_op_tensor *b = bi >= 0 ? ember_op_in(c, bi) : NULL;
     if (!x || !w) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs inputs X and W");
-    TRY(nn_need_f32(c, x, "X"));
-    TRY(nn_need_f32(c, w, "W"));
-    if (b) TRY(nn_need_f32(c, b, "B"));
     int rank = x->rank >= 0 ? x->rank : w->rank;
     if (rank < 0) return EMBER_OK;
     if (rank < 3)
@@ -74,20 +66,28 @@ static int known(const int64_t *d, int n)
     return 1;
 }
 
-static void set_out(ember_op_ctx *c, const conv_plan *p)
+void nn_conv_set_out(ember_op_ctx *c, const nn_conv_plan *p, ember_dtype dt)
 {
     if (p->w.nd == 0) {
-        ember_op_set_out(c, 0, EMBER_DT_FLOAT, -1, NULL);
+        ember_op_set_out(c, 0, dt, -1, NULL);
         return;
     }
     int64_t dims[EMBER_MAX_RANK] = {p->N, p->M};
     memcpy(dims + 2, p->out, sizeof(int64_t) * (size_t)p->w.nd);
-    ember_op_set_out(c, 0, EMBER_DT_FLOAT, p->w.nd + 2, dims);
+    ember_op_set_out(c, 0, dt, p->w.nd + 2, dims);
 }
 
-static ember_status conv_plan_build(ember_op_ctx *c, conv_plan *p)
+static ember_status check_f32(ember_op_ctx *c)
 {
-    TRY(conv_prepare(c, p, 0));
+    TRY(nn_need_f32(c, c->in[0], "X"));
+    TRY(nn_need_f32(c, c->in[1], "W"));
+    if (ember_op_in(c, 2)) TRY(nn_need_f32(c, c->in[2], "B"));
+    return EMBER_OK;
+}
+
+ember_status nn_conv_plan_build(ember_op_ctx *c, nn_conv_plan *p, int xi, int wi, int bi)
+{
+    TRY(conv_prepare(c, p, 0, xi, wi, bi));
     int nd = p->w.nd;
     if (nd == 0) return EMBER_OK;
     if (known(p->w.k, nd)) TRY(nn_window_out(c, &p->w, p->in, p->out));
@@ -103,23 +103,26 @@ static ember_status conv_plan_build(ember_op_ctx *c, conv_plan *p)
     for (int i = 0; i < nd; i++)
         if (p->w.k[i] != 1 || p->w.s[i] != 1 || p->w.pb[i] != 0 || p->w.pe[i] != 0) p->pointwise = 0;
     p->depthwise = nd == 2 && p->Cg == 1 && !p->pointwise;
-    if (!p->pointwise && !p->depthwise)
-        c->scratch_bytes = (size_t)(p->Cg * p->kt * p->outsp) * sizeof(float);
     return EMBER_OK;
 }
 
 ember_status ember_infer_conv(ember_op_ctx *c)
 {
-    conv_plan p;
-    TRY(conv_plan_build(c, &p));
-    set_out(c, &p);
+    nn_conv_plan p;
+    if (!ember_op_in(c, 0) || !ember_op_in(c, 1))
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs inputs X and W");
+    TRY(check_f32(c));
+    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
+    if (p.outsp > 0 && !p.pointwise && !p.depthwise)
+        c->scratch_bytes = (size_t)(p.Cg * p.kt * p.outsp) * sizeof(float);
+    nn_conv_set_out(c, &p, EMBER_DT_FLOAT);
     return EMBER_OK;
 }
 
 ember_status ember_run_conv(ember_op_ctx *c)
 {
-    conv_plan p;
-    TRY(conv_plan_build(c, &p));
+    nn_conv_plan p;
+    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const ember_op_tensor *bt = ember_op_in(c, 2);
     const float *bias = bt ? bt->data : NULL;
@@ -157,9 +160,12 @@ ember_status ember_run_conv(ember_op_ctx *c)
 }
 
 /* ConvTranspose output size and pads (ONNX reference rules). */
-static ember_status convt_plan_build(ember_op_ctx *c, conv_plan *p)
+static ember_status convt_plan_build(ember_op_ctx *c, nn_conv_plan *p)
 {
-    TRY(conv_prepare(c, p, 1));
+    if (!ember_op_in(c, 0) || !ember_op_in(c, 1))
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs inputs X and W");
+    TRY(check_f32(c));
+    TRY(conv_prepare(c, p, 1, 0, 1, 2));
     int nd = p->w.nd;
     if (nd == 0) return EMBER_OK;
     int64_t opad[K_CONV_MAX_SP] = {0}, oshape[K_CONV_MAX_SP];
@@ -210,15 +216,15 @@ static ember_status convt_plan_build(ember_op_ctx *c, conv_plan *p)
 
 ember_status ember_infer_conv_transpose(ember_op_ctx *c)
 {
-    conv_plan p;
+    nn_conv_plan p;
     TRY(convt_plan_build(c, &p));
-    set_out(c, &p);
+    nn_conv_set_out(c, &p, EMBER_DT_FLOAT);
     return EMBER_OK;
 }
 
 ember_status ember_run_conv_transpose(ember_op_ctx *c)
 {
-    conv_plan p;
+    nn_conv_plan p;
     TRY(convt_plan_build(c, &p));
     const float *x = c->in[0]->data, *w = c->in[1]->data;
     const ember_op_tensor *bt = ember_op_in(c, 2);
