@@ -109,7 +109,7 @@ ember_status ember_run_quantize_linear(ember_op_ctx *c)
     for (int64_t k = 0; k < C; k++) sc[k] = ((const float *)s->data)[ember_op_numel(s) > 1 ? k : 0];
     int32_t lo, hi;
     qrange(c->out[0]->dtype, &lo, &hi);
-    k_quantize_f32(x->data, outer, C, inner, sc, zp, lo, hi, q);
+    k_quantize_f32(x->data, outer, C, inner, sc, zp, lo, hi, q, 0, 1);
     narrow(q, outer * C * inner, c->out[0]);
     return EMBER_OK;
 }
@@ -142,7 +142,7 @@ ember_status ember_run_dequantize_linear(ember_op_ctx *c)
     for (int64_t k = 0; k < C; k++) zp[k] = z ? (int32_t)ember_op_get_int(z, ember_op_numel(z) > 1 ? k : 0) : 0;
     float *sc = (float *)(zp + C);
     for (int64_t k = 0; k < C; k++) sc[k] = ((const float *)s->data)[ember_op_numel(s) > 1 ? k : 0];
-    k_dequantize_f32(q, outer, C, inner, sc, zp, c->out[0]->data);
+    k_dequantize_f32(q, outer, C, inner, sc, zp, c->out[0]->data, 0, 1);
     return EMBER_OK;
 }
 
@@ -177,7 +177,7 @@ ember_status ember_run_dynamic_quantize_linear(ember_op_ctx *c)
     }
     int32_t *q = c->scratch;
     if (scale > 0.0f) {
-        k_quantize_f32(xv, 1, 1, n, &scale, &zp, 0, 255, q);
+        k_quantize_f32(xv, 1, 1, n, &scale, &zp, 0, 255, q, 0, 1);
     } else {
         for (int64_t i = 0; i < n; i++) q[i] = zp;
     }
@@ -283,7 +283,7 @@ static void requantize(ember_op_ctx *c, const int32_t *acc, int64_t outer, int64
     for (int64_t k = 0; k < C; k++) mult[k] = as * ((const float *)bs->data)[nb > 1 ? k : 0] / ys;
     int32_t lo, hi, z = yz ? (int32_t)ember_op_get_int(yz, 0) : 0;
     qrange(c->out[0]->dtype, &lo, &hi);
-    k_requantize_i32(acc, outer, C, inner, mult, z, lo, hi, q);
+    k_requantize_i32(acc, outer, C, inner, mult, z, lo, hi, q, 0, 1);
     narrow(q, outer * C * inner, c->out[0]);
 }
 

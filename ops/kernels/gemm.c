@@ -117,7 +117,8 @@ void k_igemm(int64_t M, int64_t N, int64_t K, const int32_t *A, int64_t lda, con
         for (int64_t p = 0; p < K; p++) {
             int32_t a = A[i * lda + p];
             const int32_t *b = B + p * ldb;
-            for (int64_t j = 0; j < N; j++) c[j] += a * b[j];
+            /* wrapping arithmetic: no undefined behaviour on overflow */
+            for (int64_t j = 0; j < N; j++) c[j] = (int32_t)((uint32_t)c[j] + (uint32_t)a * (uint32_t)b[j]);
         }
     }
 }
