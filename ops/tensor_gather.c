@@ -212,9 +212,12 @@ ember_status ember_infer_compress(ember_op_ctx *c)
     TRY(compress_axis(c, x, &axis));
     int64_t dim = axis < 0 ? ember_op_numel(x) : x->dims[axis];
     int64_t cnt = cond->data && cond->rank >= 0 && ember_op_numel(cond) >= 0 ? compress_count(cond, dim) : -1;
-    if (c->running && ember_op_numel(cond) > dim)
-        return ember_op_fail(c, EMBER_E_INVALID_ARG, "condition has %lld entries for a dimension of %lld",
-                             (long long)ember_op_numel(cond), (long long)dim);
+    /* A longer condition is fine as long as it selects nothing past the end (as numpy). */
+    if (c->running)
+        for (int64_t j = dim; j < ember_op_numel(cond); j++)
+            if (((const uint8_t *)cond->data)[j])
+                return ember_op_fail(c, EMBER_E_INVALID_ARG, "condition selects position %lld of a dimension of %lld",
+                                     (long long)j, (long long)dim);
     if (axis < 0) {
         ember_op_set_out(c, 0, x->dtype, 1, &cnt);
         return EMBER_OK;

@@ -299,6 +299,7 @@ static ember_status slice_plan_make(const ember_op_ctx *c, const ember_op_tensor
         int64_t d = x->dims[a];
         if (d < 0) {
             p->len[a] = -1;
+            p->start[a] = -1; /* unknown window: not the identity, so no symbol is kept */
             continue;
         }
         int64_t s = starts[k], e = ends[k], st = steps[k];

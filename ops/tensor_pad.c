@@ -17,7 +17,7 @@ static ember_status pad_mode(const ember_op_ctx *c, int *mode)
 }
 
 /* pads as [begin_0.., end_0..]; *n = -1 when not known yet. */
-static ember_status pad_amounts(const ember_op_ctx *c, int64_t *pads, int *n)
+static ember_status pad_amounts(const ember_op_ctx *c, int rank, int64_t *pads, int *n)
 {
     if (c->opset < 11) {
         const int64_t *v;
@@ -27,9 +27,22 @@ static ember_status pad_amounts(const ember_op_ctx *c, int64_t *pads, int *n)
         memcpy(pads, v, sizeof(int64_t) * (size_t)*n);
         return EMBER_OK;
     }
-    if (ember_op_in(c, 3) && c->opset < 18)
-        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "the axes input needs opset 18");
-    return tu_read_ints(c, 1, "pads", pads, 2 * EMBER_MAX_RANK, n);
+    TRY(tu_read_ints(c, 1, "pads", pads, 2 * EMBER_MAX_RANK, n));
+    if (!ember_op_in(c, 3)) return EMBER_OK;
+    if (c->opset < 18) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "the axes input needs opset 18");
+    /* Opset 18: pads name only the listed axes; spread them over every dim. */
+    int axes[EMBER_MAX_RANK * 2], na;
+    TRY(tu_axes(c, "axes", 0, 3, rank, axes, &na));
+    if (*n < 0 || na < 0) {
+        *n = -1;
+        return EMBER_OK;
+    }
+    if (*n != 2 * na) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "pads has %d values for %d axes", *n, na);
+    int64_t full[2 * EMBER_MAX_RANK] = {0};
+    for (int k = 0; k < na; k++) full[axes[k]] = pads[k], full[axes[k] + rank] = pads[k + na];
+    memcpy(pads, full, sizeof(int64_t) * (size_t)(2 * rank));
+    *n = 2 * rank;
+    return EMBER_OK;
 }
 
 ember_status ember_infer_pad(ember_op_ctx *c)
@@ -40,7 +53,7 @@ ember_status ember_infer_pad(ember_op_ctx *c)
     int mode, n;
     TRY(pad_mode(c, &mode));
     int64_t pads[2 * EMBER_MAX_RANK];
-    TRY(pad_amounts(c, pads, &n));
+    TRY(pad_amounts(c, x->rank, pads, &n));
     const ember_op_tensor *v = ember_op_in(c, 2);
     if (c->opset >= 11 && v) {
         if (v->dtype != x->dtype && v->dtype != EMBER_DT_UNDEFINED && x->dtype != EMBER_DT_UNDEFINED)
@@ -83,7 +96,7 @@ ember_status ember_run_pad(ember_op_ctx *c)
     int mode, n;
     TRY(pad_mode(c, &mode));
     int64_t pads[2 * EMBER_MAX_RANK];
-    TRY(pad_amounts(c, pads, &n));
+    TRY(pad_amounts(c, x->rank, pads, &n));
     size_t es = ember_dtype_size(x->dtype);
     unsigned char value[16] = {0};
     const ember_op_tensor *v = ember_op_in(c, 2);

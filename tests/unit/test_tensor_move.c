@@ -222,3 +222,19 @@ Test(tensor_move, depth_to_space_modes_and_space_to_depth)
     in.dims[2] = 3;
     cr_assert_eq(harness_run("SpaceToDepth", 13, &in, 1, a, 1, &out, 1), EMBER_E_INVALID_ARG);
 }
+
+Test(tensor_move, pad_axes_input_opset18)
+{
+    float x[4] = {1, 2, 3, 4};
+    int64_t pads[2] = {1, 0}, axes[1] = {-1};
+    harness_in in[4] = {{EMBER_DT_FLOAT, 2, {2, 2}, x, 0}, {EMBER_DT_INT64, 1, {2}, pads, 1}, {0},
+                        {EMBER_DT_INT64, 1, {1}, axes, 1}};
+    ember_attr a = harness_attr_string("mode", "edge");
+    ember_op_tensor out;
+    cr_assert_eq(harness_run("Pad", 18, in, 4, &a, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(out.dims[0], 2);
+    cr_assert_eq(out.dims[1], 3);
+    CHECK_F(out, 1, 1, 2, 3, 3, 4);
+    free(out.data);
+    cr_assert_eq(harness_run("Pad", 13, in, 4, &a, 1, &out, 1), EMBER_E_INVALID_MODEL);
+}
