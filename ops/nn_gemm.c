@@ -21,6 +21,9 @@ ember_status ember_infer_gemm(ember_op_ctx *c)
 {
     const ember_op_tensor *a = ember_op_in(c, 0), *b = ember_op_in(c, 1), *cc = ember_op_in(c, 2);
     if (!a || !b) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs inputs A and B");
+    if (c->opset < 7 && cc && ember_attr_int(c->node, "broadcast", 0) == 0 && cc->rank >= 0 &&
+        cc->rank != 2)
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "C must be [M, N] unless broadcast = 1");
     if (!cc && c->opset < 11) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "input C is required before opset 11");
     TRY(need_real(c, a, a->dtype, "A"));
     TRY(need_real(c, b, a->dtype, "B"));

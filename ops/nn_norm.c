@@ -19,8 +19,10 @@ static ember_status need_vec(const ember_op_ctx *c, int i, int64_t n, const char
     return EMBER_OK;
 }
 
+/* Batch statistics are used in opset 14+ training_mode and in opset 6 without is_test. */
 static int bn_training(const ember_op_ctx *c)
 {
+    if (c->opset < 7) return ember_attr_int(c->node, "is_test", 0) == 0;
     return c->opset >= 14 && ember_attr_int(c->node, "training_mode", 0) != 0;
 }
 
@@ -41,7 +43,7 @@ ember_status ember_infer_batch_normalization(ember_op_ctx *c)
     for (int o = 1; o < c->n_out; o++)
         if (c->out[o]) extra = o;
     if (extra) {
-        if (!bn_training(c) || extra > 2)
+        if (!bn_training(c) || c->opset < 14 || extra > 2)
             return ember_op_fail(c, EMBER_E_UNSUPPORTED,
                                  "training outputs other than running mean/var (opset 14+ "
                                  "training_mode) are not supported");
