@@ -181,7 +181,6 @@ static ember_status convt_plan_build(ember_op_ctx *c, nn_conv_plan *p)
             return ember_op_fail(c, EMBER_E_INVALID_MODEL, "output_shape needs %d values", nd);
         memcpy(oshape, v + (ns - nd), sizeof(int64_t) * (size_t)nd);
     }
-    if (p->w.ceil_mode) p->w.ceil_mode = 0;
     for (int i = 0; i < nd; i++) {
         if (p->in[i] < 0 || p->w.k[i] < 0) {
             p->out[i] = -1;

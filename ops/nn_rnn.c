@@ -79,7 +79,7 @@ static ember_status need_shape(const ember_op_ctx *c, int i, const char *what, i
         if (d[k] >= 0 && t->dims[k] >= 0 && t->dims[k] != d[k])
             return ember_op_fail(c, EMBER_E_INVALID_ARG, "%s dim %d is %lld, expected %lld", what, k,
                                  (long long)t->dims[k], (long long)d[k]);
-    if (i != 4) TRY(nn_need_f32(c, t, what));
+    if (i != 4) TRY(nn_need_f32(c, t, what)); /* input 4 is the int32 sequence_lens */
     return EMBER_OK;
 }
 
