@@ -172,7 +172,7 @@ ember_status ember_run_gathernd(ember_op_ctx *c)
     int64_t batch_stride = b > 0 ? st[b - 1] : 0;
     size_t slab = (size_t)prod(x->dims, b + k, x->rank) * es;
     k_gather_nd(x->data, c->out[0]->data, ind->data, ind->dtype == EMBER_DT_INT64, batches, queries, k,
-                x->dims + b, st + b, batch_stride, slab, es);
+                x->dims + b, st + b, batch_stride, slab, es, 0, 1);
     return EMBER_OK;
 }
 

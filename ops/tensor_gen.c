@@ -183,7 +183,7 @@ ember_status ember_run_trilu(ember_op_ctx *c)
     int64_t rows = x->dims[x->rank - 2], cols = x->dims[x->rank - 1];
     int64_t n = ember_op_numel(x), batch = (rows * cols) != 0 ? n / (rows * cols) : 0;
     k_trilu(x->data, c->out[0]->data, batch, rows, cols, k, ember_attr_int(c->node, "upper", 1) != 0,
-            ember_dtype_size(x->dtype));
+            ember_dtype_size(x->dtype), 0, 1);
     return EMBER_OK;
 }
 
@@ -287,7 +287,7 @@ ember_status ember_run_reversesequence(ember_op_ctx *c)
     int64_t st[EMBER_MAX_RANK];
     k_contiguous_strides(x->rank, x->dims, st);
     size_t es = ember_dtype_size(x->dtype);
-    k_reverse_sequence(x->data, c->out[0]->data, steps, batch, st[tax], st[bax], l, (size_t)st[1] * es, es);
+    k_reverse_sequence(x->data, c->out[0]->data, steps, batch, st[tax], st[bax], l, (size_t)st[1] * es, es, 0, 1);
     return EMBER_OK;
 }
 
@@ -320,6 +320,6 @@ ember_status ember_run_det(ember_op_ctx *c)
 {
     const ember_op_tensor *x = c->in[0];
     int64_t m = x->dims[x->rank - 1];
-    k_det(x->data, c->out[0]->data, x->dtype == EMBER_DT_DOUBLE, ember_op_numel(c->out[0]), m, c->scratch);
+    k_det(x->data, c->out[0]->data, x->dtype == EMBER_DT_DOUBLE, ember_op_numel(c->out[0]), m, c->scratch, 0, 1);
     return EMBER_OK;
 }

@@ -100,7 +100,7 @@ ember_status ember_run_topk(ember_op_ctx *c)
     int64_t *idx = c->n_out > 1 && c->out[1] ? c->out[1]->data : (int64_t *)spare;
     if (!c->out[0] && !(c->n_out > 1 && c->out[1])) return EMBER_OK;
     k_topk(x->data, tu_elem_kind(x->dtype), ember_dtype_size(x->dtype), vals, idx, outer, n, inner, k, largest,
-           work);
+           work, 0, 1);
     return EMBER_OK;
 }
 

@@ -90,7 +90,8 @@ void k_copy_strided(const void *src, void *dst, int rank, const int64_t *dims,
         if (ith == 0) copy_row(s, o, n, rs, rd, es);
         return;
     }
-    int64_t per = (d[0] + nth - 1) / nth, lo = per * ith, hi = lo + per < d[0] ? lo + per : d[0];
+    int64_t lo, hi;
+    k_share(d[0], ith, nth, &lo, &hi);
     if (lo >= hi) return;
     int64_t idx[K_COPY_MAX_RANK] = {0};
     idx[0] = lo;

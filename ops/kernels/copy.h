@@ -16,6 +16,14 @@
 void k_copy_strided(const void *src, void *dst, int rank, const int64_t *dims,
                     const int64_t *sstride, const int64_t *dstride, size_t es, int ith, int nth);
 
+/* The rows [*lo, *hi) of n that thread share ith of nth works on. */
+static inline void k_share(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
+{
+    int64_t per = (n + nth - 1) / nth;
+    *lo = per * ith < n ? per * ith : n;
+    *hi = *lo + per < n ? *lo + per : n;
+}
+
 /* Row-major strides (in elements) of a contiguous tensor. */
 void k_contiguous_strides(int rank, const int64_t *dims, int64_t *strides);
 

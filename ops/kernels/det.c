@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "copy.h"
+
 static double det_one(double *a, int64_t n)
 {
     double det = 1.0;
@@ -29,9 +31,12 @@ static double det_one(double *a, int64_t n)
     return det;
 }
 
-void k_det(const void *src, void *dst, int is_f64, int64_t batch, int64_t n, double *work)
+void k_det(const void *src, void *dst, int is_f64, int64_t batch, int64_t n, double *work, int ith,
+           int nth)
 {
-    for (int64_t b = 0; b < batch; b++) {
+    int64_t lo, hi;
+    k_share(batch, ith, nth, &lo, &hi);
+    for (int64_t b = lo; b < hi; b++) {
         for (int64_t i = 0; i < n * n; i++)
             work[i] = is_f64 ? ((const double *)src)[b * n * n + i] : ((const float *)src)[b * n * n + i];
         double d = det_one(work, n);

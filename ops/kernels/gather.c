@@ -9,7 +9,8 @@ void k_gather(const void *src, void *dst, const void *idx, int idx64, int64_t n_
 {
     const unsigned char *s = src;
     unsigned char *d = dst;
-    int64_t per = (outer + nth - 1) / nth, lo = per * ith, hi = lo + per < outer ? lo + per : outer;
+    int64_t lo, hi;
+    k_share(outer, ith, nth, &lo, &hi);
     for (int64_t o = lo; o < hi; o++)
         for (int64_t j = 0; j < n_idx; j++) {
             int64_t v = k_index_at(idx, idx64, j, axis_dim);
@@ -43,16 +44,17 @@ void k_gather_elements(const void *src, void *dst, const void *idx, int idx64, i
 
 void k_gather_nd(const void *src, void *dst, const void *idx, int idx64, int64_t batches,
                  int64_t queries, int k, const int64_t *kdims, const int64_t *kstride,
-                 int64_t batch_stride, size_t slab, size_t es)
+                 int64_t batch_stride, size_t slab, size_t es, int ith, int nth)
 {
     const unsigned char *s = src;
     unsigned char *d = dst;
-    for (int64_t b = 0; b < batches; b++)
-        for (int64_t q = 0; q < queries; q++) {
-            int64_t row = b * queries + q, off = b * batch_stride;
-            for (int j = 0; j < k; j++) off += k_index_at(idx, idx64, row * k + j, kdims[j]) * kstride[j];
-            memcpy(d + (size_t)row * slab, s + (size_t)off * es, slab);
-        }
+    int64_t lo, hi;
+    k_share(batches * queries, ith, nth, &lo, &hi);
+    for (int64_t row = lo; row < hi; row++) {
+        int64_t off = row / queries * batch_stride;
+        for (int j = 0; j < k; j++) off += k_index_at(idx, idx64, row * k + j, kdims[j]) * kstride[j];
+        memcpy(d + (size_t)row * slab, s + (size_t)off * es, slab);
+    }
 }
 
 void k_compress(const void *src, void *dst, const uint8_t *cond, int64_t n_cond, int64_t outer,

@@ -23,10 +23,11 @@ void k_gather_elements(const void *src, void *dst, const void *idx, int idx64, i
                        size_t es);
 
 /* For each batch b and query q: reads the slab at src + b*batch_stride + sum_j idx[b,q,j] *
- * kstride[j] (elements), `slab` bytes long. kdims bound each index. */
+ * kstride[j] (elements), `slab` bytes long. kdims bound each index. Rows (b, q) are
+ * shared between threads. */
 void k_gather_nd(const void *src, void *dst, const void *idx, int idx64, int64_t batches,
                  int64_t queries, int k, const int64_t *kdims, const int64_t *kstride,
-                 int64_t batch_stride, size_t slab, size_t es);
+                 int64_t batch_stride, size_t slab, size_t es, int ith, int nth);
 
 /* Keeps the positions j < n_cond along the axis where cond[j] != 0. */
 void k_compress(const void *src, void *dst, const uint8_t *cond, int64_t n_cond, int64_t outer,

@@ -46,11 +46,13 @@ static int topk_before(const void *ctx, int64_t a, int64_t b)
 }
 
 void k_topk(const void *src, int elem, size_t es, void *vals, int64_t *idx, int64_t outer,
-            int64_t n, int64_t inner, int64_t k, int largest, int64_t *work)
+            int64_t n, int64_t inner, int64_t k, int largest, int64_t *work, int ith, int nth)
 {
     const unsigned char *s = src;
     unsigned char *v = vals;
-    for (int64_t o = 0; o < outer; o++)
+    int64_t lo, hi;
+    k_share(outer, ith, nth, &lo, &hi);
+    for (int64_t o = lo; o < hi; o++)
         for (int64_t i = 0; i < inner; i++) {
             topk_row r = {src, elem, largest, o * n * inner + i, inner};
             for (int64_t j = 0; j < n; j++) work[j] = j;
