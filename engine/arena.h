@@ -10,7 +10,7 @@ typedef struct ember_arena {
     size_t total; /* bytes handed out, for reporting */
 } ember_arena;
 
-/* Returns zeroed memory aligned to 64 bytes, or NULL when out of memory. */
+/* Returns zeroed memory aligned to 64 bytes (16 for blocks under 64 bytes), or NULL when out of memory. */
 void *ember_arena_alloc(ember_arena *a, size_t size);
 char *ember_arena_strndup(ember_arena *a, const char *s, size_t n);
 char *ember_arena_strdup(ember_arena *a, const char *s);

@@ -210,9 +210,10 @@ ember_status ember_graph_toposort(ember_graph *g)
             if (v < 0) continue;
             if (producer[v] >= 0 || (g->values[v].flags & (EMBER_VALUE_INPUT | EMBER_VALUE_CONST))) {
                 st = ember_error(EMBER_E_INVALID_MODEL,
-                                 "tensor '%s' is produced by node '%s' but is already defined%s%s",
+                                 "tensor '%s' is produced by node '%s' but is already defined%s%s%s",
                                  g->values[v].name, n->name, producer[v] >= 0 ? " by node '" : "",
-                                 producer[v] >= 0 ? g->nodes[producer[v]].name : "");
+                                 producer[v] >= 0 ? g->nodes[producer[v]].name : "",
+                                 producer[v] >= 0 ? "'" : "");
                 goto done;
             }
             producer[v] = i;
@@ -221,8 +222,8 @@ ember_status ember_graph_toposort(ember_graph *g)
     int total = 0;
     for (int i = 0; i < nn; i++) {
         ember_node *n = &g->nodes[i];
-        for (int k = 0; k < n->n_inputs; k++) {
-            int v = n->inputs[k];
+        for (int k = 0; k < n->n_inputs + n->n_implicit; k++) {
+            int v = k < n->n_inputs ? n->inputs[k] : n->implicit[k - n->n_inputs];
             if (v < 0) continue;
             if (producer[v] < 0 &&
                 !(g->values[v].flags & (EMBER_VALUE_INPUT | EMBER_VALUE_CONST | EMBER_VALUE_OUTER))) {
@@ -249,8 +250,8 @@ ember_status ember_graph_toposort(ember_graph *g)
     memcpy(fill, cstart, sizeof(int) * (size_t)nv);
     for (int i = 0; i < nn; i++) {
         ember_node *n = &g->nodes[i];
-        for (int k = 0; k < n->n_inputs; k++) {
-            int v = n->inputs[k];
+        for (int k = 0; k < n->n_inputs + n->n_implicit; k++) {
+            int v = k < n->n_inputs ? n->inputs[k] : n->implicit[k - n->n_inputs];
             if (v >= 0 && producer[v] >= 0) cons[fill[v]++] = i;
         }
     }

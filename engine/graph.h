@@ -83,10 +83,15 @@ typedef struct ember_node {
     int *inputs;          /* value indices; -1 = optional input left out */
     int *outputs;         /* value indices; -1 = optional output not wanted */
     ember_attr *attrs;
+    /* Values of this graph that the node's subgraphs read by name (If/Loop/Scan bodies
+     * capture them). Not operands, but dependencies: ordering, dead-code elimination
+     * and liveness must treat them as inputs. */
+    int n_implicit;
+    int *implicit;
 } ember_node;
 
 typedef struct ember_graph {
-    ember_arena arena;        /* owned unless this is a subgraph (then it's the root's) */
+    ember_arena arena;        /* owned by this graph; a subgraph has its own */
     struct ember_graph *parent;
     const char *name;
     ember_value *values;

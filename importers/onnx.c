@@ -423,9 +423,8 @@ static int has_graph_attr(const ember_node *n)
     return 0;
 }
 
-/* toposort only knows explicit inputs, so nodes holding subgraphs temporarily list
- * their captured values as extra inputs. The original count is kept one past the end
- * of the array so it survives the reordering. */
+/* Nodes holding subgraphs depend on the values their bodies capture: record them as
+ * the node's implicit inputs so ordering, dead-code elimination and liveness see them. */
 static ember_status sort_graph(importer *im, int rec)
 {
     ember_graph *g = im->recs[rec].g;
@@ -439,20 +438,14 @@ static ember_status sort_graph(importer *im, int rec)
         int start = c;
         while (c < l->n && l->v[c].node == i) c++;
         int k = c - start;
-        int *in = ember_arena_alloc(&g->arena, sizeof(int) * ((size_t)n->n_inputs + (size_t)k + 1));
-        if (!in) return oom();
-        memcpy(in, n->inputs, sizeof(int) * (size_t)n->n_inputs);
-        for (int j = 0; j < k; j++) in[n->n_inputs + j] = l->v[start + j].value;
-        in[n->n_inputs + k] = n->n_inputs;
-        n->inputs = in;
-        n->n_inputs += k;
+        if (!k) continue;
+        int *imp = ember_arena_alloc(&g->arena, sizeof(int) * (size_t)k);
+        if (!imp) return oom();
+        for (int j = 0; j < k; j++) imp[j] = l->v[start + j].value;
+        n->implicit = imp;
+        n->n_implicit = k;
     }
-    ember_status st = ember_graph_toposort(g);
-    for (int i = 0; i < g->n_nodes; i++) {
-        ember_node *n = &g->nodes[i];
-        if (has_graph_attr(n)) n->n_inputs = n->inputs[n->n_inputs];
-    }
-    return st;
+    return ember_graph_toposort(g);
 }
 
 /* ember_op_lookup scans the op table; large graphs repeat a few op types, so remember

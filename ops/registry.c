@@ -20,7 +20,7 @@ enum {
 #include "ops.def"
 #undef EMBER_OP
 };
-_Static_assert(OP_ROWS == EMBER_OP_COUNT, "op rows and op enum out of step");
+_Static_assert((int)OP_ROWS == (int)EMBER_OP_COUNT, "op rows and op enum out of step");
 _Static_assert(sizeof ember_op_table / sizeof ember_op_table[0] == EMBER_OP_COUNT,
                "op table and op enum out of step");
 
