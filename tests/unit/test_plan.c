@@ -589,8 +589,6 @@ static void plan_model(const char *name)
         cr_assert(strstr(text, "lower bound"), "%s", text);
         cr_log_info("%s (%s): arena %zu, lower bound %zu, ratio %.4f\n%s", name,
                     pass ? "in-place" : "no in-place", p.arena_bytes, p.lower_bound, ratio, text);
-        fprintf(stderr, "PLAN %-20s %-12s arena %10zu  bound %10zu  ratio %.4f\n", name,
-                pass ? "in-place" : "no-in-place", p.arena_bytes, p.lower_bound, ratio);
         free(text);
         cr_assert_leq((double)p.arena_bytes, 1.1 * (double)p.lower_bound, "%s: arena %zu vs bound %zu", name,
                       p.arena_bytes, p.lower_bound);
