@@ -1,0 +1,74 @@
+/* Graph optimization passes (engine/passes/, one file each) and the driver that runs
+ * them to a fixed point. Every pass keeps the graph runnable by the interpreter and
+ * its results equal to the unoptimized graph's (exactly, except BN folding, which
+ * reassociates float math: within rtol 1e-4 / atol 1e-5 on the model zoo). Graph
+ * input and output names, order, dtypes and shapes never change.
+ *
+ * Each pass takes a topologically sorted root graph, leaves it sorted, with producers
+ * set. Nodes holding subgraphs are never rewritten, and values a subgraph reads by
+ * name keep their name. Shapes of values a pass creates are set by the pass; the
+ * driver re-runs ember_graph_infer after each round. */
+#ifndef EMBER_PASSES_H
+#define EMBER_PASSES_H
+#include <stdio.h>
+
+#include "graph.h"
+
+typedef struct ember_pass_stats {
+    int removed; /* nodes removed */
+    int changed; /* nodes rewritten, values folded or merged, constants dropped */
+} ember_pass_stats;
+
+/* X(ENUM, "name", function), in the order one round runs them. */
+#define EMBER_PASSES(X)                                  \
+    X(IDENTITY, "identity-removal", ember_pass_identity) \
+    X(FOLD, "constant-folding", ember_pass_fold)         \
+    X(CSE, "cse", ember_pass_cse)                        \
+    X(BN_FOLD, "bn-folding", ember_pass_bn_fold)         \
+    X(RESHAPE, "transpose-reshape", ember_pass_reshape)  \
+    X(DCE, "dce", ember_pass_dce)
+
+enum ember_pass {
+#define X(e, name, fn) EMBER_PASS_##e,
+    EMBER_PASSES(X)
+#undef X
+    EMBER_PASS_COUNT
+};
+
+/* Each pass alone (the driver runs them all):
+ *   identity:          Identity, and Dropout in inference mode, removed; readers read
+ *                      the input.
+ *   constant-folding:  nodes whose inputs are all constants (and Shape/Size of
+ *                      statically shaped values) evaluated once with the ops' own
+ *                      kernels; Constant nodes become initializers. Outputs over
+ *                      EMBER_FOLD_MAX_BYTES stay computed at run time.
+ *   cse:               identical constants, then identical nodes (op, inputs,
+ *                      attributes by value), merged.
+ *   bn-folding:        BatchNormalization folded into the Conv / Gemm / MatMul(+Add)
+ *                      before it.
+ *   transpose-reshape: Transpose pairs composed or cancelled; chains of
+ *                      Reshape/Squeeze/Unsqueeze/Flatten collapsed into one Reshape;
+ *                      no-op Transpose/Reshape removed.
+ *   dce:               nodes that reach no graph output removed; unreferenced
+ *                      constants' data dropped. */
+#define X(e, name, fn) ember_status fn(ember_graph *g, ember_pass_stats *st);
+EMBER_PASSES(X)
+#undef X
+
+#define EMBER_FOLD_MAX_BYTES ((size_t)64 << 20)
+#define EMBER_OPTIMIZE_MAX_ROUNDS 8
+
+typedef struct ember_optimize_report {
+    int rounds;
+    int nodes_before, nodes_after;
+    ember_pass_stats pass[EMBER_PASS_COUNT]; /* summed over rounds */
+} ember_optimize_report;
+
+/* Runs every pass, round after round, until a round changes nothing (at most
+ * EMBER_OPTIMIZE_MAX_ROUNDS), re-inferring shapes after each round. report may be NULL.
+ * On failure the graph may be partly optimized but is still consistent unless the
+ * status is EMBER_E_INTERNAL. */
+ember_status ember_graph_optimize(ember_graph *g, ember_optimize_report *report);
+const char *ember_pass_name(int pass);
+void ember_optimize_report_print(const ember_optimize_report *r, FILE *f);
+#endif

@@ -1,0 +1,514 @@
+/* Optimization passes on small hand-built graphs: the graph before and after each pass
+ * (node counts, op types, names kept) and the interpreter's results before and after
+ * (helpers from test_passes_models.c). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/graph_edit.h"
+#include "engine/model.h"
+#include "engine/passes.h"
+
+/* From test_passes_models.c. */
+typedef struct passes_outs {
+    ember_op_tensor t[16];
+    int n;
+} passes_outs;
+int passes_count_op(const ember_graph *g, int op);
+void passes_run(const ember_graph *g, ember_op_tensor *const *in, int n_in, passes_outs *out);
+void passes_outs_free(passes_outs *o);
+void passes_compare(const passes_outs *ref, const passes_outs *got, const char *what);
+void passes_check_interface(const ember_graph *before, const ember_graph *after);
+
+/* ---- a graph builder ---- */
+
+static int input(ember_graph *g, const char *name, int rank, const int64_t *dims)
+{
+    int v = ember_graph_add_value(g, name);
+    cr_assert_geq(v, 0);
+    ember_value *val = &g->values[v];
+    val->flags = EMBER_VALUE_INPUT;
+    val->dtype = EMBER_DT_FLOAT;
+    val->shape.rank = rank;
+    for (int i = 0; i < rank; i++) val->shape.dims[i] = dims[i];
+    g->inputs = realloc(g->inputs, sizeof(int) * (size_t)(g->n_inputs + 1));
+    g->inputs[g->n_inputs++] = v;
+    return v;
+}
+
+static int constant(ember_graph *g, const char *name, ember_dtype dt, int rank, const int64_t *dims,
+                    const void *data)
+{
+    int v = ember_graph_add_value(g, name);
+    cr_assert_geq(v, 0);
+    ember_value *val = &g->values[v];
+    val->flags = EMBER_VALUE_CONST;
+    val->dtype = dt;
+    val->shape.rank = rank;
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= val->shape.dims[i] = dims[i];
+    val->nbytes = (size_t)n * ember_dtype_size(dt);
+    val->data = ember_arena_alloc(&g->arena, val->nbytes ? val->nbytes : 1);
+    if (data) memcpy(val->data, data, val->nbytes);
+    return v;
+}
+
+/* A float constant filled with a smooth deterministic pattern. */
+static int weights(ember_graph *g, const char *name, int rank, const int64_t *dims, float seed)
+{
+    int v = constant(g, name, EMBER_DT_FLOAT, rank, dims, NULL);
+    float *d = g->values[v].data;
+    for (size_t i = 0; i < g->values[v].nbytes / 4; i++) d[i] = sinf(seed + 0.37f * (float)i);
+    return v;
+}
+
+/* Adds a node; output names that are new become values. Returns the node's first output. */
+static int node(ember_graph *g, const char *op, const int *ins, int n_in, const char *out,
+                const ember_attr *attrs, int n_attrs)
+{
+    int o = ember_graph_value(g, out);
+    ember_attr *copy = NULL;
+    if (n_attrs) {
+        copy = ember_arena_alloc(&g->arena, sizeof *copy * (size_t)n_attrs);
+        memcpy(copy, attrs, sizeof *copy * (size_t)n_attrs);
+        for (int a = 0; a < n_attrs; a++) /* callers build arrays on the stack */
+            if (copy[a].type == EMBER_ATTR_INTS) {
+                int64_t *v = ember_arena_alloc(&g->arena, sizeof(int64_t) * (size_t)copy[a].n);
+                memcpy(v, copy[a].ints, sizeof(int64_t) * (size_t)copy[a].n);
+                copy[a].ints = v;
+            }
+    }
+    int ni = ember_graph_add_node(g, NULL, op, "", ins, n_in, &o, 1, copy, n_attrs);
+    cr_assert_geq(ni, 0);
+    g->nodes[ni].opset = 13;
+    g->nodes[ni].op = ember_op_lookup("", op);
+    cr_assert_geq(g->nodes[ni].op, 0, "no op %s", op);
+    return o;
+}
+
+static void output(ember_graph *g, int v)
+{
+    g->values[v].flags |= EMBER_VALUE_OUTPUT;
+    g->outputs = realloc(g->outputs, sizeof(int) * (size_t)(g->n_outputs + 1));
+    g->outputs[g->n_outputs++] = v;
+}
+
+static ember_graph *begin(void)
+{
+    ember_graph *g = ember_graph_new(NULL);
+    g->opset = 13;
+    return g;
+}
+
+static void finish(ember_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++) cr_assert_eq(ember_op_check_attrs(&g->nodes[i]), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(ember_graph_toposort(g), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(ember_graph_infer(g), EMBER_OK, "%s", ember_last_error());
+}
+
+static ember_attr ints(const char *name, int64_t *v, int n)
+{
+    return (ember_attr){.name = name, .type = EMBER_ATTR_INTS, .ints = v, .n = n};
+}
+static ember_attr int1(const char *name, int64_t v) { return (ember_attr){.name = name, .type = EMBER_ATTR_INT, .i = v}; }
+static ember_attr flt(const char *name, float v) { return (ember_attr){.name = name, .type = EMBER_ATTR_FLOAT, .f = v}; }
+
+/* Feeds for every graph input: a deterministic pattern of the declared shape. */
+typedef struct feeds {
+    ember_op_tensor t[4], *p[4];
+    int n;
+} feeds;
+
+static void make_feeds(const ember_graph *g, feeds *f)
+{
+    f->n = g->n_inputs;
+    for (int i = 0; i < g->n_inputs; i++) {
+        const ember_value *v = &g->values[g->inputs[i]];
+        ember_value_to_op_tensor(v, &f->t[i]);
+        int64_t n = ember_shape_numel(&v->shape);
+        float *d = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        for (int64_t k = 0; k < n; k++) d[k] = cosf(0.11f * (float)k + (float)i);
+        f->t[i].data = d;
+        f->t[i].nbytes = sizeof(float) * (size_t)n;
+        f->p[i] = &f->t[i];
+    }
+}
+
+static void free_feeds(feeds *f)
+{
+    for (int i = 0; i < f->n; i++) free(f->t[i].data);
+}
+
+typedef void (*build_fn)(ember_graph *g);
+
+/* Builds the graph twice, applies `pass` (or the whole optimizer when pass < 0) to
+ * one, checks names and results, returns the optimized graph and the stats. */
+static ember_graph *apply(build_fn build, int pass, ember_pass_stats *st, int *nodes_before)
+{
+    ember_graph *ref = begin(), *g = begin();
+    build(ref);
+    finish(ref);
+    build(g);
+    finish(g);
+    *nodes_before = g->n_nodes;
+    ember_pass_stats local = {0, 0};
+    if (!st) st = &local;
+    if (pass >= 0) {
+        static ember_status (*const fns[])(ember_graph *, ember_pass_stats *) = {
+#define X(e, n, fn) fn,
+            EMBER_PASSES(X)
+#undef X
+        };
+        cr_assert_eq(fns[pass](g, st), EMBER_OK, "%s", ember_last_error());
+        cr_assert_eq(ember_graph_infer(g), EMBER_OK, "%s", ember_last_error());
+    } else {
+        ember_optimize_report r;
+        cr_assert_eq(ember_graph_optimize(g, &r), EMBER_OK, "%s", ember_last_error());
+        st->removed = r.nodes_before - r.nodes_after;
+    }
+    cr_assert_eq(g->n_nodes, *nodes_before - st->removed);
+    passes_check_interface(ref, g);
+    feeds f;
+    make_feeds(ref, &f);
+    passes_outs a, b;
+    passes_run(ref, f.p, f.n, &a);
+    passes_run(g, f.p, f.n, &b);
+    passes_compare(&a, &b, pass >= 0 ? ember_pass_name(pass) : "optimize");
+    passes_outs_free(&a);
+    passes_outs_free(&b);
+    free_feeds(&f);
+    ember_graph_free(ref);
+    return g;
+}
+
+static const int64_t D4[4] = {1, 3, 4, 5};
+
+/* ---- identity ---- */
+
+static void build_identity(ember_graph *g)
+{
+    int x = input(g, "x", 4, D4);
+    int a = node(g, "Identity", &x, 1, "a", NULL, 0);
+    int r = node(g, "Relu", &a, 1, "r", NULL, 0);
+    int y = node(g, "Identity", &r, 1, "y", NULL, 0); /* graph output: the Relu takes its name */
+    output(g, y);
+    int d = node(g, "Dropout", &r, 1, "d", NULL, 0);
+    int s = node(g, "Sigmoid", &d, 1, "s", NULL, 0);
+    output(g, s);
+    int z = node(g, "Identity", &x, 1, "z", NULL, 0); /* input -> output: must stay */
+    output(g, z);
+    int64_t one = 1;
+    int w = constant(g, "w", EMBER_DT_FLOAT, 1, &one, (float[]){2.0f});
+    int c = node(g, "Identity", &w, 1, "c", NULL, 0); /* constant -> output: becomes a constant */
+    output(g, c);
+}
+
+Test(passes, identity_and_dropout_removed_output_names_kept)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_identity, EMBER_PASS_IDENTITY, &st, &before);
+    cr_expect_eq(before, 7);
+    cr_expect_eq(st.removed, 4);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_IDENTITY), 1);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_DROPOUT), 0);
+    int y = ember_graph_find(g, "y");
+    cr_assert_geq(g->values[y].producer, 0);
+    cr_expect_eq(g->nodes[g->values[y].producer].op, EMBER_OP_RELU);
+    cr_expect(ember_value_is_const(g, ember_graph_find(g, "c")));
+    ember_graph_free(g);
+}
+
+static void build_dropout_mask(ember_graph *g)
+{
+    int x = input(g, "x", 4, D4);
+    int outs[2] = {ember_graph_value(g, "d"), ember_graph_value(g, "mask")};
+    int ni = ember_graph_add_node(g, "drop", "Dropout", "", &x, 1, outs, 2, NULL, 0);
+    g->nodes[ni].opset = 13;
+    g->nodes[ni].op = EMBER_OP_DROPOUT;
+    output(g, outs[0]);
+    output(g, outs[1]);
+}
+
+Test(passes, dropout_with_read_mask_stays)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_dropout_mask, EMBER_PASS_IDENTITY, &st, &before);
+    cr_expect_eq(st.removed, 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_DROPOUT), 1);
+    ember_graph_free(g);
+}
+
+/* ---- constant folding ---- */
+
+static void build_fold(ember_graph *g)
+{
+    int x = input(g, "x", 4, D4);
+    int64_t three = 3;
+    int a = weights(g, "a", 1, &three, 0.5f);
+    ember_attr val = flt("value_float", 2.0f);
+    int k = node(g, "Constant", NULL, 0, "k", &val, 1);
+    int ak = node(g, "Mul", (int[]){a, k}, 2, "ak", NULL, 0);
+    int sh = node(g, "Shape", &x, 1, "sh", NULL, 0); /* static: folds */
+    int64_t idx = 1;
+    int i1 = constant(g, "i1", EMBER_DT_INT64, 0, NULL, &idx);
+    int c = node(g, "Gather", (int[]){sh, i1}, 2, "c", NULL, 0);
+    int64_t m1 = -1, one = 1;
+    int neg = constant(g, "neg", EMBER_DT_INT64, 1, &one, &m1);
+    ember_attr ax = int1("axis", 0);
+    int cu = node(g, "Unsqueeze", (int[]){c, constant(g, "ax0", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "cu", NULL, 0);
+    int tgt = node(g, "Concat", (int[]){cu, neg}, 2, "tgt", &ax, 1);
+    int r = node(g, "Reshape", (int[]){x, tgt}, 2, "r", NULL, 0);
+    int64_t bshape[3] = {3, 1, 1};
+    int ak3 = node(g, "Reshape", (int[]){ak, constant(g, "s3", EMBER_DT_INT64, 1, &three, bshape)}, 2, "ak3", NULL, 0);
+    int y = node(g, "Add", (int[]){node(g, "Reshape", (int[]){r, constant(g, "s4", EMBER_DT_INT64, 1, &three, (int64_t[]){3, 4, 5})}, 2, "r3", NULL, 0), ak3}, 2, "y", NULL, 0);
+    output(g, y);
+    /* 128 MiB of zeros: stays a run-time node. */
+    int64_t big[2] = {1 << 12, 1 << 13};
+    int bs = constant(g, "bigshape", EMBER_DT_INT64, 1, (int64_t[]){2}, big);
+    int z = node(g, "ConstantOfShape", &bs, 1, "z", NULL, 0);
+    int zs = node(g, "ReduceSum", &z, 1, "zs", NULL, 0);
+    output(g, zs);
+}
+
+Test(passes, fold_constants_and_static_shape_chains, .timeout = 60)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_fold, EMBER_PASS_FOLD, &st, &before);
+    /* Constant, Mul, Shape, Gather, Unsqueeze, Concat, the ak Reshape fold. */
+    cr_expect_eq(st.removed, 7);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_CONSTANT), 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_SHAPE), 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_CONSTANT_OF_SHAPE), 1);
+    int tgt = ember_graph_find(g, "tgt");
+    cr_assert(ember_value_is_const(g, tgt));
+    const int64_t *t = g->values[tgt].data;
+    cr_expect(t[0] == 3 && t[1] == -1);
+    /* The reshapes after it now have static shapes. */
+    const ember_value *r = &g->values[ember_graph_find(g, "r")];
+    cr_expect(r->shape.rank == 2 && r->shape.dims[0] == 3 && r->shape.dims[1] == 20);
+    ember_graph_free(g);
+}
+
+/* ---- DCE ---- */
+
+static void build_dce(ember_graph *g)
+{
+    int x = input(g, "x", 4, D4);
+    int64_t five = 5;
+    int unused_w = weights(g, "unused_w", 1, &five, 1.0f);
+    int dead = node(g, "Relu", &x, 1, "dead", NULL, 0);
+    node(g, "Mul", (int[]){dead, unused_w}, 2, "dead2", NULL, 0);
+    int y = node(g, "Sigmoid", &x, 1, "y", NULL, 0);
+    output(g, y);
+}
+
+Test(passes, dce_removes_unreachable_nodes_and_drops_constants)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_dce, EMBER_PASS_DCE, &st, &before);
+    cr_expect_eq(st.removed, 2);
+    cr_expect_eq(st.changed, 1);
+    cr_expect_eq(g->n_nodes, 1);
+    const ember_value *w = &g->values[ember_graph_find(g, "unused_w")];
+    cr_expect(w->data == NULL && !(w->flags & EMBER_VALUE_CONST));
+    ember_graph_free(g);
+}
+
+/* ---- CSE ---- */
+
+static void build_cse(ember_graph *g)
+{
+    int x = input(g, "x", 4, D4);
+    int64_t wd[4] = {2, 3, 1, 1};
+    int w1 = weights(g, "w1", 4, wd, 0.0f), w2 = weights(g, "w2", 4, wd, 0.0f); /* equal bytes */
+    int64_t one[2] = {1, 1}, zero4[4] = {0, 0, 0, 0};
+    ember_attr a1[2] = {ints("strides", one, 2), ints("pads", zero4, 4)};
+    ember_attr a2[2] = {ints("pads", zero4, 4), ints("strides", one, 2)}; /* same, other order */
+    int c1 = node(g, "Conv", (int[]){x, w1}, 2, "c1", a1, 2);
+    int c2 = node(g, "Conv", (int[]){x, w2}, 2, "c2", a2, 2);
+    int64_t two[2] = {2, 2};
+    ember_attr a3 = ints("strides", two, 2);
+    int c3 = node(g, "Conv", (int[]){x, w1}, 2, "c3", &a3, 1); /* different attribute */
+    int r1 = node(g, "Relu", &c1, 1, "r1", NULL, 0), r2 = node(g, "Relu", &c2, 1, "r2", NULL, 0);
+    output(g, node(g, "Add", (int[]){r1, r2}, 2, "y", NULL, 0));
+    output(g, node(g, "Relu", &c3, 1, "y3", NULL, 0));
+    output(g, node(g, "Relu", &c3, 1, "y4", NULL, 0)); /* pinned: stays despite being equal */
+}
+
+Test(passes, cse_merges_equal_constants_and_nodes)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_cse, EMBER_PASS_CSE, &st, &before);
+    cr_expect_eq(st.removed, 2); /* c2 and r2 */
+    cr_expect_eq(st.changed, 1); /* w2 */
+    cr_expect_eq(passes_count_op(g, EMBER_OP_CONV), 2);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_RELU), 3);
+    ember_graph_free(g);
+}
+
+/* 200,000 nodes: a chain with every link duplicated, plus equal constants. */
+static void build_big(ember_graph *g)
+{
+    int64_t d[1] = {4};
+    int x = input(g, "x", 1, d), cur = x;
+    char name[32];
+    for (int i = 0; i < 50000; i++) {
+        snprintf(name, sizeof name, "k%d", i);
+        int k = constant(g, name, EMBER_DT_FLOAT, 1, d, (float[]){1, 2, 3, 4});
+        snprintf(name, sizeof name, "a%d", i);
+        int a = node(g, "Add", (int[]){cur, k}, 2, name, NULL, 0);
+        snprintf(name, sizeof name, "b%d", i);
+        int b = node(g, "Add", (int[]){cur, k}, 2, name, NULL, 0);
+        snprintf(name, sizeof name, "m%d", i);
+        int m = node(g, "Mul", (int[]){a, b}, 2, name, NULL, 0);
+        snprintf(name, sizeof name, "t%d", i);
+        cur = node(g, "Tanh", &m, 1, name, NULL, 0);
+    }
+    output(g, cur);
+}
+
+Test(passes, optimizer_scales_to_200k_nodes, .timeout = 120)
+{
+    ember_graph *g = begin();
+    build_big(g);
+    finish(g);
+    cr_assert_eq(g->n_nodes, 200000);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ember_optimize_report r;
+    cr_assert_eq(ember_graph_optimize(g, &r), EMBER_OK, "%s", ember_last_error());
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    cr_expect_eq(g->n_nodes, 150000);
+    cr_expect_eq(r.pass[EMBER_PASS_CSE].removed, 50000);
+    cr_expect_eq(r.pass[EMBER_PASS_CSE].changed, 49999);
+    cr_expect_lt(s, 20.0, "optimizing 200k nodes took %.1f s", s);
+    ember_graph_free(g);
+}
+
+/* ---- BN folding ---- */
+
+static int bn(ember_graph *g, int x, int64_t C, const char *out, float seed)
+{
+    char name[64];
+    int p[4];
+    const char *what[4] = {"scale", "bias", "mean", "var"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "%s_%s", out, what[i]);
+        p[i] = weights(g, name, 1, &C, seed + (float)i);
+    }
+    float *var = g->values[p[3]].data;
+    for (int64_t c = 0; c < C; c++) var[c] = 0.5f + var[c] * var[c];
+    ember_attr eps = flt("epsilon", 1e-3f);
+    return node(g, "BatchNormalization", (int[]){x, p[0], p[1], p[2], p[3]}, 5, out, &eps, 1);
+}
+
+static void build_bn(ember_graph *g)
+{
+    int x = input(g, "x", 4, D4);
+    int64_t wd[4] = {6, 3, 3, 3}, one[2] = {1, 1}, pads[4] = {1, 1, 1, 1};
+    int w = weights(g, "w", 4, wd, 0.3f); /* shared by two convs: copied, not changed */
+    int64_t six = 6;
+    int b = weights(g, "b", 1, &six, 0.9f);
+    ember_attr at[2] = {ints("strides", one, 2), ints("pads", pads, 4)};
+    int c1 = node(g, "Conv", (int[]){x, w, b}, 3, "c1", at, 2);
+    int c2 = node(g, "Conv", (int[]){x, w}, 2, "c2", at, 2);
+    int y1 = bn(g, c1, 6, "y1", 1.0f), y2 = bn(g, c2, 6, "y2", 2.0f);
+    output(g, y1);
+    int s = node(g, "Add", (int[]){y1, y2}, 2, "s", NULL, 0);
+    /* [1, 120] -> Gemm(transB) -> BN; MatMul -> BN; MatMul + Add -> BN */
+    int64_t gd[2] = {8, 120}, md[2] = {120, 8}, eight = 8;
+    ember_attr fa = int1("axis", 1);
+    int f = node(g, "Flatten", &s, 1, "f", &fa, 1);
+    ember_attr ga[3] = {int1("transB", 1), flt("beta", 0.5f), flt("alpha", 1.5f)};
+    int gm = node(g, "Gemm", (int[]){f, weights(g, "gw", 2, gd, 0.1f), weights(g, "gc", 1, &eight, 0.2f)}, 3, "gm", ga, 3);
+    output(g, bn(g, gm, 8, "y3", 3.0f));
+    int mm = node(g, "MatMul", (int[]){f, weights(g, "mw", 2, md, 0.4f)}, 2, "mm", NULL, 0);
+    output(g, bn(g, mm, 8, "y4", 4.0f));
+    int mm2 = node(g, "MatMul", (int[]){f, weights(g, "mw2", 2, md, 0.5f)}, 2, "mm2", NULL, 0);
+    int ad = node(g, "Add", (int[]){weights(g, "ab", 2, (int64_t[]){1, 8}, 0.6f), mm2}, 2, "ad", NULL, 0);
+    output(g, bn(g, ad, 8, "y5", 5.0f));
+}
+
+Test(passes, bn_folds_into_conv_gemm_matmul)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_bn, EMBER_PASS_BN_FOLD, &st, &before);
+    cr_expect_eq(st.removed, 4); /* conv x2, gemm, matmul+add */
+    cr_expect_eq(st.changed, 1); /* matmul: the BN became an Add */
+    cr_expect_eq(passes_count_op(g, EMBER_OP_BATCH_NORMALIZATION), 0);
+    /* The shared weight was copied for the first conv; then the second owned it alone. */
+    const ember_node *c1 = &g->nodes[g->values[ember_graph_find(g, "y1")].producer];
+    const ember_node *c2 = &g->nodes[g->values[ember_graph_find(g, "y2")].producer];
+    cr_assert(c1->op == EMBER_OP_CONV && c2->op == EMBER_OP_CONV);
+    cr_expect_neq(c1->inputs[1], c2->inputs[1]);
+    cr_expect_eq(c2->n_inputs, 3, "a bias was added");
+    ember_graph_free(g);
+}
+
+/* ---- transpose / reshape ---- */
+
+static void build_reshape(ember_graph *g)
+{
+    int x = input(g, "x", 4, D4);
+    int64_t p1[4] = {0, 2, 3, 1}, p2[4] = {0, 3, 1, 2}, p3[4] = {1, 0, 2, 3};
+    ember_attr a1 = ints("perm", p1, 4), a2 = ints("perm", p2, 4), a3 = ints("perm", p3, 4);
+    int t1 = node(g, "Transpose", &x, 1, "t1", &a1, 1);
+    int t2 = node(g, "Transpose", &t1, 1, "t2", &a2, 1); /* cancels t1 */
+    int t3 = node(g, "Transpose", &t2, 1, "t3", &a1, 1);
+    int t4 = node(g, "Transpose", &t3, 1, "t4", &a3, 1); /* composes with t3 */
+    output(g, node(g, "Relu", &t4, 1, "y", NULL, 0));
+    int64_t four = 4, s1[4] = {3, 20, 1, 1}, two = 2;
+    int r1 = node(g, "Reshape", (int[]){x, constant(g, "s1", EMBER_DT_INT64, 1, &four, s1)}, 2, "r1", NULL, 0);
+    int sq = node(g, "Squeeze", (int[]){r1, constant(g, "ax", EMBER_DT_INT64, 1, &two, (int64_t[]){2, 3})}, 2, "sq", NULL, 0);
+    ember_attr fa = int1("axis", 0);
+    int fl = node(g, "Flatten", &sq, 1, "fl", &fa, 1);
+    output(g, node(g, "Sigmoid", &fl, 1, "y2", NULL, 0));
+    int64_t one = 1;
+    int un = node(g, "Unsqueeze", (int[]){x, constant(g, "ax0", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "un", NULL, 0);
+    int back = node(g, "Squeeze", (int[]){un, constant(g, "ax1", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "back", NULL, 0);
+    output(g, node(g, "Tanh", &back, 1, "y3", NULL, 0));
+}
+
+Test(passes, transposes_and_reshape_chains_collapse)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_reshape, EMBER_PASS_RESHAPE, &st, &before);
+    cr_expect_eq(st.removed, 2); /* t2, back */
+    cr_expect_eq(st.changed, 3); /* t4, sq, fl */
+    ember_pass_stats d = {0, 0};
+    cr_assert_eq(ember_pass_dce(g, &d), EMBER_OK);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_TRANSPOSE), 1);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_SQUEEZE) + passes_count_op(g, EMBER_OP_UNSQUEEZE), 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_FLATTEN), 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_RESHAPE), 1);
+    const ember_node *t = &g->nodes[g->values[g->nodes[g->values[ember_graph_find(g, "y")].producer].inputs[0]].producer];
+    const int64_t *perm;
+    cr_assert_eq(ember_attr_ints(t, "perm", &perm), 4);
+    cr_expect(perm[0] == 2 && perm[1] == 0 && perm[2] == 3 && perm[3] == 1);
+    ember_graph_free(g);
+}
+
+/* ---- the driver ---- */
+
+Test(passes, optimize_all_at_once)
+{
+    int before;
+    ember_graph *g = apply(build_bn, -1, NULL, &before);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_BATCH_NORMALIZATION), 0);
+    ember_graph_free(g);
+    g = apply(build_fold, -1, NULL, &before);
+    cr_expect_eq(g->n_nodes, 4); /* Reshape, Add, ConstantOfShape, ReduceSum */
+    ember_graph_free(g);
+}
