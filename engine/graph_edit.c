@@ -250,13 +250,11 @@ ember_status ember_edit_commit(ember_edit *e)
         ember_edit_abort(e);
         return oom();
     }
-    bool has_sub = false;
     int w = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         if (i < e->cap_nodes && e->dead[i]) continue;
         ember_node *n = &g->nodes[i];
         for (int k = 0; k < n->n_inputs; k++) n->inputs[k] = ember_edit_resolve(e, n->inputs[k]);
-        has_sub |= ember_node_has_subgraph(n);
         g->nodes[w++] = *n;
     }
     g->n_nodes = w;
@@ -274,13 +272,12 @@ ember_status ember_edit_commit(ember_edit *e)
         }
     }
     /* Rewrites only ever point readers at earlier values, so compaction keeps the order;
-     * check it anyway, and sort again only when no subgraph node hides dependencies
-     * from ember_graph_toposort. */
+     * check it anyway (implicit subgraph reads included) and sort again if needed. */
     bool sorted = true;
     for (int i = 0; i < g->n_nodes && st == EMBER_OK; i++) {
         ember_node *n = &g->nodes[i];
-        for (int k = 0; k < n->n_inputs; k++) {
-            int v = n->inputs[k];
+        for (int k = 0; k < n->n_inputs + n->n_implicit; k++) {
+            int v = k < n->n_inputs ? n->inputs[k] : n->implicit[k - n->n_inputs];
             if (v < 0) continue;
             const ember_value *val = &g->values[v];
             if (val->producer > i) sorted = false;
@@ -295,9 +292,7 @@ ember_status ember_edit_commit(ember_edit *e)
             (val->producer < 0 && !(val->flags & (EMBER_VALUE_CONST | EMBER_VALUE_INPUT | EMBER_VALUE_OUTER))))
             st = ember_error(EMBER_E_INTERNAL, "optimizer: graph output '%s' lost its definition", val->name);
     }
-    if (st == EMBER_OK && !sorted)
-        st = has_sub ? ember_error(EMBER_E_INTERNAL, "optimizer: node order broken in a graph with subgraphs")
-                     : ember_graph_toposort(g);
+    if (st == EMBER_OK && !sorted) st = ember_graph_toposort(g);
     ember_edit_abort(e);
     return st;
 }

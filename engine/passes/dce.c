@@ -28,6 +28,8 @@ ember_status ember_pass_dce(ember_graph *g, ember_pass_stats *st)
         }
         for (int k = 0; k < n->n_inputs; k++)
             if (n->inputs[k] >= 0) live[n->inputs[k]] = 1;
+        for (int k = 0; k < n->n_implicit; k++)
+            if (n->implicit[k] >= 0) live[n->implicit[k]] = 1;
     }
     /* Constants nothing reads any more give their data back to the graph (the arena
      * keeps the bytes; the value stays as an unreferenced, non-constant entry). */

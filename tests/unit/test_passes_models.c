@@ -4,6 +4,7 @@
  * float math; every other pass is exact), and must change the graph as expected.
  * Also home of the run-and-compare helpers test_passes.c uses. */
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,34 +49,38 @@ void passes_outs_free(passes_outs *o)
     o->n = 0;
 }
 
-/* Same dtypes and shapes; floats within RTOL/ATOL, everything else bit-equal. */
-void passes_compare(const passes_outs *ref, const passes_outs *got, const char *what)
+/* Same dtypes and shapes; floats within RTOL/ATOL (NaN matches NaN), everything else
+ * bit-equal. False with a message in msg when they differ. */
+static bool outs_match(const passes_outs *ref, const passes_outs *got, char *msg, size_t len)
 {
-    cr_assert_eq(ref->n, got->n, "%s: output count", what);
+    if (ref->n != got->n) return snprintf(msg, len, "output count %d vs %d", ref->n, got->n), false;
     for (int o = 0; o < ref->n; o++) {
         const ember_op_tensor *r = &ref->t[o], *g = &got->t[o];
-        cr_assert_eq(r->dtype, g->dtype, "%s: output %d dtype", what, o);
-        cr_assert_eq(r->rank, g->rank, "%s: output %d rank", what, o);
-        for (int d = 0; d < r->rank; d++) cr_assert_eq(r->dims[d], g->dims[d], "%s: output %d dim %d", what, o, d);
+        if (r->dtype != g->dtype || r->rank != g->rank ||
+            memcmp(r->dims, g->dims, sizeof(int64_t) * (size_t)(r->rank > 0 ? r->rank : 0)) != 0)
+            return snprintf(msg, len, "output %d: dtype or shape differs", o), false;
         int64_t n = ember_op_numel(r);
         if (r->dtype != EMBER_DT_FLOAT) {
-            cr_assert(memcmp(r->data, g->data, (size_t)n * ember_dtype_size(r->dtype)) == 0,
-                      "%s: output %d differs", what, o);
+            if (n > 0 && memcmp(r->data, g->data, (size_t)n * ember_dtype_size(r->dtype)) != 0)
+                return snprintf(msg, len, "output %d: values differ", o), false;
             continue;
         }
         const float *a = r->data, *b = g->data;
-        double worst = 0;
-        int64_t at = -1;
         for (int64_t i = 0; i < n; i++) {
-            double err = fabs((double)a[i] - b[i]) - (ATOL + RTOL * fabs((double)a[i]));
-            if (!(err <= worst) && (at < 0 || err > worst)) {
-                worst = err;
-                at = i;
-            }
+            if (a[i] == b[i] || (isnan(a[i]) && isnan(b[i]))) continue;
+            if (!(fabs((double)a[i] - b[i]) <= ATOL + RTOL * fabs((double)a[i])))
+                return snprintf(msg, len, "output %d element %lld: %.9g vs %.9g (rtol %g atol %g)", o,
+                                (long long)i, a[i], b[i], RTOL, ATOL),
+                       false;
         }
-        cr_assert(at < 0, "%s: output %d element %lld: %.9g vs %.9g (rtol %g atol %g)", what, o,
-                  (long long)at, at >= 0 ? a[at] : 0.0, at >= 0 ? b[at] : 0.0, RTOL, ATOL);
     }
+    return true;
+}
+
+void passes_compare(const passes_outs *ref, const passes_outs *got, const char *what)
+{
+    char msg[256];
+    cr_assert(outs_match(ref, got, msg, sizeof msg), "%s: %s", what, msg);
 }
 
 /* Output names, order, dtypes and (known) shapes are the graph's interface. */
@@ -96,9 +101,9 @@ void passes_check_interface(const ember_graph *before, const ember_graph *after)
 /* ---- the zoo ---- */
 
 typedef struct feed {
-    ember_tensor t[8];
-    ember_op_tensor ot[8];
-    ember_op_tensor *p[8];
+    ember_tensor t[16];
+    ember_op_tensor ot[16];
+    ember_op_tensor *p[16];
     int n;
 } feed;
 
@@ -116,19 +121,20 @@ static void *slurp(const char *path, size_t *size)
     return buf;
 }
 
-static void load_feed(const char *model, feed *fd)
+/* Reads <dir>/input_N.pb for N = 0, 1, ... */
+static bool load_feed(const char *dir, feed *fd)
 {
     memset(fd, 0, sizeof *fd);
     for (;; fd->n++) {
-        char path[512];
-        snprintf(path, sizeof path, MODELS "%s/test_data_set_0/input_%d.pb", model, fd->n);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/input_%d.pb", dir, fd->n);
         size_t size;
         void *buf = slurp(path, &size);
         if (!buf) break;
-        cr_assert_lt(fd->n, 8);
         ember_tensor *t = &fd->t[fd->n];
-        cr_assert_eq(ember_onnx_read_tensor(buf, size, t, NULL), EMBER_OK, "%s", ember_last_error());
+        bool ok = fd->n < 16 && ember_onnx_read_tensor(buf, size, t, NULL) == EMBER_OK;
         free(buf);
+        if (!ok) return false;
         ember_op_tensor *o = &fd->ot[fd->n];
         memset(o, 0, sizeof *o);
         o->dtype = t->dtype;
@@ -139,7 +145,12 @@ static void load_feed(const char *model, feed *fd)
         o->nbytes = t->nbytes;
         fd->p[fd->n] = o;
     }
-    cr_assert_gt(fd->n, 0, "%s has no inputs", model);
+    return true;
+}
+
+static void free_feed(feed *fd)
+{
+    for (int i = 0; i < fd->n; i++) ember_tensor_release(&fd->t[i]);
 }
 
 static ember_model *load(const char *model)
@@ -181,7 +192,9 @@ static const char *models[] = {"resnet18", "mobilenet_v2", "squeezenet1_1", "shu
 static void check_model(const char *name)
 {
     feed fd;
-    load_feed(name, &fd);
+    char dir[512];
+    snprintf(dir, sizeof dir, MODELS "%s/test_data_set_0", name);
+    cr_assert(load_feed(dir, &fd) && fd.n > 0, "%s: cannot read the inputs", name);
     ember_model *base = load(name);
     passes_outs ref;
     passes_run(base->graph, fd.p, fd.n, &ref);
@@ -242,7 +255,7 @@ static void check_model(const char *name)
     passes_outs_free(&ref);
     ember_model_free(m);
     ember_model_free(base);
-    for (int i = 0; i < fd.n; i++) ember_tensor_release(&fd.t[i]);
+    free_feed(&fd);
 }
 
 #define MODEL_TEST(id, idx) \
@@ -315,4 +328,83 @@ Test(passes_models, graph_print_lists_every_node)
     cr_expect(strstr(buf, "constant-folding") != NULL, "%s", buf);
     free(buf);
     ember_model_free(m);
+}
+
+/* ---- every conformance model the interpreter passes, optimized ---- */
+
+#ifndef EMBER_ONNX_TESTDATA
+#define EMBER_ONNX_TESTDATA "/usr/share/libonnx-testdata/data"
+#endif
+
+/* Optimizes one backend-test model and compares with the unoptimized run. Returns 1
+ * when checked, 0 when the model or its data is out of scope, -1 on a mismatch. */
+static int check_conformance_model(const char *dir, char *msg, size_t len)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/model.onnx", dir);
+    ember_model *ref_m, *m;
+    if (ember_model_load(path, &ref_m) != EMBER_OK) return 0;
+    if (ember_model_load(path, &m) != EMBER_OK) {
+        ember_model_free(ref_m);
+        return 0;
+    }
+    feed fd;
+    passes_outs ref = {0}, got = {0};
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/test_data_set_0", dir);
+    if (!load_feed(path, &fd) || fd.n != ref_m->graph->n_inputs || ref_m->graph->n_outputs > 16) goto done;
+    ref.n = got.n = ref_m->graph->n_outputs;
+    if (ember_interp_run(ref_m->graph, NULL, fd.p, fd.n, ref.t, ref.n) != EMBER_OK) {
+        ref.n = got.n = 0;
+        goto done;
+    }
+    rc = -1;
+    ember_optimize_report r;
+    if (ember_graph_optimize(m->graph, &r) != EMBER_OK) {
+        snprintf(msg, len, "optimize: %s", ember_last_error());
+        got.n = 0;
+        goto done;
+    }
+    if (ember_interp_run(m->graph, NULL, fd.p, fd.n, got.t, got.n) != EMBER_OK) {
+        snprintf(msg, len, "run after optimize: %s", ember_last_error());
+        got.n = 0;
+        goto done;
+    }
+    rc = outs_match(&ref, &got, msg, len) ? 1 : -1;
+done:
+    passes_outs_free(&ref);
+    passes_outs_free(&got);
+    free_feed(&fd);
+    ember_model_free(ref_m);
+    ember_model_free(m);
+    return rc;
+}
+
+Test(passes_models, conformance_models_unchanged_by_optimizer, .timeout = 900)
+{
+    static const char *suites[] = {"node", "pytorch-converted", "pytorch-operator", "simple"};
+    int checked = 0, failed = 0;
+    for (size_t s = 0; s < sizeof suites / sizeof *suites; s++) {
+        char path[1024];
+        snprintf(path, sizeof path, EMBER_SOURCE_DIR "/tests/conformance/%s.expect", suites[s]);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        char line[256];
+        while (fgets(line, sizeof line, f)) {
+            line[strcspn(line, "\r\n")] = 0;
+            if (!line[0] || line[0] == '#') continue;
+            char dir[1024], msg[512] = "";
+            snprintf(dir, sizeof dir, EMBER_ONNX_TESTDATA "/%s/%s", suites[s], line);
+            int rc = check_conformance_model(dir, msg, sizeof msg);
+            checked += rc != 0;
+            if (rc < 0) {
+                failed++;
+                cr_log_error("%s/%s: %s", suites[s], line, msg);
+            }
+        }
+        fclose(f);
+    }
+    if (!checked) cr_skip_test("no ONNX backend test data under " EMBER_ONNX_TESTDATA);
+    cr_expect_eq(failed, 0, "%d of %d conformance models changed results when optimized", failed, checked);
+    fprintf(stderr, "conformance models optimized and checked: %d\n", checked);
 }
