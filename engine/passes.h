@@ -5,8 +5,8 @@
  * input and output names, order, dtypes and shapes never change.
  *
  * Each pass takes a topologically sorted root graph, leaves it sorted, with producers
- * set. Nodes holding subgraphs are never rewritten, and values a subgraph reads by
- * name keep their name. Shapes of values a pass creates are set by the pass; the
+ * set. Nodes holding subgraphs are never rewritten, values a subgraph reads by name
+ * keep their name, and a node's implicit (captured) inputs count as dependencies. Shapes of values a pass creates are set by the pass; the
  * driver re-runs ember_graph_infer after each round. */
 #ifndef EMBER_PASSES_H
 #define EMBER_PASSES_H

@@ -26,6 +26,8 @@ ember_status ember_graph_optimize(ember_graph *g, ember_optimize_report *report)
     memset(r, 0, sizeof *r);
     if (!g) return ember_error(EMBER_E_INVALID_ARG, "ember_graph_optimize: graph is NULL");
     r->nodes_before = r->nodes_after = g->n_nodes;
+    /* Passes walk nodes in order and read producers: make sure both hold. */
+    TRY(ember_graph_toposort(g));
     for (int round = 0; round < EMBER_OPTIMIZE_MAX_ROUNDS; round++) {
         int changes = 0;
         for (int p = 0; p < EMBER_PASS_COUNT; p++) {
