@@ -31,10 +31,12 @@ int main(int argc, char **argv)
 }
 C
 export PKG_CONFIG_PATH="$pc"
-cc -Wall -Wextra -Werror -o "$prefix/prog" "$prefix/prog.c" $(pkg-config --cflags ember) \
-   "$(pkg-config --variable=libdir ember)/libember.a" $(pkg-config --libs --static libprotobuf-c) -lm
+# The .pc file names the configured prefix; the temporary install lives elsewhere.
+pkgc() { pkg-config --define-variable=prefix="$prefix" "$@"; }
+cc -Wall -Wextra -Werror -o "$prefix/prog" "$prefix/prog.c" $(pkgc --cflags ember) \
+   "$(pkgc --variable=libdir ember)/libember.a" $(pkg-config --libs --static libprotobuf-c) -lm
 "$prefix/prog" "$src/models/kws_dscnn/model.onnx"
 # and the shared library
-cc -Wall -Wextra -Werror -o "$prefix/prog_so" "$prefix/prog.c" $(pkg-config --cflags --libs ember) \
-   -Wl,-rpath,"$(pkg-config --variable=libdir ember)"
+cc -Wall -Wextra -Werror -o "$prefix/prog_so" "$prefix/prog.c" $(pkgc --cflags --libs ember) \
+   -Wl,-rpath,"$(pkgc --variable=libdir ember)"
 "$prefix/prog_so" "$src/models/kws_dscnn/model.onnx"
