@@ -310,53 +310,6 @@ bool ember_value_is_const_f32(const ember_graph *g, int v)
 
 bool ember_shape_is_static(const ember_shape *s) { return ember_shape_numel(s) >= 0; }
 
-void ember_value_to_op_tensor(const ember_value *v, ember_op_tensor *t)
-{
-    memset(t, 0, sizeof *t);
-    t->dtype = v->dtype;
-    t->rank = v->shape.rank;
-    for (int i = 0; i < EMBER_MAX_RANK; i++) {
-        t->dims[i] = v->shape.dims[i];
-        t->syms[i] = v->shape.syms[i];
-    }
-    t->data = v->data;
-    t->nbytes = v->nbytes;
-}
-
-/* Mirrors one step of ember_graph_infer (engine/infer.c), which has no per-node entry. */
-ember_status ember_edit_infer_node(ember_graph *g, int ni)
-{
-    ember_node *n = &g->nodes[ni];
-    if (n->op < 0 || n->n_inputs > 64 || n->n_outputs > 64) return EMBER_OK;
-    ember_op_tensor ins[64], outs[64], *pin[64], *pout[64];
-    for (int i = 0; i < n->n_inputs; i++) {
-        pin[i] = n->inputs[i] >= 0 ? &ins[i] : NULL;
-        if (pin[i]) ember_value_to_op_tensor(&g->values[n->inputs[i]], &ins[i]);
-    }
-    for (int o = 0; o < n->n_outputs; o++) {
-        memset(&outs[o], 0, sizeof outs[o]);
-        outs[o].rank = -1;
-        for (int k = 0; k < EMBER_MAX_RANK; k++) outs[o].syms[k] = -1;
-        pout[o] = n->outputs[o] >= 0 ? &outs[o] : NULL;
-    }
-    ember_op_ctx c = {.node = n, .graph = g, .opset = n->opset, .running = false,
-                      .n_in = n->n_inputs, .n_out = n->n_outputs, .in = pin, .out = pout};
-    TRY(ember_op_table[n->op].infer(&c));
-    for (int o = 0; o < n->n_outputs; o++) {
-        if (n->outputs[o] < 0) continue;
-        ember_value *v = &g->values[n->outputs[o]];
-        if (outs[o].dtype != EMBER_DT_UNDEFINED) v->dtype = outs[o].dtype;
-        if (outs[o].rank >= 0) {
-            v->shape.rank = outs[o].rank;
-            for (int k = 0; k < EMBER_MAX_RANK; k++) {
-                v->shape.dims[k] = k < outs[o].rank ? outs[o].dims[k] : 0;
-                v->shape.syms[k] = k < outs[o].rank ? outs[o].syms[k] : -1;
-            }
-        }
-    }
-    return EMBER_OK;
-}
-
 bool ember_node_has_subgraph(const ember_node *n)
 {
     for (int a = 0; a < n->n_attrs; a++)

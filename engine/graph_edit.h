@@ -66,10 +66,6 @@ bool ember_value_is_const(const ember_graph *g, int v);
 bool ember_value_is_const_f32(const ember_graph *g, int v);
 /* All dims known (rank known too). */
 bool ember_shape_is_static(const ember_shape *s);
-void ember_value_to_op_tensor(const ember_value *v, ember_op_tensor *t);
-/* Re-runs node ni's shape rule at load-time semantics (like ember_graph_infer does for
- * one node), so later nodes in a sweep see refreshed shapes. */
-ember_status ember_edit_infer_node(ember_graph *g, int ni);
 /* The node holds a subgraph attribute (If/Loop/Scan bodies). */
 bool ember_node_has_subgraph(const ember_node *n);
 /* Replaces (or adds) an attribute of a node; the attribute array is copied to the arena. */

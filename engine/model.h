@@ -21,4 +21,9 @@ struct ember_session {
 /* Load-time shape and dtype inference over the whole graph (iterative, topological).
  * Fills every value's dtype/shape as far as it can be known. */
 ember_status ember_graph_infer(ember_graph *g);
+struct ember_op_tensor;
+/* The op's view of a value: dtype, shape, symbolic dims, constant data if any. */
+void ember_value_to_op_tensor(const ember_value *v, struct ember_op_tensor *t);
+/* The same for node `ni` alone (its inputs' values must be up to date). */
+ember_status ember_graph_infer_node(ember_graph *g, int ni);
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../graph_edit.h"
+#include "../model.h"
 #include "../passes.h"
 
 /* Ops whose result depends only on the input's shape, not its data. */
@@ -107,7 +108,7 @@ ember_status ember_pass_fold(ember_graph *g, ember_pass_stats *st)
         }
         /* Not folded: refresh its shapes from inputs that may have just become constant.
          * A failure here only means the shapes stay as they were. */
-        if (ember_edit_infer_node(g, i) != EMBER_OK) ember_error_clear();
+        if (ember_graph_infer_node(g, i) != EMBER_OK) ember_error_clear();
     }
     if (fatal != EMBER_OK) {
         ember_edit_commit(&e);
