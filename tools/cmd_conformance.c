@@ -243,6 +243,8 @@ static int start_job(const conf_opts *o, test_result *tests, int idx, job *jb, c
         run_child(o, tests[idx].name, p[1]);
     }
     close(p[1]);
+    /* never block on a child's pipe: reads happen only to collect what is there */
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
     *jb = (job){.pid = pid, .fd = p[0], .idx = idx, .start = now()};
     return 0;
 }
@@ -324,7 +326,10 @@ static int run_all(const conf_opts *o, test_result *tests, int n)
             drain(jb);
             close(jb->fd);
             finish(&tests[jb->idx], jb, status, timed_out);
-            running[i--] = running[--n_running];
+            /* keep pf[] paired with running[] for the rest of this pass */
+            running[i] = running[--n_running];
+            pf[i] = pf[n_running];
+            i--;
         }
         while (printed < n && tests[printed].done) {
             printf("%s\n", tests[printed].line);

@@ -239,6 +239,17 @@ if [ -d "$node/test_abs" ] && [ -d "$node/test_relu" ]; then
     check "the failing expected test is named" -- grep -q test_broken "$tmp/stderr"
     expect 0 "conformance --filter" -- "$ember" conformance "$tmp/conf" --filter 'test_a*'
     check "--filter runs only matching tests" -- grep -q '^1 passed, 0 failed$' "$tmp/stdout"
+    # a test whose input is a FIFO nobody writes hangs in open(): the parent must kill it
+    if mkfifo "$tmp/fifo" 2>/dev/null; then
+        mkdir -p "$tmp/hang/test_hang/test_data_set_0"
+        cp "$node/test_abs/model.onnx" "$tmp/hang/test_hang/"
+        mv "$tmp/fifo" "$tmp/hang/test_hang/test_data_set_0/input_0.pb"
+        cp -r "$node/test_abs" "$tmp/hang/"
+        expect 1 "conformance: a hanging test times out" -- "$ember" conformance "$tmp/hang" --timeout 1
+        check "the hang is reported as a timeout and the other test still runs" -- sh -c "
+            grep -q '^PASS test_abs\$' '$tmp/stdout' && grep -q '^CRASH test_hang: timeout\$' '$tmp/stdout' &&
+            grep -q '^1 passed, 1 failed\$' '$tmp/stdout'"
+    fi
     expect 1 "conformance --expect with a missing file" -- "$ember" conformance "$tmp/conf" --expect "$tmp/nope"
 fi
 
