@@ -9,13 +9,37 @@
 struct ember_model {
     ember_graph *graph;
     ember_model_meta meta;
+    /* The serialized model, kept so a backend can import a private copy of the graph
+     * to optimize (the model's own graph stays as imported). */
+    void *bytes;
+    size_t n_bytes;
+    char *base_dir; /* NULL: external data refused */
     char last_error[2048];
 };
 
+struct ember_program;
+struct ember_profile;
+
+#define EMBER_SESSION_PROGRAMS 16 /* distinct input shapes compiled and kept */
+#define EMBER_SESSION_ARENAS 16   /* idle activation arenas kept for reuse */
+
 struct ember_session {
     const ember_model *model;
-    pthread_mutex_t lock; /* guards last_error: runs may fail on several threads at once */
+    pthread_mutex_t lock; /* guards everything below: runs go on on several threads */
     char last_error[2048];
+    ember_session_options opts;
+    char backend[512];
+    int interpreted;                 /* runs on the reference interpreter */
+    struct ember_program *programs[EMBER_SESSION_PROGRAMS];
+    int n_programs, next_evict;
+    void *arenas[EMBER_SESSION_ARENAS]; /* idle arenas, each arena_size[i] bytes */
+    size_t arena_size[EMBER_SESSION_ARENAS];
+    int n_arenas;
+    double compile_ms;
+    /* Every profile started, the newest last; kept until the session ends because runs in
+     * flight may still record into an older one. profiling: the newest is recording. */
+    struct ember_profile *profiles[64];
+    int n_profiles, profiling;
 };
 
 /* Load-time shape and dtype inference over the whole graph (iterative, topological).

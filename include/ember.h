@@ -108,11 +108,40 @@ ember_status ember_model_metadata(const ember_model *model, int i, const char **
                                   const char **value);
 
 /* ---- sessions ---- */
-/* Prepares `model` for `backend` ("interp"; NULL = default). The session keeps a reference
- * to the model: free the session before the model.
+/* Backends: "cpu" (default): the graph is optimized, lowered to a program over one
+ * planned activations arena, and run with host fast paths; graphs whose shapes depend on
+ * data (NonZero, If, Loop, ...) run on the reference interpreter inside it.
+ * "interp": the reference interpreter, the correctness oracle. */
+typedef struct ember_session_options {
+    const char *backend; /* NULL = "cpu" */
+    int threads;         /* intra-op threads; <= 0 = one per core */
+    int optimize;        /* graph passes on (1, the default) or off (0) */
+} ember_session_options;
+void ember_session_options_init(ember_session_options *opts); /* the defaults */
+
+/* Prepares `model` for a backend. Models whose input shapes are fully static are compiled
+ * here, so the first run is no slower than later ones; models with symbolic dimensions
+ * are compiled per new input shape at run time. The session keeps a reference to the
+ * model: free the session before the model.
  * out: *session, free with ember_session_free. */
+ember_status ember_session_create_ex(const ember_model *model, const ember_session_options *opts,
+                                     ember_session **session);
+/* Shorthand: backend by name (NULL = default), other options at their defaults. */
 ember_status ember_session_create(const ember_model *model, const char *backend,
                                   ember_session **session);
+/* Milliseconds spent compiling at creation (0 when nothing was compiled). */
+double ember_session_compile_ms(const ember_session *session);
+/* The backend actually in use: "cpu", "interp", or "cpu (interpreted: <why>)". */
+const char *ember_session_backend(const ember_session *session);
+
+/* Profiling: may be switched on and off while other threads run the session. Turning it
+ * on clears earlier records. Records every kernel's start and end. */
+ember_status ember_session_set_profiling(ember_session *session, int on);
+/* Writes the records as Chrome trace-event JSON (Perfetto, chrome://tracing). */
+ember_status ember_session_write_trace(ember_session *session, const char *path);
+/* Writes a per-op table sorted by time: node, op, kernel, calls, total and mean time,
+ * share of total, GFLOP/s. path "-" = standard output. */
+ember_status ember_session_write_profile(ember_session *session, const char *path);
 void ember_session_free(ember_session *session);
 const char *ember_session_last_error(const ember_session *session);
 

@@ -1,0 +1,104 @@
+/* Running a program: patch data pointers into a per-value template, then call each
+ * step's kernel. No shape work, no allocation but the caller's outputs. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "program.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+#define EVENT_BATCH 256
+
+ember_status ember_program_run(const ember_program *p, void *arena, const ember_tensor *inputs,
+                               int n_inputs, ember_tensor *outputs, int n_outputs,
+                               const ember_profile_sink *sink)
+{
+    const ember_graph *g = p->g;
+    int nv = g->n_values;
+    ember_status st = EMBER_OK;
+    if (n_inputs != g->n_inputs || n_outputs != g->n_outputs)
+        return ember_error(EMBER_E_INVALID_ARG, "the program takes %d inputs and %d outputs",
+                           g->n_inputs, g->n_outputs);
+    ember_op_tensor *vals = malloc(sizeof *vals * (size_t)(nv ? nv : 1));
+    if (!vals) return ember_error(EMBER_E_NO_MEMORY, "out of memory starting a run");
+    memcpy(vals, p->templ, sizeof *vals * (size_t)nv);
+    unsigned char *base = arena;
+    for (int v = 0; v < nv; v++) {
+        if (g->values[v].flags & EMBER_VALUE_CONST) vals[v].data = g->values[v].data;
+        else if (p->plan.offset[v] >= 0) vals[v].data = base + p->plan.offset[v];
+    }
+    for (int i = 0; i < n_inputs; i++) vals[g->inputs[i]].data = inputs[i].data;
+    for (int o = 0; o < n_outputs; o++) memset(&outputs[o], 0, sizeof outputs[o]);
+    /* Outputs produced by a step are written straight into the caller's buffers. */
+    for (int o = 0; o < n_outputs; o++) {
+        int v = g->outputs[o];
+        if (g->values[v].producer < 0) continue;
+        int dup = 0;
+        for (int k = 0; k < o; k++) dup |= g->outputs[k] == v;
+        if (dup) continue;
+        size_t nb = p->templ[v].nbytes;
+        void *d = malloc(nb ? nb : 1);
+        if (!d) {
+            st = ember_error(EMBER_E_NO_MEMORY, "out of memory for output '%s'", g->values[v].name);
+            goto done;
+        }
+        outputs[o].data = d;
+        vals[v].data = d;
+    }
+    ember_profile_event events[EVENT_BATCH];
+    int n_events = 0;
+    ember_op_tensor *pin[64], *pout[64];
+    void *scratch = base + p->scratch_offset;
+    for (int si = 0; si < p->n_steps; si++) {
+        const ember_step *s = &p->steps[si];
+        const ember_node *n = &g->nodes[s->node];
+        for (int k = 0; k < n->n_inputs; k++) pin[k] = n->inputs[k] >= 0 ? &vals[n->inputs[k]] : NULL;
+        for (int o = 0; o < n->n_outputs; o++) pout[o] = n->outputs[o] >= 0 ? &vals[n->outputs[o]] : NULL;
+        ember_op_ctx c = {.node = n, .graph = g, .opset = n->opset, .running = true,
+                          .n_in = n->n_inputs, .n_out = n->n_outputs, .in = pin, .out = pout,
+                          .scratch_bytes = s->scratch_bytes, .scratch = s->scratch_bytes ? scratch : NULL};
+        uint64_t t0 = sink ? now_ns() : 0;
+        st = s->host ? s->host->run(&c, s->host_state) : ember_op_table[n->op].run(&c);
+        if (st != EMBER_OK) goto done;
+        if (sink) {
+            events[n_events++] = (ember_profile_event){si, t0, now_ns()};
+            if (n_events == EVENT_BATCH) {
+                sink->record(sink->ctx, p, events, n_events);
+                n_events = 0;
+            }
+        }
+    }
+    if (sink && n_events) sink->record(sink->ctx, p, events, n_events);
+    /* Outputs not written by a step (inputs, constants, repeats) are copied. */
+    for (int o = 0; o < n_outputs; o++) {
+        int v = g->outputs[o];
+        const ember_op_tensor *t = &vals[v];
+        outputs[o].dtype = t->dtype;
+        outputs[o].rank = t->rank;
+        memcpy(outputs[o].dims, t->dims, sizeof outputs[o].dims);
+        outputs[o].nbytes = p->templ[v].nbytes;
+        if (!outputs[o].data) {
+            void *d = malloc(outputs[o].nbytes ? outputs[o].nbytes : 1);
+            if (!d) {
+                st = ember_error(EMBER_E_NO_MEMORY, "out of memory for output '%s'", g->values[v].name);
+                goto done;
+            }
+            if (outputs[o].nbytes) memcpy(d, t->data, outputs[o].nbytes);
+            outputs[o].data = d;
+        }
+    }
+done:
+    if (st != EMBER_OK)
+        for (int o = 0; o < n_outputs; o++) {
+            free(outputs[o].data);
+            memset(&outputs[o], 0, sizeof outputs[o]);
+        }
+    free(vals);
+    return st;
+}

@@ -1,0 +1,225 @@
+/* Building a program: private graph copy -> bound shapes -> passes -> memory plan ->
+ * per-step scratch and fast-path choice. */
+#include "program.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "passes.h"
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static ember_status bind_inputs(ember_graph *g, const ember_tensor *inputs, int n_inputs)
+{
+    if (!inputs) return EMBER_OK;
+    if (n_inputs != g->n_inputs)
+        return ember_error(EMBER_E_INVALID_ARG, "the model takes %d inputs, got %d", g->n_inputs, n_inputs);
+    for (int i = 0; i < n_inputs; i++) {
+        ember_value *v = &g->values[g->inputs[i]];
+        v->shape.rank = inputs[i].rank;
+        for (int k = 0; k < EMBER_MAX_RANK; k++) {
+            v->shape.dims[k] = k < inputs[i].rank ? inputs[i].dims[k] : 0;
+            v->shape.syms[k] = -1;
+        }
+    }
+    return EMBER_OK;
+}
+
+/* Every value a step touches needs a static shape: data-dependent shapes (NonZero,
+ * Unique, If, Loop, ...) are the interpreter's business. */
+static ember_status check_static(const ember_graph *g)
+{
+    for (int ni = 0; ni < g->n_nodes; ni++) {
+        const ember_node *n = &g->nodes[ni];
+        for (int o = 0; o < n->n_outputs; o++) {
+            if (n->outputs[o] < 0) continue;
+            const ember_value *v = &g->values[n->outputs[o]];
+            if (ember_shape_numel(&v->shape) < 0 || ember_dtype_size(v->dtype) == 0)
+                return ember_error(EMBER_E_UNSUPPORTED,
+                                   "node '%s' (%s): output '%s' has a shape known only at run time; "
+                                   "the cpu backend needs static shapes (use the interp backend)",
+                                   n->name, n->op_type, v->name);
+        }
+        for (int a = 0; a < n->n_attrs; a++)
+            if (n->attrs[a].type == EMBER_ATTR_GRAPH)
+                return ember_error(EMBER_E_UNSUPPORTED,
+                                   "node '%s' (%s) holds a subgraph; the cpu backend runs none "
+                                   "(use the interp backend)", n->name, n->op_type);
+    }
+    return EMBER_OK;
+}
+
+static double estimate_flops(const ember_graph *g, const ember_node *n)
+{
+    if (n->n_outputs < 1 || n->outputs[0] < 0) return 0;
+    double out = (double)ember_shape_numel(&g->values[n->outputs[0]].shape);
+    if ((strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0) && n->n_inputs > 1) {
+        const ember_shape *w = &g->values[n->inputs[1]].shape;
+        double k = 1;
+        for (int i = 1; i < w->rank; i++) k *= (double)w->dims[i];
+        if (strcmp(n->op_type, "ConvTranspose") == 0) {
+            const ember_shape *x = &g->values[n->inputs[0]].shape;
+            return 2.0 * (double)ember_shape_numel(x) * (double)w->dims[1] * (k / (double)w->dims[1]);
+        }
+        return 2.0 * out * k;
+    }
+    if ((strcmp(n->op_type, "MatMul") == 0 || strcmp(n->op_type, "Gemm") == 0) && n->n_inputs > 1) {
+        const ember_shape *a = &g->values[n->inputs[0]].shape;
+        int64_t kdim = a->rank >= 1 ? a->dims[a->rank - 1] : 1;
+        if (strcmp(n->op_type, "Gemm") == 0 && ember_attr_int(n, "transA", 0) && a->rank == 2) kdim = a->dims[0];
+        return 2.0 * out * (double)kdim;
+    }
+    return out;
+}
+
+/* Scratch sizes and fast paths need each op's run-time view: inputs with data. Inputs
+ * computed at run time get a zeroed stand-in here so no rule ever reads NULL. */
+static ember_status prepare_steps(ember_program *p, int threads)
+{
+    ember_graph *g = p->g;
+    size_t dummy_bytes = 64;
+    for (int v = 0; v < g->n_values; v++)
+        if (!(g->values[v].flags & EMBER_VALUE_CONST)) {
+            int64_t n = ember_shape_numel(&g->values[v].shape);
+            size_t b = n > 0 ? (size_t)n * ember_dtype_size(g->values[v].dtype) : 0;
+            if (b > dummy_bytes) dummy_bytes = b;
+        }
+    void *dummy = calloc(1, dummy_bytes);
+    if (!dummy) return ember_error(EMBER_E_NO_MEMORY, "out of memory building the program");
+    ember_status st = EMBER_OK;
+    ember_op_tensor ins[64], outs[64], *pin[64], *pout[64];
+    for (int si = 0; si < p->n_steps && st == EMBER_OK; si++) {
+        ember_step *s = &p->steps[si];
+        const ember_node *n = &g->nodes[s->node];
+        if (n->n_inputs > 64 || n->n_outputs > 64) {
+            st = ember_error(EMBER_E_UNSUPPORTED, "node '%s' has too many inputs or outputs", n->name);
+            break;
+        }
+        for (int k = 0; k < n->n_inputs; k++) {
+            pin[k] = n->inputs[k] >= 0 ? &ins[k] : NULL;
+            if (!pin[k]) continue;
+            ins[k] = p->templ[n->inputs[k]];
+            const ember_value *v = &g->values[n->inputs[k]];
+            ins[k].data = (v->flags & EMBER_VALUE_CONST) ? v->data : dummy;
+        }
+        for (int o = 0; o < n->n_outputs; o++) {
+            pout[o] = n->outputs[o] >= 0 ? &outs[o] : NULL;
+            if (pout[o]) {
+                memset(&outs[o], 0, sizeof outs[o]);
+                outs[o].rank = -1;
+            }
+        }
+        ember_op_ctx c = {.node = n, .graph = g, .opset = n->opset, .running = true,
+                          .n_in = n->n_inputs, .n_out = n->n_outputs, .in = pin, .out = pout};
+        st = ember_op_table[n->op].infer(&c);
+        if (st != EMBER_OK) break;
+        s->scratch_bytes = c.scratch_bytes;
+        s->flops = estimate_flops(g, n);
+        /* Fast paths see constants only: other inputs' data is not known yet. */
+        for (int k = 0; k < n->n_inputs; k++)
+            if (pin[k] && !(g->values[n->inputs[k]].flags & EMBER_VALUE_CONST)) ins[k].data = NULL;
+        int nk = 0;
+        const ember_host_kernel *const *ks = ember_host_kernels_for(n->op, &nk);
+        for (int k = 0; k < nk; k++) {
+            c.scratch_bytes = 0;
+            void *state = NULL;
+            ember_status hs = ks[k]->prepare(&c, threads, &state);
+            if (hs == EMBER_E_UNSUPPORTED) {
+                ember_error_clear();
+                continue;
+            }
+            if (hs != EMBER_OK) {
+                st = hs;
+                break;
+            }
+            s->host = ks[k];
+            s->host_state = state;
+            if (c.scratch_bytes > s->scratch_bytes) s->scratch_bytes = c.scratch_bytes;
+            break;
+        }
+    }
+    free(dummy);
+    return st;
+}
+
+ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs,
+                                 int n_inputs, const ember_program_options *opt,
+                                 ember_program **out)
+{
+    double t0 = now_ms();
+    *out = NULL;
+    ember_program *p = calloc(1, sizeof *p);
+    if (!p) return ember_error(EMBER_E_NO_MEMORY, "out of memory building the program");
+    ember_model_meta meta;
+    ember_status st = ember_onnx_import(model->bytes, model->n_bytes, model->base_dir, &p->g, &meta);
+    if (st == EMBER_OK) st = bind_inputs(p->g, inputs, n_inputs);
+    if (st == EMBER_OK) st = ember_graph_infer(p->g);
+    if (st == EMBER_OK && (!opt || opt->optimize)) st = ember_graph_optimize(p->g, NULL);
+    if (st == EMBER_OK) st = check_static(p->g);
+    if (st == EMBER_OK) st = ember_plan_memory(p->g, NULL, &p->plan);
+    if (st != EMBER_OK) goto fail;
+    ember_graph *g = p->g;
+    p->n_steps = g->n_nodes;
+    p->steps = calloc((size_t)(g->n_nodes ? g->n_nodes : 1), sizeof *p->steps);
+    p->templ = calloc((size_t)(g->n_values ? g->n_values : 1), sizeof *p->templ);
+    if (!p->steps || !p->templ) {
+        st = ember_error(EMBER_E_NO_MEMORY, "out of memory building the program");
+        goto fail;
+    }
+    for (int v = 0; v < g->n_values; v++) {
+        ember_value_to_op_tensor(&g->values[v], &p->templ[v]);
+        p->templ[v].data = NULL;
+        int64_t n = ember_shape_numel(&g->values[v].shape);
+        p->templ[v].nbytes = n > 0 ? (size_t)n * ember_dtype_size(g->values[v].dtype) : 0;
+        for (int k = 0; k < EMBER_MAX_RANK; k++) p->templ[v].syms[k] = -1;
+    }
+    for (int i = 0; i < g->n_nodes; i++) p->steps[i].node = i;
+    int threads = opt && opt->threads > 0 ? opt->threads : 0;
+    st = prepare_steps(p, threads);
+    if (st != EMBER_OK) goto fail;
+    size_t scratch = 0;
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i].scratch_bytes > scratch) scratch = p->steps[i].scratch_bytes;
+    p->scratch_offset = (p->plan.arena_bytes + 63) & ~(size_t)63;
+    p->arena_bytes = p->scratch_offset + ((scratch + 63) & ~(size_t)63);
+    for (int i = 0; i < g->n_inputs && i < 64; i++)
+        for (int k = 0; k < EMBER_MAX_RANK; k++) p->in_dims[i][k] = g->values[g->inputs[i]].shape.dims[k];
+    p->compile_ms = now_ms() - t0;
+    *out = p;
+    return EMBER_OK;
+fail:
+    ember_program_free(p);
+    return st;
+}
+
+void ember_program_free(ember_program *p)
+{
+    if (!p) return;
+    if (p->steps)
+        for (int i = 0; i < p->n_steps; i++)
+            if (p->steps[i].host && p->steps[i].host->release) p->steps[i].host->release(p->steps[i].host_state);
+    free(p->steps);
+    free(p->templ);
+    ember_plan_free(&p->plan);
+    ember_graph_free(p->g);
+    free(p);
+}
+
+int ember_program_matches(const ember_program *p, const ember_tensor *inputs, int n_inputs)
+{
+    const ember_graph *g = p->g;
+    if (n_inputs != g->n_inputs) return 0;
+    for (int i = 0; i < n_inputs && i < 64; i++) {
+        const ember_value *v = &g->values[g->inputs[i]];
+        if (inputs[i].rank != v->shape.rank) return 0;
+        for (int k = 0; k < inputs[i].rank; k++)
+            if (inputs[i].dims[k] != p->in_dims[i][k]) return 0;
+    }
+    return 1;
+}

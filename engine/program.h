@@ -1,0 +1,66 @@
+/* Lowering: a model's graph becomes a program for the CPU backend — a private copy of
+ * the graph, bound to concrete input shapes, optimized by the passes, with every
+ * intermediate planned into one activations arena, a scratch region shared by the
+ * steps, and a host fast path chosen per node where one applies. Running a program
+ * allocates nothing but the caller's output buffers. */
+#ifndef EMBER_PROGRAM_H
+#define EMBER_PROGRAM_H
+#include <stdatomic.h>
+
+#include "../ops/host.h"
+#include "model.h"
+#include "plan.h"
+
+typedef struct ember_program_options {
+    int threads;      /* intra-op threads for fast paths; <= 0 = number of cores */
+    int optimize;     /* run the graph passes (1) or not (0) */
+} ember_program_options;
+
+typedef struct ember_step {
+    int node;                         /* index in g->nodes */
+    const ember_host_kernel *host;    /* NULL: the reference kernel */
+    void *host_state;
+    size_t scratch_bytes;
+    double flops;                     /* estimate, for profiles */
+} ember_step;
+
+typedef struct ember_program {
+    ember_graph *g;                   /* owned */
+    ember_plan plan;
+    int n_steps;
+    ember_step *steps;
+    size_t scratch_offset;            /* scratch region follows the activations */
+    size_t arena_bytes;               /* activations + scratch */
+    ember_op_tensor *templ;           /* per value: dtype/shape; data = NULL */
+    int64_t in_dims[64][EMBER_MAX_RANK]; /* the input shapes it was built for (first 64) */
+    double compile_ms;
+} ember_program;
+
+/* Builds a program for `model`. `inputs` gives the input shapes to bind (data unused);
+ * NULL uses the declared shapes, which must then be fully static.
+ * out: *prog (free with ember_program_free). */
+ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs,
+                                 int n_inputs, const ember_program_options *opt,
+                                 ember_program **prog);
+void ember_program_free(ember_program *p);
+
+/* True when the inputs have the shapes the program was built for. */
+int ember_program_matches(const ember_program *p, const ember_tensor *inputs, int n_inputs);
+
+/* Per-step timings, recorded only while profiling is on. */
+typedef struct ember_profile_event {
+    int step;
+    uint64_t start_ns, end_ns;
+} ember_profile_event;
+
+typedef struct ember_profile_sink {
+    void (*record)(void *ctx, const ember_program *p, const ember_profile_event *events, int n);
+    void *ctx;
+} ember_profile_sink;
+
+/* Runs p. `arena` holds p->arena_bytes bytes (64-byte aligned), used by this run alone.
+ * out: outputs[i] get malloc'd data owned by the caller. sink NULL: no profiling. */
+ember_status ember_program_run(const ember_program *p, void *arena, const ember_tensor *inputs,
+                               int n_inputs, ember_tensor *outputs, int n_outputs,
+                               const ember_profile_sink *sink);
+#endif
