@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "interp.h"
 #include "model.h"
@@ -46,6 +47,12 @@ ember_status ember_model_load(const char *path, ember_model **out)
     ember_status s = EMBER_OK;
     unsigned char *buf = NULL;
     long size = -1;
+    struct stat st_buf;
+    /* Directories open fine for reading on Linux and then report absurd sizes. */
+    if (fstat(fileno(f), &st_buf) != 0 || !S_ISREG(st_buf.st_mode)) {
+        s = ember_error(EMBER_E_IO, "cannot read '%s': not a regular file", path);
+        goto done;
+    }
     if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
     if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
         s = ember_error(EMBER_E_IO, "cannot read '%s': not a regular file", path);

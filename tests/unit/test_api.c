@@ -100,6 +100,8 @@ Test(api, missing_file_and_null_arguments)
     cr_assert_null(m);
     cr_assert(strstr(ember_last_error(), "/nonexistent/model.onnx"));
     cr_assert_eq(ember_model_load(NULL, &m), EMBER_E_INVALID_ARG);
+    cr_assert_eq(ember_model_load("/tmp", &m), EMBER_E_IO);
+    cr_assert(strstr(ember_last_error(), "not a regular file"), "%s", ember_last_error());
     cr_assert_eq(ember_model_load_memory("garbage!", 8, NULL, &m), EMBER_E_INVALID_MODEL);
     cr_assert_null(m);
     ember_model_free(NULL);
