@@ -6,11 +6,14 @@
 
 #include "cli.h"
 #include "engine/model.h"
+#include "engine/passes.h"
+#include "engine/graph_edit.h"
+#include "engine/plan.h"
 
 static void help(FILE *f)
 {
     fprintf(f,
-            "usage: ember info MODEL [--json]\n"
+            "usage: ember info MODEL [--json | --optimized | --plan] [--shape NAME=D0,D1,...]\n"
             "\n"
             "Describes MODEL: inputs and outputs (name, type, shape with symbolic\n"
             "dimension names), operator histogram, parameter count (elements of all\n"
@@ -21,8 +24,20 @@ static void help(FILE *f)
             "normalization ops one per output element; data movement counts zero. Nodes\n"
             "whose shapes are not known are skipped and counted.\n"
             "\n"
+            "--optimized and --plan work on a private copy of the graph, imported again\n"
+            "from the model's bytes, shape-inferred and optimized by the same passes the\n"
+            "cpu backend runs (the loaded model stays as imported).\n"
+            "\n"
             "options:\n"
             "  --json       machine-readable output\n"
+            "  --optimized  print the optimization report and the graph after the passes,\n"
+            "               one node a line: NAME (OP): inputs -> outputs\n"
+            "  --plan       plan the activations memory of the optimized graph (no\n"
+            "               in-place sharing) and print the arena size against the lower\n"
+            "               bound and the largest buffers; needs static shapes\n"
+            "  --shape NAME=D0,D1,...\n"
+            "               bind input NAME to a concrete shape first (for symbolic\n"
+            "               dimensions; with --optimized or --plan)\n"
             "  -h, --help   show this help\n");
 }
 
@@ -287,16 +302,104 @@ static void print_text(const char *path, const ember_model *m, const info_stats 
     printf("\n");
 }
 
+#define MAX_SHAPES 64
+
+/* Binds "NAME=D0,D1,..." onto graph input NAME. */
+static int bind_shape(ember_graph *g, const char *spec)
+{
+    const char *eq = strchr(spec, '=');
+    int slot = -1;
+    for (int i = 0; eq && i < g->n_inputs; i++) {
+        const char *name = g->values[g->inputs[i]].name;
+        if (strlen(name) == (size_t)(eq - spec) && strncmp(name, spec, (size_t)(eq - spec)) == 0) slot = i;
+    }
+    if (slot < 0) return cli_error("--shape %s: the model has no input '%.*s'", spec, eq ? (int)(eq - spec) : (int)strlen(spec), spec);
+    ember_shape *sh = &g->values[g->inputs[slot]].shape;
+    int64_t dims[EMBER_MAX_RANK];
+    int rank = 0;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", eq + 1);
+    for (char *tok = buf, *next; tok && *tok; tok = next) {
+        next = strchr(tok, ',');
+        if (next) *next++ = '\0';
+        if (rank == EMBER_MAX_RANK || !cli_parse_i64(tok, &dims[rank]) || dims[rank] < 0)
+            return cli_error("--shape %s: dimensions must be non-negative integers, at most %d", spec, EMBER_MAX_RANK);
+        rank++;
+    }
+    if (sh->rank >= 0 && sh->rank != rank)
+        return cli_error("--shape %s: input '%s' has rank %d", spec, g->values[g->inputs[slot]].name, sh->rank);
+    for (int d = 0; sh->rank >= 0 && d < rank; d++)
+        if (sh->dims[d] >= 0 && sh->dims[d] != dims[d])
+            return cli_error("--shape %s: dimension %d of '%s' is fixed at %lld", spec, d,
+                             g->values[g->inputs[slot]].name, (long long)sh->dims[d]);
+    sh->rank = rank;
+    for (int d = 0; d < EMBER_MAX_RANK; d++) {
+        sh->dims[d] = d < rank ? dims[d] : 0;
+        sh->syms[d] = -1;
+    }
+    return 0;
+}
+
+/* --optimized / --plan on a private copy of the graph. */
+static int print_optimized(const ember_model *m, bool graph, bool plan, const char *const *shapes, int n_shapes)
+{
+    ember_graph *g = NULL;
+    ember_model_meta meta;
+    ember_optimize_report rep;
+    int rc = 0;
+    if (ember_onnx_import(m->bytes, m->n_bytes, m->base_dir, &g, &meta) != EMBER_OK)
+        return cli_error("cannot import the model again: %s", ember_last_error());
+    for (int i = 0; i < n_shapes && rc == 0; i++) rc = bind_shape(g, shapes[i]);
+    if (rc == 0 && ember_graph_infer(g) != EMBER_OK) rc = cli_error("shape inference failed: %s", ember_last_error());
+    if (rc == 0 && ember_graph_optimize(g, &rep) != EMBER_OK)
+        rc = cli_error("optimization failed: %s", ember_last_error());
+    if (rc == 0 && graph) {
+        ember_optimize_report_print(&rep, stdout);
+        printf("graph after the passes (%d nodes):\n", g->n_nodes);
+        ember_graph_print(g, stdout);
+    }
+    if (rc == 0 && plan) {
+        for (int i = 0; i < g->n_inputs && rc == 0; i++) {
+            const ember_value *v = &g->values[g->inputs[i]];
+            if (ember_shape_numel(&v->shape) < 0)
+                rc = cli_error("--plan needs static shapes: input '%s' has symbolic or unknown dimensions "
+                               "(bind them with --shape %s=D0,D1,...)", v->name, v->name);
+        }
+        ember_plan p;
+        if (rc == 0 && ember_plan_memory(g, NULL, &p) != EMBER_OK)
+            rc = cli_error("cannot plan the memory: %s", ember_last_error());
+        if (rc == 0) {
+            if (graph) printf("\n");
+            ember_plan_print(g, &p, stdout);
+            ember_plan_free(&p);
+        }
+    }
+    ember_graph_free(g);
+    return rc;
+}
+
 int cmd_info(int argc, char **argv)
 {
     const char *path = NULL;
-    bool json = false;
+    const char *shapes[MAX_SHAPES];
+    int n_shapes = 0;
+    bool json = false, optimized = false, plan = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             help(stdout);
             return CLI_OK;
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
+        } else if (strcmp(argv[i], "--optimized") == 0) {
+            optimized = true;
+        } else if (strcmp(argv[i], "--plan") == 0) {
+            plan = true;
+        } else if (cli_opt_is(argv[i], "--shape")) {
+            const char *v = cli_opt_value(argc, argv, &i, "--shape");
+            if (!v) return cli_usage_error("info", "option --shape needs a value");
+            if (!strchr(v, '=')) return cli_usage_error("info", "--shape needs NAME=D0,D1,..., not '%s'", v);
+            if (n_shapes == MAX_SHAPES) return cli_usage_error("info", "too many --shape options");
+            shapes[n_shapes++] = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("info", "unknown option '%s'", argv[i]);
         } else if (!path) {
@@ -306,8 +409,15 @@ int cmd_info(int argc, char **argv)
         }
     }
     if (!path) return cli_usage_error("info", "missing MODEL");
+    if (json && (optimized || plan)) return cli_usage_error("info", "--json does not combine with --optimized or --plan");
+    if (n_shapes && !(optimized || plan)) return cli_usage_error("info", "--shape goes with --optimized or --plan");
     ember_model *m = cli_load_model(path);
     if (!m) return CLI_ERR;
+    if (optimized || plan) {
+        int rc = print_optimized(m, optimized, plan, shapes, n_shapes);
+        ember_model_free(m);
+        return rc;
+    }
     info_stats st = {0};
     int rc = gather(m->graph, &st);
     if (rc == 0) {

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "tensor_io.h"
 
-#define MAX_IN 64
+#define MAX_IN CLI_MAX_INPUTS
 
 static void help(FILE *f)
 {
@@ -120,75 +120,6 @@ static int parse(int argc, char **argv, run_opts *o)
     return 0;
 }
 
-static int input_index(const ember_model *m, const char *name)
-{
-    int n = ember_model_num_inputs(m);
-    for (int i = 0; i < n; i++) {
-        ember_io_info io;
-        if (ember_model_input_info(m, i, &io) == EMBER_OK && strcmp(io.name, name) == 0) return i;
-    }
-    return -1;
-}
-
-static void list_inputs(const ember_model *m, char *buf, size_t n)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < ember_model_num_inputs(m) && len < n; i++) {
-        ember_io_info io;
-        if (ember_model_input_info(m, i, &io) == EMBER_OK)
-            len += (size_t)snprintf(buf + len, n - len, "%s'%s'", i ? ", " : "", io.name);
-    }
-}
-
-/* Loads the -i tensors into `given`, placing them in bound[] (overriding test data). */
-static int load_given(const ember_model *m, const run_opts *o, cli_tensors *given, ember_tensor *bound,
-                      bool *have, bool *from_cli)
-{
-    char err[CLI_ERRLEN];
-    int n_in = ember_model_num_inputs(m);
-    for (int k = 0; k < o->n_inputs; k++) {
-        const char *spec = o->inputs[k], *path = spec;
-        int slot = -1;
-        const char *eq = strchr(spec, '=');
-        if (eq) {
-            char name[512];
-            snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
-            slot = input_index(m, name);
-            if (slot >= 0) {
-                path = eq + 1;
-            } else if (access(spec, R_OK) != 0) {
-                /* the '=' was meant as NAME=FILE, not part of a file name */
-                char names[1024];
-                list_inputs(m, names, sizeof names);
-                return cli_error("the model has no input '%s' (inputs: %s)", name, names);
-            }
-        }
-        ember_tensor t;
-        char *pbname = NULL;
-        if (cli_load_tensor(path, &t, &pbname, err, sizeof err)) return cli_error("%s", err);
-        if (slot < 0 && pbname) slot = input_index(m, pbname);
-        for (int i = 0; slot < 0 && i < n_in; i++)
-            if (!from_cli[i]) slot = i;
-        if (slot < 0) {
-            free(pbname);
-            ember_tensor_release(&t);
-            return cli_error("more -i inputs than the model has inputs (%d)", n_in);
-        }
-        if (from_cli[slot]) {
-            ember_io_info io;
-            ember_model_input_info(m, slot, &io);
-            free(pbname);
-            ember_tensor_release(&t);
-            return cli_error("input '%s' is given twice", io.name);
-        }
-        if (cli_tensors_push(given, &t, pbname, err, sizeof err)) return cli_error("%s", err);
-        bound[slot] = given->t[given->n - 1];
-        have[slot] = from_cli[slot] = true;
-    }
-    return 0;
-}
-
 static int make_dir(const char *dir)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) return cli_error("cannot create '%s': %s", dir, strerror(errno));
@@ -217,22 +148,9 @@ static int run_model(const run_opts *o, ember_model *m, cli_tensors *data, cli_t
         if (refs->n == 0) return cli_error("no reference outputs (output_0.pb) in '%s'", o->check);
         if (cli_bind_inputs(m, data, bound, have, err, sizeof err)) return cli_error("%s: %s", o->check, err);
     }
-    int rc = load_given(m, o, given, bound, have, from_cli);
+    int rc = cli_bind_given(m, o->inputs, o->n_inputs, given, bound, have, from_cli);
     if (rc) return rc;
-    for (int i = 0; i < n_in; i++) {
-        ember_io_info io;
-        if (ember_model_input_info(m, i, &io) != EMBER_OK) return cli_error("%s", ember_last_error());
-        if (!have[i]) {
-            cli_rng r;
-            cli_rng_seed(&r, o->seed + 0x632be59bd9b4e019ull * (uint64_t)(i + 1));
-            ember_tensor t;
-            if (cli_random_input(&io, &r, o->lo, o->hi, &t, err, sizeof err)) return cli_error("%s", err);
-            if (cli_tensors_push(gen, &t, NULL, err, sizeof err)) return cli_error("%s", err);
-            bound[i] = gen->t[gen->n - 1];
-            have[i] = true;
-        }
-        if (cli_check_input(&io, &bound[i], err, sizeof err)) return cli_error("%s", err);
-    }
+    if ((rc = cli_fill_inputs(m, o->seed, o->lo, o->hi, gen, bound, have))) return rc;
 
     ember_session *s = NULL;
     if (ember_session_create(m, o->backend, &s) != EMBER_OK)

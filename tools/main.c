@@ -127,6 +127,8 @@ static const struct {
     {"run", cmd_run, "run a model on given or random inputs, optionally check the results"},
     {"conformance", cmd_conformance, "run a folder of ONNX backend tests, each in its own process"},
     {"convert", cmd_convert, "convert a tensor file between .pb (TensorProto) and .npy"},
+    {"bench", cmd_bench, "time repeated inferences: latency, throughput, compile time, memory"},
+    {"profile", cmd_profile, "per-op timings of repeated inferences, optionally a Chrome trace"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
