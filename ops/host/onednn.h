@@ -1,0 +1,84 @@
+/* Shared pieces of the oneDNN fast paths (ops/host/onednn_*.c): one CPU engine for the
+ * process, one stream per calling thread, OpenMP thread-count handling, dnnl errors as
+ * ember statuses, and the fused-activation attributes as eltwise post-ops.
+ *
+ * Threading. This oneDNN build runs on OpenMP (libgomp). A primitive is created once per
+ * node when the program is built and is immutable afterwards: oneDNN 2.x allows executing
+ * it from several threads at once as long as each execution has its own memory objects
+ * and its own scratchpad. So a run creates its memory objects around the caller's
+ * pointers, uses the step's scratch (the run's arena) as a user-managed scratchpad, and
+ * executes on the calling thread's own stream.
+ *
+ * The session's thread count is OpenMP's nthreads ICV of the calling thread: it is set
+ * with omp_set_num_threads() before a primitive is created (some kernels size their work
+ * split then) and before a run, only when it differs (the call is cheap but not free).
+ *
+ * Idle workers. libgomp's workers spin after a parallel region (GOMP_SPINCOUNT, 300000
+ * iterations by default: on the order of a millisecond) before sleeping. Between two
+ * oneDNN calls the program runs reference kernels on one core, so spinning workers burn
+ * the other cores that concurrent sessions, OpenBLAS or the rest of the process could
+ * use. libgomp reads OMP_WAIT_POLICY / GOMP_SPINCOUNT once, in its own ELF constructor,
+ * which runs before any constructor of ours (we depend on it): setting them from inside
+ * the library can only take effect when libgomp is loaded after us; for the CLI or a
+ * server, export OMP_WAIT_POLICY=PASSIVE (see onednn_common.c and the report of the
+ * measurements in the commit message). */
+#ifndef EMBER_HOST_ONEDNN_H
+#define EMBER_HOST_ONEDNN_H
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+
+#include "../host.h"
+
+/* The process-wide CPU engine (created once, thread-safe); NULL with an error set. */
+ember_status onednn_engine(dnnl_engine_t *engine);
+/* The calling thread's stream on that engine (created on first use, destroyed with the
+ * thread). */
+ember_status onednn_stream(dnnl_stream_t *stream);
+/* Resolves a session thread count (<= 0: all cores) to a concrete count. */
+int onednn_threads(int threads);
+/* Makes OpenMP use `threads` (already resolved) in the calling thread, if it does not. */
+void onednn_set_threads(int threads);
+
+/* EMBER_E_INTERNAL naming the node, the dnnl call and its status. */
+ember_status onednn_fail(const ember_op_ctx *c, const char *call, dnnl_status_t s);
+#define DNNL_TRY(c, call)                                                       \
+    do {                                                                        \
+        dnnl_status_t dnnl_s_ = (call);                                         \
+        if (dnnl_s_ != dnnl_success) return onednn_fail((c), #call, dnnl_s_);   \
+    } while (0)
+
+/* Adds the node's fused activation ("ember_activation" and its "ember_act_*" parameters)
+ * as eltwise post-ops; EMBER_E_UNSUPPORTED for an activation oneDNN cannot express
+ * exactly. No activation: nothing is added. */
+ember_status onednn_activation_post_ops(const ember_op_ctx *c, dnnl_post_ops_t po);
+
+/* A primitive created at prepare time and the memory descriptors of its arguments. */
+typedef struct onednn_prim {
+    dnnl_primitive_t prim;
+    dnnl_memory_desc_t src_md, dst_md, scratch_md;
+    size_t scratch_bytes;
+} onednn_prim;
+
+/* Creates p->prim from pd (and takes pd's scratchpad md); pd is destroyed. */
+ember_status onednn_prim_create(const ember_op_ctx *c, dnnl_primitive_desc_t pd, onednn_prim *p);
+void onednn_prim_destroy(onednn_prim *p);
+
+/* Executes prim on the calling thread's stream with memory objects made around the
+ * given pointers: args[i] = {arg, md, ptr}. Waits for completion. */
+typedef struct onednn_arg {
+    int arg;
+    const dnnl_memory_desc_t *md;
+    void *ptr;
+} onednn_arg;
+ember_status onednn_execute(const ember_op_ctx *c, dnnl_primitive_t prim, const onednn_arg *args,
+                            int n);
+
+/* Pads for a window so that oneDNN's output-size rule ((in + l + r - span) / s + 1)
+ * gives exactly `out`: r is the model's end pad when it already does, else the pad the
+ * last window needs. */
+int64_t onednn_pad_r(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe,
+                     int64_t out);
+
+/* 64-byte aligned allocation (NULL on failure); free with free(). */
+void *onednn_alloc(size_t bytes);
+#endif

@@ -1,0 +1,199 @@
+/* oneDNN fast paths: engine, per-thread streams, OpenMP threads, errors, activations. */
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onednn.h"
+
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+static dnnl_engine_t engine_handle;
+static dnnl_status_t engine_status = dnnl_success;
+static pthread_key_t stream_key;
+static int default_threads = 1;
+
+static void destroy_stream(void *s)
+{
+    if (s) dnnl_stream_destroy(s);
+}
+
+static void engine_init(void)
+{
+    /* Before anything asks OpenMP for its thread count: the default of "all cores"
+     * honours OMP_NUM_THREADS when the user set it. */
+    default_threads = omp_get_max_threads();
+    if (default_threads < 1) default_threads = 1;
+    engine_status = dnnl_engine_create(&engine_handle, dnnl_cpu, 0);
+    if (engine_status != dnnl_success) engine_handle = NULL;
+    if (pthread_key_create(&stream_key, destroy_stream) != 0 && engine_status == dnnl_success)
+        engine_status = dnnl_out_of_memory;
+}
+
+ember_status onednn_engine(dnnl_engine_t *engine)
+{
+    pthread_once(&engine_once, engine_init);
+    *engine = engine_handle;
+    if (engine_status != dnnl_success)
+        return ember_error(EMBER_E_INTERNAL, "oneDNN: creating the CPU engine failed (%s)",
+                           dnnl_status2str(engine_status));
+    return EMBER_OK;
+}
+
+ember_status onednn_stream(dnnl_stream_t *stream)
+{
+    dnnl_engine_t e;
+    TRY(onednn_engine(&e));
+    dnnl_stream_t s = pthread_getspecific(stream_key);
+    if (!s) {
+        dnnl_status_t st = dnnl_stream_create(&s, e, dnnl_stream_default_flags);
+        if (st != dnnl_success)
+            return ember_error(EMBER_E_INTERNAL, "oneDNN: dnnl_stream_create failed (%s)",
+                               dnnl_status2str(st));
+        if (pthread_setspecific(stream_key, s) != 0) {
+            dnnl_stream_destroy(s);
+            return ember_error(EMBER_E_NO_MEMORY, "oneDNN: out of memory for a thread's stream");
+        }
+    }
+    *stream = s;
+    return EMBER_OK;
+}
+
+int onednn_threads(int threads)
+{
+    pthread_once(&engine_once, engine_init);
+    return threads > 0 ? threads : default_threads;
+}
+
+void onednn_set_threads(int threads)
+{
+    /* nthreads-var is per thread (a data-environment ICV): each calling thread checks
+     * its own. */
+    if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
+}
+
+ember_status onednn_fail(const ember_op_ctx *c, const char *call, dnnl_status_t s)
+{
+    return ember_op_fail(c, EMBER_E_INTERNAL, "oneDNN: %s failed (%s)", call, dnnl_status2str(s));
+}
+
+/* A float parameter of the fused activation: FLOAT, or FLOATS with one value. */
+static float act_param(const ember_node *n, const char *name, float dflt)
+{
+    const ember_attr *a = ember_node_attr(n, name);
+    if (!a) return dflt;
+    if (a->type == EMBER_ATTR_FLOAT) return a->f;
+    if (a->type == EMBER_ATTR_FLOATS && a->n >= 1) return a->floats[0];
+    if (a->type == EMBER_ATTR_INT) return (float)a->i;
+    return dflt;
+}
+
+ember_status onednn_activation_post_ops(const ember_op_ctx *c, dnnl_post_ops_t po)
+{
+    const ember_node *n = c->node;
+    const ember_attr *a = ember_node_attr(n, "ember_activation");
+    if (!a) return EMBER_OK;
+    if (a->type != EMBER_ATTR_STRING || !a->s)
+        return ember_op_fail(c, EMBER_E_UNSUPPORTED, "oneDNN: ember_activation is not a string");
+    const char *act = a->s;
+    dnnl_status_t s;
+    if (strcmp(act, "Relu") == 0) {
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    } else if (strcmp(act, "LeakyRelu") == 0) {
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu,
+                                         act_param(n, "ember_act_alpha", 0.01f), 0.0f);
+    } else if (strcmp(act, "Clip") == 0) {
+        float lo = act_param(n, "ember_act_min", -INFINITY), hi = act_param(n, "ember_act_max", INFINITY);
+        if (isnan(lo) || isnan(hi) || lo > hi)
+            return ember_op_fail(c, EMBER_E_UNSUPPORTED, "oneDNN: Clip bounds [%g, %g] are not mapped",
+                                 (double)lo, (double)hi);
+        /* clip_v2: min(max(x, lo), hi), bounds included (as Clip). */
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip_v2, lo, hi);
+    } else if (strcmp(act, "Sigmoid") == 0) {
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_logistic, 0.0f, 0.0f);
+    } else if (strcmp(act, "Tanh") == 0) {
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_tanh, 0.0f, 0.0f);
+    } else if (strcmp(act, "Elu") == 0) {
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_elu,
+                                         act_param(n, "ember_act_alpha", 1.0f), 0.0f);
+    } else if (strcmp(act, "HardSigmoid") == 0) {
+        /* max(0, min(1, alpha x + beta)): linear, then clip to [0, 1]. */
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_linear,
+                                         act_param(n, "ember_act_alpha", 0.2f),
+                                         act_param(n, "ember_act_beta", 0.5f));
+        if (s == dnnl_success) s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_clip_v2, 0.0f, 1.0f);
+    } else if (strcmp(act, "HardSwish") == 0) {
+        /* x * max(0, min(1, x / 6 + 1 / 2)) */
+        s = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_hardswish, 0.0f, 0.0f);
+    } else {
+        return ember_op_fail(c, EMBER_E_UNSUPPORTED, "oneDNN: fused activation '%s' is not mapped", act);
+    }
+    if (s != dnnl_success) return onednn_fail(c, "dnnl_post_ops_append_eltwise", s);
+    return EMBER_OK;
+}
+
+ember_status onednn_prim_create(const ember_op_ctx *c, dnnl_primitive_desc_t pd, onednn_prim *p)
+{
+    const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (sp) p->scratch_md = *sp;
+    else memset(&p->scratch_md, 0, sizeof p->scratch_md);
+    p->scratch_bytes = sp ? dnnl_memory_desc_get_size(sp) : 0;
+    dnnl_status_t s = dnnl_primitive_create(&p->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (s != dnnl_success) {
+        p->prim = NULL;
+        return onednn_fail(c, "dnnl_primitive_create", s);
+    }
+    return EMBER_OK;
+}
+
+void onednn_prim_destroy(onednn_prim *p)
+{
+    if (p && p->prim) dnnl_primitive_destroy(p->prim);
+    if (p) p->prim = NULL;
+}
+
+ember_status onednn_execute(const ember_op_ctx *c, dnnl_primitive_t prim, const onednn_arg *args,
+                            int n)
+{
+    dnnl_engine_t e;
+    dnnl_stream_t stream;
+    TRY(onednn_engine(&e));
+    TRY(onednn_stream(&stream));
+    dnnl_exec_arg_t ea[8];
+    dnnl_memory_t mem[8];
+    ember_status st = EMBER_OK;
+    int made = 0;
+    if (n > 8) return ember_op_fail(c, EMBER_E_INTERNAL, "oneDNN: too many arguments");
+    for (; made < n; made++) {
+        dnnl_status_t s = dnnl_memory_create(&mem[made], args[made].md, e, args[made].ptr);
+        if (s != dnnl_success) {
+            st = onednn_fail(c, "dnnl_memory_create", s);
+            break;
+        }
+        ea[made].arg = args[made].arg;
+        ea[made].memory = mem[made];
+    }
+    if (st == EMBER_OK) {
+        dnnl_status_t s = dnnl_primitive_execute(prim, stream, n, ea);
+        if (s == dnnl_success) s = dnnl_stream_wait(stream);
+        if (s != dnnl_success) st = onednn_fail(c, "dnnl_primitive_execute", s);
+    }
+    for (int i = 0; i < made; i++) dnnl_memory_destroy(mem[i]);
+    return st;
+}
+
+int64_t onednn_pad_r(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe,
+                     int64_t out)
+{
+    int64_t span = (k - 1) * d + 1;
+    if ((in + pb + pe - span) / s + 1 == out && in + pb + pe - span >= 0) return pe;
+    return (out - 1) * s + span - in - pb;
+}
+
+void *onednn_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
+    return p;
+}
