@@ -25,6 +25,7 @@ typedef struct ember_pass_stats {
     X(FOLD, "constant-folding", ember_pass_fold)         \
     X(CSE, "cse", ember_pass_cse)                        \
     X(BN_FOLD, "bn-folding", ember_pass_bn_fold)         \
+    X(FUSE, "fusion", ember_pass_fuse)                   \
     X(RESHAPE, "transpose-reshape", ember_pass_reshape)  \
     X(DCE, "dce", ember_pass_dce)
 
@@ -46,6 +47,10 @@ enum ember_pass {
  *                      attributes by value), merged.
  *   bn-folding:        BatchNormalization folded into the Conv / Gemm / MatMul(+Add)
  *                      before it.
+ *   fusion:            an activation (Relu, Clip with constant bounds, Sigmoid,
+ *                      LeakyRelu, HardSigmoid, Tanh) after a Conv / Gemm / MatMul becomes
+ *                      that node's "ember_activation" attribute; rank-2 MatMul + Add of a
+ *                      constant bias becomes Gemm.
  *   transpose-reshape: Transpose pairs composed or cancelled; chains of
  *                      Reshape/Squeeze/Unsqueeze/Flatten collapsed into one Reshape;
  *                      no-op Transpose/Reshape removed.

@@ -62,6 +62,13 @@ ember_status nn_matmul_plan(const ember_op_ctx *c, const ember_op_tensor *a,
 /* Matrix indices into a and b of batch element i. */
 void nn_mm_batch(const nn_mm *mm, int64_t i, int64_t *ai, int64_t *bi);
 
+/* The activation the fusion pass attached to a Conv / Gemm / MatMul node (attribute
+ * "ember_activation", the ONNX op name, with "ember_act_min"/"ember_act_max" for Clip and
+ * "ember_act_alpha"/"ember_act_beta" for LeakyRelu and HardSigmoid): its K_ACT_* kind
+ * (K_ACT_NONE when there is none) and parameters a, b for k_activation_f32. Fails on a
+ * name that is not a fusable activation, or when the output is not float32. */
+ember_status nn_fused_act(const ember_op_ctx *c, int *kind, float *a, float *b);
+
 /* float32 staging of other dtypes (float16, bfloat16, int8, uint8) for ops whose kernels
  * compute in float: true when t's dtype is one of those or float32. */
 bool nn_f32_convertible(ember_dtype dt);

@@ -1,7 +1,9 @@
 /* Conv and ConvTranspose (float32): im2col + the blocked sgemm, with direct paths for
- * pointwise and depthwise 2-D convolutions. */
+ * pointwise and depthwise 2-D convolutions; Conv applies the activation the fusion pass
+ * may have attached. */
 #include <string.h>
 
+#include "kernels/activation.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
 #include "nn_common.h"
@@ -130,12 +132,16 @@ ember_status ember_run_conv(ember_op_ctx *c)
     k_conv_geom g;
     nn_window_geom(&p.w, p.in, p.out, &g);
     int64_t K = p.Cg * p.kt;
+    int act;
+    float aa, ab;
+    TRY(nn_fused_act(c, &act, &aa, &ab));
     for (int64_t n = 0; n < p.N; n++) {
         if (p.depthwise) {
             for (int64_t gi = 0; gi < p.G; gi++)
                 k_conv_dw2d_f32(x + (n * p.C + gi) * p.insp, w + gi * p.Mg * p.kt,
                                 bias ? bias + gi * p.Mg : NULL, 1, p.Mg, &g,
                                 y + (n * p.M + gi * p.Mg) * p.outsp, 0, 1);
+            if (act != K_ACT_NONE) k_activation_f32(y + n * p.M * p.outsp, p.M * p.outsp, act, aa, ab, 0, 1);
             continue;
         }
         for (int64_t gi = 0; gi < p.G; gi++) {
@@ -154,6 +160,7 @@ ember_status ember_run_conv(ember_op_ctx *c)
             }
             k_sgemm(0, 0, p.Mg, p.outsp, K, 1.0f, w + gi * p.Mg * K, K, B, p.outsp, beta, yg,
                     p.outsp, 0, 1);
+            if (act != K_ACT_NONE) k_activation_f32(yg, p.Mg * p.outsp, act, aa, ab, 0, 1);
         }
     }
     return EMBER_OK;

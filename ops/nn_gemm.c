@@ -1,6 +1,9 @@
-/* Gemm and MatMul (float32, float64) on the blocked kernels of kernels/gemm.c. */
+/* Gemm and MatMul (float32, float64) on the blocked kernels of kernels/gemm.c, with the
+ * activation the fusion pass may have attached (float32). */
+#include <math.h>
 #include <string.h>
 
+#include "kernels/activation.h"
 #include "kernels/gemm.h"
 #include "nn_common.h"
 #include "op_decls.h"
@@ -14,6 +17,30 @@ static ember_status need_real(const ember_op_ctx *c, const ember_op_tensor *t, e
     if (t->dtype != dt)
         return ember_op_fail(c, EMBER_E_INVALID_MODEL, "%s is %s but A is %s", what,
                              ember_dtype_name(t->dtype), ember_dtype_name(dt));
+    return EMBER_OK;
+}
+
+ember_status nn_fused_act(const ember_op_ctx *c, int *kind, float *a, float *b)
+{
+    const char *name = ember_attr_string(c->node, "ember_activation", NULL);
+    *kind = K_ACT_NONE;
+    *a = *b = 0.0f;
+    if (!name) return EMBER_OK;
+    int k = k_act_kind(name);
+    if (k < 0) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "cannot fuse activation '%s'", name);
+    if (c->out[0] && c->out[0]->dtype != EMBER_DT_FLOAT)
+        return ember_op_fail(c, EMBER_E_UNSUPPORTED, "fused activation '%s' on %s output (float32 only)",
+                             name, ember_dtype_name(c->out[0]->dtype));
+    *kind = k;
+    if (k == K_ACT_CLIP) {
+        *a = ember_attr_float(c->node, "ember_act_min", -INFINITY);
+        *b = ember_attr_float(c->node, "ember_act_max", INFINITY);
+    } else if (k == K_ACT_LEAKYRELU) {
+        *a = ember_attr_float(c->node, "ember_act_alpha", 0.01f);
+    } else if (k == K_ACT_HARDSIGMOID) {
+        *a = ember_attr_float(c->node, "ember_act_alpha", 0.2f);
+        *b = ember_attr_float(c->node, "ember_act_beta", 0.5f);
+    }
     return EMBER_OK;
 }
 
@@ -73,10 +100,14 @@ ember_status ember_run_gemm(ember_op_ctx *c)
         kbeta = 1.0;
     }
     int64_t lda = a->dims[1], ldb = b->dims[1];
+    int act;
+    float aa, ab;
+    TRY(nn_fused_act(c, &act, &aa, &ab));
     if (dbl)
         k_dgemm(ta, tb, M, N, K, alpha, a->data, lda, b->data, ldb, kbeta, y, N, 0, 1);
     else
         k_sgemm(ta, tb, M, N, K, (float)alpha, a->data, lda, b->data, ldb, (float)kbeta, y, N, 0, 1);
+    if (act != K_ACT_NONE) k_activation_f32(y, M * N, act, aa, ab, 0, 1);
     return EMBER_OK;
 }
 
@@ -163,6 +194,9 @@ ember_status ember_run_matmul(ember_op_ctx *c)
     int64_t dims[EMBER_MAX_RANK];
     TRY(nn_matmul_plan(c, a, b, &mm, &rank, dims));
     int64_t M = mm.M, N = mm.N, K = mm.K, batch = mm.batch;
+    int act;
+    float aa, ab;
+    TRY(nn_fused_act(c, &act, &aa, &ab));
     if (mm.fold) {
         M *= batch;
         batch = 1;
@@ -179,5 +213,6 @@ ember_status ember_run_matmul(ember_op_ctx *c)
                     (const float *)b->data + bi * K * N, N, 0.0f,
                     (float *)c->out[0]->data + i * M * N, N, 0, 1);
     }
+    if (act != K_ACT_NONE) k_activation_f32(c->out[0]->data, batch * M * N, act, aa, ab, 0, 1);
     return EMBER_OK;
 }
