@@ -1,0 +1,226 @@
+/* The OpenBLAS fast paths for Gemm and MatMul against the reference kernels: random
+ * shapes, transposes, alpha/beta, every broadcast form of Gemm's C, fused activations,
+ * batched MatMul with broadcasting. The fast path is driven as the cpu backend drives it:
+ * infer, prepare (constants only), run. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "op_harness.h"
+#include "ops/host.h"
+
+static const ember_host_kernel *find_kernel(int op, const char *name)
+{
+    int n = 0;
+    const ember_host_kernel *const *ks = ember_host_kernels_for(op, &n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(ks[i]->name, name) == 0) return ks[i];
+    cr_assert_fail("no host kernel %s", name);
+    return NULL;
+}
+
+static uint32_t rng = 12345;
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
+}
+static int irand(int lo, int hi) /* [lo, hi] */
+{
+    rng = rng * 1664525u + 1013904223u;
+    return lo + (int)((rng >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+static float *rand_buf(int64_t n)
+{
+    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) p[i] = frand();
+    return p;
+}
+
+static harness_in f32_in(int rank, const int64_t *dims, const float *data, int is_const)
+{
+    harness_in h = {.dtype = EMBER_DT_FLOAT, .rank = rank, .data = data, .is_const = is_const};
+    for (int i = 0; i < rank; i++) h.dims[i] = dims[i];
+    return h;
+}
+
+/* Runs `op` through the fast path `k` (threads) on the inputs; `out` gets the result
+ * (malloc'd). Returns the prepare status: EMBER_E_UNSUPPORTED when it declined. */
+static ember_status run_fast(const ember_host_kernel *k, const char *op_type, const harness_in *ins, int n_in,
+                             const ember_attr *attrs, int n_attrs, int threads, ember_op_tensor *out)
+{
+    ember_node node = {.name = "n0", .op_type = op_type, .domain = "", .op = ember_op_lookup("", op_type),
+                       .opset = 13, .n_inputs = n_in, .n_outputs = 1, .n_attrs = n_attrs, .attrs = (ember_attr *)attrs};
+    ember_op_tensor t[4], *pin[4];
+    for (int i = 0; i < n_in; i++) {
+        pin[i] = ins[i].data ? &t[i] : NULL;
+        if (!pin[i]) continue;
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].dtype = ins[i].dtype;
+        t[i].rank = ins[i].rank;
+        memcpy(t[i].dims, ins[i].dims, sizeof t[i].dims);
+        for (int d = 0; d < EMBER_MAX_RANK; d++) t[i].syms[d] = -1;
+        t[i].nbytes = (size_t)ember_op_numel(&t[i]) * sizeof(float);
+        t[i].data = (void *)ins[i].data;
+    }
+    memset(out, 0, sizeof *out);
+    out->rank = -1;
+    ember_op_tensor *pout = out;
+    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = n_in, .n_out = 1, .in = pin, .out = &pout};
+    cr_assert_eq(ember_op_table[node.op].infer(&c), EMBER_OK, "%s", ember_last_error());
+    /* prepare sees constants only */
+    for (int i = 0; i < n_in; i++)
+        if (pin[i] && !ins[i].is_const) t[i].data = NULL;
+    void *state = NULL;
+    c.scratch_bytes = 0;
+    ember_status s = k->prepare(&c, threads, &state);
+    if (s != EMBER_OK) return s;
+    for (int i = 0; i < n_in; i++)
+        if (pin[i]) t[i].data = (void *)ins[i].data;
+    out->nbytes = (size_t)ember_op_numel(out) * sizeof(float);
+    out->data = malloc(out->nbytes ? out->nbytes : 1);
+    void *scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
+    c.scratch = scratch;
+    cr_assert_eq(k->run(&c, state), EMBER_OK, "%s", ember_last_error());
+    if (k->release) k->release(state);
+    free(scratch);
+    return EMBER_OK;
+}
+
+static void expect_same(const ember_op_tensor *ref, const ember_op_tensor *got, const char *what)
+{
+    cr_assert_eq(ref->rank, got->rank, "%s: rank", what);
+    for (int d = 0; d < ref->rank; d++) cr_assert_eq(ref->dims[d], got->dims[d], "%s: dim %d", what, d);
+    int64_t n = ember_op_numel(ref);
+    const float *a = ref->data, *b = got->data;
+    for (int64_t i = 0; i < n; i++)
+        cr_assert(fabsf(a[i] - b[i]) <= 1e-4f + 1e-4f * fabsf(a[i]), "%s: element %lld: reference %.7g, openblas %.7g",
+                  what, (long long)i, a[i], b[i]);
+}
+
+/* Activation attributes as the fusion pass writes them. */
+static const char *const act_names[] = {NULL, "Relu", "Clip", "Sigmoid", "LeakyRelu", "HardSigmoid", "Tanh"};
+
+static int add_act(ember_attr *attrs, int n, int act)
+{
+    if (!act_names[act]) return n;
+    attrs[n++] = harness_attr_string("ember_activation", act_names[act]);
+    if (act == 2) attrs[n++] = harness_attr_float("ember_act_min", -0.3f), attrs[n++] = harness_attr_float("ember_act_max", 0.4f);
+    if (act == 4) attrs[n++] = harness_attr_float("ember_act_alpha", 0.1f);
+    if (act == 5) attrs[n++] = harness_attr_float("ember_act_alpha", 0.3f), attrs[n++] = harness_attr_float("ember_act_beta", 0.6f);
+    return n;
+}
+
+Test(host_openblas, gemm_random)
+{
+    const ember_host_kernel *k = find_kernel(EMBER_OP_GEMM, "openblas_gemm");
+    int taken = 0, declined = 0;
+    for (int it = 0; it < 300; it++) {
+        int64_t M = irand(1, 40), N = irand(1, 40), K = irand(1, 40);
+        if (it % 10 == 0) M = 1; /* GEMV, as in the MLPs */
+        int ta = irand(0, 1), tb = irand(0, 1), cform = irand(0, 6), act = irand(0, 6), threads = irand(0, 2);
+        float alpha = it % 3 ? 0.5f + frand() : 1.0f, beta = it % 4 ? frand() * 2 : 1.0f;
+        if (it % 17 == 0) beta = 0.0f;
+        int64_t ad[2] = {ta ? K : M, ta ? M : K}, bd[2] = {tb ? N : K, tb ? K : N};
+        /* C: absent, scalar, [1], [N], [1, N], [M, 1], [M, N] */
+        static const int crank[7] = {-1, 0, 1, 1, 2, 2, 2};
+        int64_t cd[2] = {0, 0};
+        if (cform == 2) cd[0] = 1;
+        if (cform == 3) cd[0] = N;
+        if (cform == 4) cd[0] = 1, cd[1] = N;
+        if (cform == 5) cd[0] = M, cd[1] = 1;
+        if (cform == 6) cd[0] = M, cd[1] = N;
+        int64_t cn = crank[cform] < 0 ? 0 : crank[cform] == 0 ? 1 : crank[cform] == 1 ? cd[0] : cd[0] * cd[1];
+        float *A = rand_buf(M * K), *B = rand_buf(K * N), *C = crank[cform] >= 0 ? rand_buf(cn) : NULL;
+        harness_in ins[3] = {f32_in(2, ad, A, 0), f32_in(2, bd, B, it % 2), f32_in(crank[cform] < 0 ? 0 : crank[cform], cd, C, 1)};
+        ember_attr attrs[8];
+        int na = 0;
+        attrs[na++] = harness_attr_int("transA", ta);
+        attrs[na++] = harness_attr_int("transB", tb);
+        attrs[na++] = harness_attr_float("alpha", alpha);
+        attrs[na++] = harness_attr_float("beta", beta);
+        na = add_act(attrs, na, act);
+        ember_op_tensor ref, got;
+        cr_assert_eq(harness_run("Gemm", 13, ins, C ? 3 : 2, attrs, na, &ref, 1), EMBER_OK, "%s", ember_last_error());
+        ember_status s = run_fast(k, "Gemm", ins, C ? 3 : 2, attrs, na, threads, &got);
+        char what[160];
+        snprintf(what, sizeof what, "Gemm M%lld N%lld K%lld tA%d tB%d C%d act %s alpha %g beta %g", (long long)M,
+                 (long long)N, (long long)K, ta, tb, cform, act_names[act] ? act_names[act] : "-", alpha, beta);
+        if (M * N * K < 512) {
+            cr_expect_eq(s, EMBER_E_UNSUPPORTED, "%s: tiny products stay on the reference kernel", what);
+            declined++;
+        } else {
+            cr_assert_eq(s, EMBER_OK, "%s: %s", what, ember_last_error());
+            expect_same(&ref, &got, what);
+            free(got.data);
+            taken++;
+        }
+        free(ref.data);
+        free(A);
+        free(B);
+        free(C);
+    }
+    cr_expect_gt(taken, 100);
+    cr_expect_gt(declined, 0);
+}
+
+typedef struct mm_case {
+    int ar, br;
+    int64_t ad[4], bd[4];
+} mm_case;
+
+Test(host_openblas, matmul_shapes)
+{
+    const ember_host_kernel *k = find_kernel(EMBER_OP_MATMUL, "openblas_matmul");
+    static const mm_case cases[] = {
+        {2, 2, {33, 17}, {17, 29}},                   /* plain */
+        {3, 2, {3, 11, 16}, {16, 9}},                 /* batch folded into M */
+        {3, 3, {3, 11, 16}, {3, 16, 9}},              /* batch */
+        {4, 4, {1, 2, 64, 64}, {1, 2, 64, 64}},       /* bert_tiny_like attention */
+        {3, 4, {2, 12, 10}, {3, 1, 10, 7}},           /* both broadcast */
+        {2, 3, {12, 10}, {4, 10, 7}},                 /* a broadcast */
+        {4, 3, {2, 1, 12, 10}, {3, 10, 7}},           /* b broadcast over a's batch */
+        {1, 2, {40}, {40, 30}},                       /* 1-D a */
+        {3, 1, {2, 30, 40}, {40}},                    /* 1-D b */
+        {3, 2, {1, 64, 128}, {128, 512}},             /* bert FFN */
+        {2, 2, {200, 150}, {150, 180}},               /* large: several threads */
+    };
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        const mm_case *mc = &cases[ci];
+        int64_t na = 1, nb = 1;
+        for (int d = 0; d < mc->ar; d++) na *= mc->ad[d];
+        for (int d = 0; d < mc->br; d++) nb *= mc->bd[d];
+        for (int act = 0; act < 7; act++) {
+            float *A = rand_buf(na), *B = rand_buf(nb);
+            harness_in ins[2] = {f32_in(mc->ar, mc->ad, A, 0), f32_in(mc->br, mc->bd, B, act % 2)};
+            ember_attr attrs[4];
+            int n = add_act(attrs, 0, act);
+            ember_op_tensor ref, got;
+            cr_assert_eq(harness_run("MatMul", 13, ins, 2, attrs, n, &ref, 1), EMBER_OK, "%s", ember_last_error());
+            char what[64];
+            snprintf(what, sizeof what, "MatMul case %zu act %s", ci, act_names[act] ? act_names[act] : "-");
+            cr_assert_eq(run_fast(k, "MatMul", ins, 2, attrs, n, act % 3, &got), EMBER_OK, "%s: %s", what,
+                         ember_last_error());
+            expect_same(&ref, &got, what);
+            free(got.data);
+            free(ref.data);
+            free(A);
+            free(B);
+        }
+    }
+}
+
+Test(host_openblas, declines_other_dtypes_and_tiny_products)
+{
+    const ember_host_kernel *k = find_kernel(EMBER_OP_MATMUL, "openblas_matmul");
+    double a[64 * 64] = {0}, b[64 * 64] = {0};
+    harness_in ins[2] = {{.dtype = EMBER_DT_DOUBLE, .rank = 2, .dims = {64, 64}, .data = a},
+                         {.dtype = EMBER_DT_DOUBLE, .rank = 2, .dims = {64, 64}, .data = b}};
+    ember_op_tensor got;
+    cr_expect_eq(run_fast(k, "MatMul", ins, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
+    float x[4] = {1, 2, 3, 4};
+    harness_in tiny[2] = {f32_in(2, (int64_t[]){2, 2}, x, 0), f32_in(2, (int64_t[]){2, 2}, x, 0)};
+    cr_expect_eq(run_fast(k, "MatMul", tiny, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
+}
