@@ -13,15 +13,18 @@
  * with omp_set_num_threads() before a primitive is created (some kernels size their work
  * split then) and before a run, only when it differs (the call is cheap but not free).
  *
- * Idle workers. libgomp's workers spin after a parallel region (GOMP_SPINCOUNT, 300000
- * iterations by default: on the order of a millisecond) before sleeping. Between two
- * oneDNN calls the program runs reference kernels on one core, so spinning workers burn
- * the other cores that concurrent sessions, OpenBLAS or the rest of the process could
- * use. libgomp reads OMP_WAIT_POLICY / GOMP_SPINCOUNT once, in its own ELF constructor,
- * which runs before any constructor of ours (we depend on it): setting them from inside
- * the library can only take effect when libgomp is loaded after us; for the CLI or a
- * server, export OMP_WAIT_POLICY=PASSIVE (see onednn_common.c and the report of the
- * measurements in the commit message). */
+ * Idle workers. libgomp's workers spin after a parallel region before they sleep
+ * (GOMP_SPINCOUNT, 300000 iterations by default: measured ~7 ms of CPU per worker per idle
+ * gap here). Between two oneDNN calls the program runs reference kernels on one core, so
+ * spinning workers burn cores that concurrent sessions or the rest of the process could
+ * use. libgomp reads OMP_WAIT_POLICY / GOMP_SPINCOUNT exactly once, in its own ELF
+ * constructor, which runs before any constructor of ours (libember depends on libdnnl,
+ * which depends on libgomp), and it has no run-time knob: setenv() from inside the library
+ * was measured to have no effect, so this file does not pretend to. The process must set
+ * it before it starts (or re-exec itself): resnet18 at 2 threads measured 15.3 ms with the
+ * default, 15.8 ms with GOMP_SPINCOUNT=10000 (spinning bounded to well under a
+ * millisecond) and 19.9 ms with OMP_WAIT_POLICY=PASSIVE (a futex wake per parallel
+ * region); GOMP_SPINCOUNT=10000 is the suggested setting for servers. */
 #ifndef EMBER_HOST_ONEDNN_H
 #define EMBER_HOST_ONEDNN_H
 #include <oneapi/dnnl/dnnl.h>
@@ -34,6 +37,9 @@ ember_status onednn_engine(dnnl_engine_t *engine);
 /* The calling thread's stream on that engine (created on first use, destroyed with the
  * thread). */
 ember_status onednn_stream(dnnl_stream_t *stream);
+/* False when the environment variable EMBER_ONEDNN is "0": every oneDNN fast path then
+ * declines, so the reference kernels run (for comparisons and measurements). */
+int onednn_enabled(void);
 /* Resolves a session thread count (<= 0: all cores) to a concrete count. */
 int onednn_threads(int threads);
 /* Makes OpenMP use `threads` (already resolved) in the calling thread, if it does not. */

@@ -1,6 +1,9 @@
 /* oneDNN fast paths: engine, per-thread streams, OpenMP threads, errors, activations. */
 #include <math.h>
-#include <omp.h>
+/* The two OpenMP entry points used, declared here rather than through <omp.h>: clang
+ * ships no omp.h without its own runtime, and the runtime here is libgomp. */
+int omp_get_max_threads(void);
+void omp_set_num_threads(int n);
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,12 @@ ember_status onednn_stream(dnnl_stream_t *stream)
     }
     *stream = s;
     return EMBER_OK;
+}
+
+int onednn_enabled(void)
+{
+    const char *v = getenv("EMBER_ONEDNN");
+    return !(v && strcmp(v, "0") == 0);
 }
 
 int onednn_threads(int threads)

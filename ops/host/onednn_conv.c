@@ -95,14 +95,16 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
     st->bias_md = b_md;
 
     dnnl_convolution_desc_t cd;
-    DNNL_TRY(c, dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-                                                           dnnl_convolution_direct, &src_md, &w_any,
-                                                           b ? &b_md : NULL, &dst_md, strides, dil,
-                                                           pl, pr));
+    dnnl_status_t s = dnnl_dilated_convolution_forward_desc_init(
+        &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &w_any, b ? &b_md : NULL,
+        &dst_md, strides, dil, pl, pr);
+    if (s != dnnl_success) /* oneDNN refuses the geometry */
+        return ember_op_fail(c, EMBER_E_UNSUPPORTED, "oneDNN refuses this convolution (%s)",
+                             dnnl_status2str(s));
     dnnl_primitive_attr_t attr;
     dnnl_post_ops_t po;
     DNNL_TRY(c, dnnl_primitive_attr_create(&attr));
-    dnnl_status_t s = dnnl_post_ops_create(&po);
+    s = dnnl_post_ops_create(&po);
     if (s != dnnl_success) {
         dnnl_primitive_attr_destroy(attr);
         return onednn_fail(c, "dnnl_post_ops_create", s);
@@ -176,6 +178,7 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
 static ember_status conv_prepare(ember_op_ctx *c, int threads, void **state)
 {
     *state = NULL;
+    if (!onednn_enabled()) return ember_error(EMBER_E_UNSUPPORTED, "oneDNN: off (EMBER_ONEDNN=0)");
     const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
     if (!x || !w || c->n_in > 3 || c->n_out != 1 || !c->out[0])
         return ember_error(EMBER_E_UNSUPPORTED, "oneDNN conv: needs X, W, optional B, one output");

@@ -1,0 +1,540 @@
+/* oneDNN fast paths (ops/host/onednn_*.c) against the reference kernels: random 2-D
+ * convolutions (groups, depthwise, strides, dilations, pads, auto_pad, bias, every fused
+ * activation) and pools called through the host kernels' prepare/run, within rtol 1e-4 /
+ * atol 1e-5; what they must decline; and the cpu backend on the model zoo against the
+ * reference outputs (as `ember run MODEL --backend cpu --check DIR`). */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "importers/onnx.h"
+#include "ops/host.h"
+#include "op_harness.h"
+
+extern const ember_host_kernel ember_host_onednn_conv;
+extern const ember_host_kernel ember_host_onednn_max_pool;
+extern const ember_host_kernel ember_host_onednn_average_pool;
+extern const ember_host_kernel ember_host_onednn_global_average_pool;
+
+#define MODELS EMBER_SHARED_DIR "/models/"
+
+static uint32_t rng_state = 12345u;
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return rng_state >> 8;
+}
+static int rnd_int(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
+static float rnd_float(void) { return (float)(rnd() % 20001u) / 10000.0f - 1.0f; }
+static float *rnd_buf(int64_t n)
+{
+    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++) p[i] = rnd_float();
+    return p;
+}
+
+static int64_t numel(const int64_t *d, int r)
+{
+    int64_t n = 1;
+    for (int i = 0; i < r; i++) n *= d[i];
+    return n;
+}
+
+static ember_op_tensor op_tensor(ember_dtype dt, int rank, const int64_t *dims, void *data)
+{
+    ember_op_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = dt;
+    t.rank = rank;
+    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
+    for (int k = 0; k < EMBER_MAX_RANK; k++) t.syms[k] = -1;
+    t.data = data;
+    t.nbytes = (size_t)numel(dims, rank) * ember_dtype_size(dt);
+    return t;
+}
+
+/* A node for the host kernels: op, opset and attributes (inputs/outputs unused). */
+static ember_node make_node(int op, const char *op_type, int opset, ember_attr *attrs, int n_attrs,
+                            int n_in, int n_out)
+{
+    static int idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    ember_node n;
+    memset(&n, 0, sizeof n);
+    n.name = "n0";
+    n.op_type = op_type;
+    n.domain = "";
+    n.op = op;
+    n.opset = opset;
+    n.attrs = attrs;
+    n.n_attrs = n_attrs;
+    n.inputs = idx;
+    n.outputs = idx;
+    n.n_inputs = n_in;
+    n.n_outputs = n_out;
+    return n;
+}
+
+/* Runs a host kernel's prepare (inputs[i].data kept only where is_const[i]) and, when it
+ * takes the node, run; y gets the output. Returns prepare's status. */
+static ember_status host_call(const ember_host_kernel *k, const ember_node *node, ember_op_tensor *ins,
+                              const int *is_const, int n_in, ember_op_tensor *y, int threads)
+{
+    ember_op_tensor pins[8], *pin[8], *pout[2] = {y, NULL};
+    for (int i = 0; i < n_in; i++) {
+        pins[i] = ins[i];
+        if (!is_const[i]) pins[i].data = NULL;
+        pin[i] = ins[i].rank >= 0 ? &pins[i] : NULL;
+    }
+    void *ydata = y->data;
+    y->data = NULL;
+    ember_op_ctx c = {.node = node, .opset = node->opset, .running = true, .n_in = n_in,
+                      .n_out = node->n_outputs, .in = pin, .out = pout};
+    void *state = NULL;
+    ember_status s = k->prepare(&c, threads, &state);
+    y->data = ydata;
+    if (s != EMBER_OK) {
+        cr_assert_null(state);
+        ember_error_clear();
+        return s;
+    }
+    for (int i = 0; i < n_in; i++) pins[i].data = ins[i].data;
+    size_t sb = c.scratch_bytes;
+    void *scratch = NULL;
+    if (sb) cr_assert_eq(posix_memalign(&scratch, 64, sb), 0);
+    c.scratch = scratch;
+    ember_status rs = k->run(&c, state);
+    cr_assert_eq(rs, EMBER_OK, "run: %s", ember_last_error());
+    k->release(state);
+    free(scratch);
+    return EMBER_OK;
+}
+
+static void expect_close(const float *got, const float *ref, int64_t n, const char *what)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < n && bad < 5; i++) {
+        float d = fabsf(got[i] - ref[i]);
+        if (!(d <= 1e-5f + 1e-4f * fabsf(ref[i]))) {
+            cr_log_error("%s: element %lld is %.8g, the reference %.8g", what, (long long)i,
+                         (double)got[i], (double)ref[i]);
+            bad++;
+        }
+    }
+    cr_expect_eq(bad, 0, "%s differs from the reference", what);
+}
+
+/* ---- Conv ---- */
+
+enum { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_CLIP, ACT_SIGMOID, ACT_HARDSIGMOID, ACT_TANH, ACT_COUNT };
+static const char *act_names[ACT_COUNT] = {NULL, "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "Tanh"};
+
+static float apply_act(int act, float v, float a, float b)
+{
+    switch (act) {
+    case ACT_RELU: return v > 0 ? v : 0;
+    case ACT_LEAKY: return v >= 0 ? v : a * v;
+    case ACT_CLIP: return v < a ? a : v > b ? b : v;
+    case ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case ACT_HARDSIGMOID: {
+        float r = a * v + b;
+        return r < 0 ? 0 : r > 1 ? 1 : r;
+    }
+    case ACT_TANH: return tanhf(v);
+    default: return v;
+    }
+}
+
+typedef struct conv_case {
+    int64_t N, C, H, W, M, G, kh, kw, sh, sw, dh, dw, pads[4];
+    const char *auto_pad; /* NULL: explicit pads */
+    int bias, act;
+    float a, b;
+} conv_case;
+
+/* Runs one case through the reference (activation applied here) and the fast path.
+ * Returns the fast path's prepare status. */
+static ember_status check_conv(const conv_case *cc, int threads)
+{
+    int64_t xd[4] = {cc->N, cc->C, cc->H, cc->W}, wd[4] = {cc->M, cc->C / cc->G, cc->kh, cc->kw}, bd[1] = {cc->M};
+    float *x = rnd_buf(numel(xd, 4)), *w = rnd_buf(numel(wd, 4)), *b = rnd_buf(cc->M);
+    int64_t ks[2] = {cc->kh, cc->kw}, st[2] = {cc->sh, cc->sw}, dl[2] = {cc->dh, cc->dw}, pads[4];
+    memcpy(pads, cc->pads, sizeof pads);
+    ember_attr attrs[12];
+    int na = 0;
+    attrs[na++] = harness_attr_ints("kernel_shape", ks, 2);
+    attrs[na++] = harness_attr_ints("strides", st, 2);
+    attrs[na++] = harness_attr_ints("dilations", dl, 2);
+    attrs[na++] = harness_attr_int("group", cc->G);
+    if (cc->auto_pad) attrs[na++] = harness_attr_string("auto_pad", cc->auto_pad);
+    else attrs[na++] = harness_attr_ints("pads", pads, 4);
+    harness_in hin[3] = {{EMBER_DT_FLOAT, 4, {cc->N, cc->C, cc->H, cc->W}, x, 0},
+                         {EMBER_DT_FLOAT, 4, {wd[0], wd[1], wd[2], wd[3]}, w, 1},
+                         {EMBER_DT_FLOAT, 1, {cc->M}, cc->bias ? b : NULL, 1}};
+    ember_op_tensor ref;
+    cr_assert_eq(harness_run("Conv", 13, hin, 3, attrs, na, &ref, 1), EMBER_OK, "reference: %s",
+                 ember_last_error());
+    int64_t yn = numel(ref.dims, ref.rank);
+    float *r = ref.data;
+    for (int64_t i = 0; i < yn; i++) r[i] = apply_act(cc->act, r[i], cc->a, cc->b);
+    /* The fused activation, as the fusion pass writes it. */
+    if (cc->act != ACT_NONE) {
+        attrs[na++] = harness_attr_string("ember_activation", act_names[cc->act]);
+        if (cc->act == ACT_CLIP) {
+            attrs[na++] = harness_attr_float("ember_act_min", cc->a);
+            attrs[na++] = harness_attr_float("ember_act_max", cc->b);
+        } else if (cc->act == ACT_LEAKY || cc->act == ACT_HARDSIGMOID) {
+            attrs[na++] = harness_attr_float("ember_act_alpha", cc->a);
+            if (cc->act == ACT_HARDSIGMOID) attrs[na++] = harness_attr_float("ember_act_beta", cc->b);
+        }
+    }
+    ember_node node = make_node(EMBER_OP_CONV, "Conv", 13, attrs, na, cc->bias ? 3 : 2, 1);
+    ember_op_tensor ins[3] = {op_tensor(EMBER_DT_FLOAT, 4, xd, x), op_tensor(EMBER_DT_FLOAT, 4, wd, w),
+                              op_tensor(EMBER_DT_FLOAT, 1, bd, b)};
+    int is_const[3] = {0, 1, 1};
+    float *y = malloc(sizeof(float) * (size_t)yn);
+    for (int64_t i = 0; i < yn; i++) y[i] = NAN;
+    ember_op_tensor yt = op_tensor(EMBER_DT_FLOAT, ref.rank, ref.dims, y);
+    ember_status s = host_call(&ember_host_onednn_conv, &node, ins, is_const, cc->bias ? 3 : 2, &yt, threads);
+    if (s == EMBER_OK) {
+        char what[256];
+        snprintf(what, sizeof what,
+                 "conv N%lld C%lld %lldx%lld M%lld G%lld k%lldx%lld s%lldx%lld d%lldx%lld pads %lld,%lld,%lld,%lld %s bias %d act %s",
+                 (long long)cc->N, (long long)cc->C, (long long)cc->H, (long long)cc->W, (long long)cc->M,
+                 (long long)cc->G, (long long)cc->kh, (long long)cc->kw, (long long)cc->sh, (long long)cc->sw,
+                 (long long)cc->dh, (long long)cc->dw, (long long)pads[0], (long long)pads[1],
+                 (long long)pads[2], (long long)pads[3], cc->auto_pad ? cc->auto_pad : "", cc->bias,
+                 act_names[cc->act] ? act_names[cc->act] : "none");
+        expect_close(y, r, yn, what);
+    }
+    free(ref.data);
+    free(x);
+    free(w);
+    free(b);
+    free(y);
+    return s;
+}
+
+static void random_conv(conv_case *cc)
+{
+    memset(cc, 0, sizeof *cc);
+    static const char *aps[] = {"SAME_UPPER", "SAME_LOWER", "VALID"};
+    for (;;) {
+        cc->N = rnd_int(1, 2);
+        int kind = rnd_int(0, 2); /* 0 plain, 1 grouped, 2 depthwise (with multiplier) */
+        cc->G = kind == 0 ? 1 : kind == 1 ? rnd_int(2, 4) : rnd_int(3, 24);
+        int64_t cg = kind == 2 ? 1 : rnd_int(1, 12), mg = kind == 2 ? rnd_int(1, 2) : rnd_int(1, 12);
+        cc->C = cg * cc->G;
+        cc->M = mg * cc->G;
+        cc->H = rnd_int(1, 17);
+        cc->W = rnd_int(1, 17);
+        cc->kh = rnd_int(1, 5);
+        cc->kw = rnd_int(1, 5);
+        cc->sh = rnd_int(1, 3);
+        cc->sw = rnd_int(1, 3);
+        cc->dh = rnd_int(1, 3) == 3 ? 2 : 1;
+        cc->dw = rnd_int(1, 3) == 3 ? 2 : 1;
+        if (rnd_int(0, 3) == 0) cc->auto_pad = aps[rnd_int(0, 2)];
+        else
+            for (int i = 0; i < 4; i++) cc->pads[i] = rnd_int(0, (int)(i % 2 ? cc->kw : cc->kh) - 1 + 1);
+        cc->bias = rnd_int(0, 1);
+        cc->act = rnd_int(0, ACT_COUNT - 1);
+        cc->a = cc->act == ACT_CLIP ? -0.5f : cc->act == ACT_LEAKY ? 0.1f : 0.2f;
+        cc->b = cc->act == ACT_CLIP ? 0.75f : 0.5f;
+        /* The padded input must hold one window. */
+        int64_t sh = (cc->kh - 1) * cc->dh + 1, sw = (cc->kw - 1) * cc->dw + 1;
+        int64_t ph = cc->auto_pad ? (strcmp(cc->auto_pad, "VALID") ? sh : 0) : cc->pads[0] + cc->pads[2];
+        int64_t pw = cc->auto_pad ? (strcmp(cc->auto_pad, "VALID") ? sw : 0) : cc->pads[1] + cc->pads[3];
+        if (cc->H + ph >= sh && cc->W + pw >= sw) return;
+    }
+}
+
+Test(host_onednn, conv_random_vs_reference)
+{
+    rng_state = 2024u;
+    int taken = 0, acts[ACT_COUNT] = {0};
+    for (int t = 0; t < 300; t++) {
+        conv_case cc;
+        random_conv(&cc);
+        ember_status s = check_conv(&cc, t % 3);
+        cr_expect(s == EMBER_OK, "case %d declined: %s", t, ember_status_name(s));
+        if (s == EMBER_OK) taken++, acts[cc.act]++;
+    }
+    cr_log_info("oneDNN conv: %d of 300 random cases taken", taken);
+    for (int a = 0; a < ACT_COUNT; a++) cr_expect_gt(acts[a], 0, "no case with activation %d", a);
+}
+
+Test(host_onednn, conv_fixed_shapes)
+{
+    rng_state = 7u;
+    /* resnet stem, depthwise 3x3 s2, pointwise, grouped with dilation, SAME_LOWER odd. */
+    conv_case cs[] = {
+        {1, 3, 32, 32, 16, 1, 7, 7, 2, 2, 1, 1, {3, 3, 3, 3}, NULL, 1, ACT_RELU, 0, 0},
+        {2, 32, 15, 15, 32, 32, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, NULL, 1, ACT_CLIP, 0.0f, 6.0f},
+        {1, 64, 7, 7, 128, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, 0, ACT_NONE, 0, 0},
+        {1, 12, 11, 9, 8, 4, 3, 2, 1, 2, 2, 3, {0, 0, 0, 0}, "SAME_LOWER", 1, ACT_HARDSIGMOID, 0.2f, 0.5f},
+        {1, 6, 10, 10, 6, 6, 5, 5, 3, 3, 1, 1, {2, 1, 0, 2}, NULL, 0, ACT_SIGMOID, 0, 0},
+        {1, 4, 9, 9, 5, 1, 3, 3, 2, 2, 1, 1, {0, 0, 0, 0}, "SAME_UPPER", 1, ACT_LEAKY, 0.01f, 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        cr_expect_eq(check_conv(&cs[i], 0), EMBER_OK, "fixed case %zu declined", i);
+}
+
+/* Calls prepare only: its status. */
+static ember_status conv_prepare_status(ember_dtype dt, int rank, int w_const, const char *act)
+{
+    int64_t xd[5] = {1, 4, 8, 8, 8}, wd[5] = {4, 4, 3, 3, 3}, yd[5] = {1, 4, 6, 6, 6};
+    float buf[4 * 4 * 27 * 2] = {0};
+    ember_attr attrs[2];
+    int na = 0;
+    if (act) attrs[na++] = harness_attr_string("ember_activation", act);
+    ember_node node = make_node(EMBER_OP_CONV, "Conv", 13, attrs, na, 2, 1);
+    ember_op_tensor x = op_tensor(dt, rank, xd, NULL), w = op_tensor(dt, rank, wd, w_const ? buf : NULL),
+                    y = op_tensor(dt, rank, yd, NULL);
+    ember_op_tensor *pin[2] = {&x, &w}, *pout[1] = {&y};
+    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = 2, .n_out = 1, .in = pin, .out = pout};
+    void *state = NULL;
+    ember_status s = ember_host_onednn_conv.prepare(&c, 1, &state);
+    ember_host_onednn_conv.release(state);
+    ember_error_clear();
+    return s;
+}
+
+Test(host_onednn, conv_declines)
+{
+    cr_expect_eq(conv_prepare_status(EMBER_DT_FLOAT, 4, 1, NULL), EMBER_OK);
+    cr_expect_eq(conv_prepare_status(EMBER_DT_FLOAT, 4, 1, "Relu"), EMBER_OK);
+    cr_expect_eq(conv_prepare_status(EMBER_DT_FLOAT, 5, 1, NULL), EMBER_E_UNSUPPORTED, "3-D conv");
+    cr_expect_eq(conv_prepare_status(EMBER_DT_FLOAT, 3, 1, NULL), EMBER_E_UNSUPPORTED, "1-D conv");
+    cr_expect_eq(conv_prepare_status(EMBER_DT_FLOAT, 4, 0, NULL), EMBER_E_UNSUPPORTED, "weights not constant");
+    cr_expect_eq(conv_prepare_status(EMBER_DT_DOUBLE, 4, 1, NULL), EMBER_E_UNSUPPORTED, "float64");
+    cr_expect_eq(conv_prepare_status(EMBER_DT_FLOAT16, 4, 1, NULL), EMBER_E_UNSUPPORTED, "float16");
+    cr_expect_eq(conv_prepare_status(EMBER_DT_FLOAT, 4, 1, "Softsign"), EMBER_E_UNSUPPORTED,
+                 "an activation with no eltwise");
+}
+
+/* ---- pools ---- */
+
+typedef struct pool_case {
+    int avg, opset;
+    int64_t N, C, H, W, kh, kw, sh, sw, dh, dw, pads[4];
+    const char *auto_pad;
+    int ceil, cip;
+} pool_case;
+
+static ember_status check_pool(const pool_case *pc, int threads)
+{
+    int64_t xd[4] = {pc->N, pc->C, pc->H, pc->W};
+    float *x = rnd_buf(numel(xd, 4));
+    int64_t ks[2] = {pc->kh, pc->kw}, st[2] = {pc->sh, pc->sw}, dl[2] = {pc->dh, pc->dw}, pads[4];
+    memcpy(pads, pc->pads, sizeof pads);
+    ember_attr attrs[8];
+    int na = 0;
+    attrs[na++] = harness_attr_ints("kernel_shape", ks, 2);
+    attrs[na++] = harness_attr_ints("strides", st, 2);
+    if (!pc->avg || pc->opset >= 19) attrs[na++] = harness_attr_ints("dilations", dl, 2);
+    if (pc->auto_pad) attrs[na++] = harness_attr_string("auto_pad", pc->auto_pad);
+    else attrs[na++] = harness_attr_ints("pads", pads, 4);
+    attrs[na++] = harness_attr_int("ceil_mode", pc->ceil);
+    if (pc->avg) attrs[na++] = harness_attr_int("count_include_pad", pc->cip);
+    const char *op = pc->avg ? "AveragePool" : "MaxPool";
+    harness_in hin[1] = {{EMBER_DT_FLOAT, 4, {pc->N, pc->C, pc->H, pc->W}, x, 0}};
+    ember_op_tensor ref;
+    ember_status rs = harness_run(op, pc->opset, hin, 1, attrs, na, &ref, 1);
+    if (rs != EMBER_OK) { /* a geometry the reference refuses: nothing to compare */
+        ember_error_clear();
+        free(x);
+        return EMBER_E_INVALID_MODEL;
+    }
+    int64_t yn = numel(ref.dims, ref.rank);
+    ember_node node = make_node(pc->avg ? EMBER_OP_AVERAGE_POOL : EMBER_OP_MAX_POOL, op, pc->opset, attrs, na, 1, 1);
+    ember_op_tensor ins[1] = {op_tensor(EMBER_DT_FLOAT, 4, xd, x)};
+    int is_const[1] = {0};
+    float *y = malloc(sizeof(float) * (size_t)(yn ? yn : 1));
+    ember_op_tensor yt = op_tensor(EMBER_DT_FLOAT, ref.rank, ref.dims, y);
+    const ember_host_kernel *k = pc->avg ? &ember_host_onednn_average_pool : &ember_host_onednn_max_pool;
+    ember_status s = host_call(k, &node, ins, is_const, 1, &yt, threads);
+    if (s == EMBER_OK) {
+        char what[256];
+        snprintf(what, sizeof what, "%s opset %d %lldx%lld k%lldx%lld s%lldx%lld d%lldx%lld pads %lld,%lld,%lld,%lld %s ceil %d cip %d",
+                 op, pc->opset, (long long)pc->H, (long long)pc->W, (long long)pc->kh, (long long)pc->kw,
+                 (long long)pc->sh, (long long)pc->sw, (long long)pc->dh, (long long)pc->dw,
+                 (long long)pads[0], (long long)pads[1], (long long)pads[2], (long long)pads[3],
+                 pc->auto_pad ? pc->auto_pad : "", pc->ceil, pc->cip);
+        expect_close(y, ref.data, yn, what);
+    }
+    free(ref.data);
+    free(x);
+    free(y);
+    return s;
+}
+
+Test(host_onednn, pool_random_vs_reference)
+{
+    rng_state = 99u;
+    static const char *aps[] = {"SAME_UPPER", "SAME_LOWER", "VALID"};
+    int taken[2] = {0}, tried = 0, ceil_taken = 0, cip_taken = 0;
+    for (int t = 0; t < 400; t++) {
+        pool_case pc;
+        memset(&pc, 0, sizeof pc);
+        pc.avg = rnd_int(0, 1);
+        pc.opset = pc.avg ? (rnd_int(0, 1) ? 19 : 11) : 12;
+        pc.N = rnd_int(1, 2);
+        pc.C = rnd_int(1, 20);
+        pc.H = rnd_int(1, 20);
+        pc.W = rnd_int(1, 20);
+        pc.kh = rnd_int(1, 4);
+        pc.kw = rnd_int(1, 4);
+        pc.sh = rnd_int(1, 3);
+        pc.sw = rnd_int(1, 3);
+        pc.dh = rnd_int(0, 3) == 0 ? 2 : 1;
+        pc.dw = rnd_int(0, 3) == 0 ? 2 : 1;
+        if (rnd_int(0, 4) == 0) pc.auto_pad = aps[rnd_int(0, 2)];
+        else
+            for (int i = 0; i < 4; i++) pc.pads[i] = rnd_int(0, (int)(i % 2 ? pc.kw : pc.kh) - 1);
+        pc.ceil = rnd_int(0, 1);
+        pc.cip = rnd_int(0, 1);
+        ember_status s = check_pool(&pc, t % 3);
+        if (s == EMBER_E_INVALID_MODEL) continue;
+        tried++;
+        if (s == EMBER_OK) {
+            taken[pc.avg]++;
+            ceil_taken += pc.ceil;
+            cip_taken += pc.avg && pc.cip;
+        }
+    }
+    cr_log_info("oneDNN pools: %d max and %d average of %d cases taken", taken[0], taken[1], tried);
+    cr_expect_gt(taken[0], tried / 4);
+    cr_expect_gt(taken[1], tried / 4);
+    cr_expect_gt(ceil_taken, 10);
+    cr_expect_gt(cip_taken, 10);
+}
+
+Test(host_onednn, pool_fixed_and_declines)
+{
+    rng_state = 5u;
+    /* resnet stem max pool; ceil_mode average with count_include_pad whose last window
+     * fits the pads (taken) and one that overhangs (declined). */
+    pool_case a = {0, 12, 1, 8, 112, 112, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, NULL, 0, 0};
+    cr_expect_eq(check_pool(&a, 0), EMBER_OK);
+    pool_case b = {1, 11, 1, 3, 9, 9, 3, 3, 2, 2, 1, 1, {1, 1, 1, 1}, NULL, 1, 1};
+    cr_expect_eq(check_pool(&b, 0), EMBER_OK);
+    pool_case c = {1, 11, 1, 3, 10, 10, 3, 3, 2, 2, 1, 1, {0, 0, 0, 0}, NULL, 1, 1};
+    cr_expect_eq(check_pool(&c, 0), EMBER_E_UNSUPPORTED);
+    pool_case d = {1, 11, 1, 3, 10, 10, 3, 3, 2, 2, 1, 1, {0, 0, 0, 0}, NULL, 1, 0};
+    cr_expect_eq(check_pool(&d, 0), EMBER_OK);
+    /* MaxPool asked for Indices: declined. */
+    int64_t xd[4] = {1, 2, 4, 4}, yd[4] = {1, 2, 2, 2}, ks[2] = {2, 2}, ss[2] = {2, 2};
+    ember_attr attrs[2] = {harness_attr_ints("kernel_shape", ks, 2), harness_attr_ints("strides", ss, 2)};
+    ember_node node = make_node(EMBER_OP_MAX_POOL, "MaxPool", 12, attrs, 2, 1, 2);
+    ember_op_tensor x = op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), y = op_tensor(EMBER_DT_FLOAT, 4, yd, NULL),
+                    i = op_tensor(EMBER_DT_INT64, 4, yd, NULL);
+    ember_op_tensor *pin[1] = {&x}, *pout[2] = {&y, &i};
+    ember_op_ctx ctx = {.node = &node, .opset = 12, .running = true, .n_in = 1, .n_out = 2, .in = pin, .out = pout};
+    void *state = NULL;
+    cr_expect_eq(ember_host_onednn_max_pool.prepare(&ctx, 1, &state), EMBER_E_UNSUPPORTED);
+    cr_expect_null(state);
+    ember_error_clear();
+}
+
+Test(host_onednn, global_average_pool)
+{
+    rng_state = 11u;
+    int64_t shapes[2][4] = {{1, 64, 64, 64}, {2, 1000, 13, 13}};
+    for (int k = 0; k < 2; k++) {
+        int64_t *xd = shapes[k], yd[4] = {xd[0], xd[1], 1, 1};
+        float *x = rnd_buf(numel(xd, 4));
+        harness_in hin[1] = {{EMBER_DT_FLOAT, 4, {xd[0], xd[1], xd[2], xd[3]}, x, 0}};
+        ember_op_tensor ref;
+        cr_assert_eq(harness_run("GlobalAveragePool", 13, hin, 1, NULL, 0, &ref, 1), EMBER_OK);
+        ember_node node = make_node(EMBER_OP_GLOBAL_AVERAGE_POOL, "GlobalAveragePool", 13, NULL, 0, 1, 1);
+        ember_op_tensor ins[1] = {op_tensor(EMBER_DT_FLOAT, 4, xd, x)};
+        int is_const[1] = {0};
+        float *y = malloc(sizeof(float) * (size_t)numel(yd, 4));
+        ember_op_tensor yt = op_tensor(EMBER_DT_FLOAT, 4, yd, y);
+        cr_expect_eq(host_call(&ember_host_onednn_global_average_pool, &node, ins, is_const, 1, &yt, 0), EMBER_OK);
+        expect_close(y, ref.data, numel(yd, 4), "GlobalAveragePool");
+        free(ref.data);
+        free(x);
+        free(y);
+    }
+    /* A small one stays on the reference (faster there). */
+    int64_t xd[4] = {1, 512, 7, 7}, yd[4] = {1, 512, 1, 1};
+    ember_node node = make_node(EMBER_OP_GLOBAL_AVERAGE_POOL, "GlobalAveragePool", 13, NULL, 0, 1, 1);
+    ember_op_tensor ins[1] = {op_tensor(EMBER_DT_FLOAT, 4, xd, NULL)}, yt = op_tensor(EMBER_DT_FLOAT, 4, yd, NULL);
+    int is_const[1] = {0};
+    cr_expect_eq(host_call(&ember_host_onednn_global_average_pool, &node, ins, is_const, 1, &yt, 0),
+                 EMBER_E_UNSUPPORTED);
+}
+
+/* ---- the zoo on the cpu backend ---- */
+
+static void *slurp(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *buf = malloc((size_t)n + 1);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+/* Reads <dir>/<prefix>_N.pb for N = 0, 1, ...; returns the count. */
+static int load_pbs(const char *dir, const char *prefix, ember_tensor *t, int max)
+{
+    int n = 0;
+    for (; n < max; n++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
+        size_t size;
+        void *buf = slurp(path, &size);
+        if (!buf) break;
+        cr_assert_eq(ember_onnx_read_tensor(buf, size, &t[n], NULL), EMBER_OK, "%s: %s", path, ember_last_error());
+        free(buf);
+    }
+    return n;
+}
+
+static void check_zoo(const char *name)
+{
+    char path[512], dir[512];
+    snprintf(path, sizeof path, MODELS "%s/model.onnx", name);
+    snprintf(dir, sizeof dir, MODELS "%s/test_data_set_0", name);
+    ember_tensor ins[8], refs[8], outs[8];
+    int ni = load_pbs(dir, "input", ins, 8), no = load_pbs(dir, "output", refs, 8);
+    cr_assert(ni > 0 && no > 0, "%s: no test data", name);
+    ember_model *m;
+    ember_session *s;
+    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(ember_session_create(m, "cpu", &s), EMBER_OK, "%s", ember_last_error());
+    cr_expect_str_eq(ember_session_backend(s), "cpu");
+    cr_assert_eq(ember_session_run(s, ins, ni, outs, no), EMBER_OK, "%s: %s", name, ember_last_error());
+    for (int o = 0; o < no; o++) {
+        cr_assert_eq(outs[o].dtype, EMBER_DT_FLOAT);
+        cr_assert_eq(outs[o].nbytes, refs[o].nbytes, "%s: output %d size", name, o);
+        const float *g = outs[o].data, *r = refs[o].data;
+        int64_t n = (int64_t)(outs[o].nbytes / sizeof(float)), bad = 0;
+        for (int64_t i = 0; i < n; i++)
+            if (!(fabs((double)g[i] - r[i]) <= 1e-4 + 1e-3 * fabs((double)r[i]))) bad++;
+        cr_expect_eq(bad, 0, "%s: output %d: %lld of %lld elements off (rtol 1e-3, atol 1e-4)", name, o,
+                     (long long)bad, (long long)n);
+        ember_tensor_release(&outs[o]);
+        ember_tensor_release(&refs[o]);
+    }
+    for (int i = 0; i < ni; i++) ember_tensor_release(&ins[i]);
+    ember_session_free(s);
+    ember_model_free(m);
+}
+
+Test(host_onednn, zoo_resnet18, .timeout = 120) { check_zoo("resnet18"); }
+Test(host_onednn, zoo_mobilenet_v2, .timeout = 120) { check_zoo("mobilenet_v2"); }
+Test(host_onednn, zoo_squeezenet1_1, .timeout = 120) { check_zoo("squeezenet1_1"); }
+Test(host_onednn, zoo_kws_dscnn, .timeout = 120) { check_zoo("kws_dscnn"); }
+Test(host_onednn, zoo_cifar_resnet8, .timeout = 120) { check_zoo("cifar_resnet8"); }
+Test(host_onednn, zoo_vww_mobilenet025, .timeout = 120) { check_zoo("vww_mobilenet025"); }
