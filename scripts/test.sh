@@ -10,7 +10,8 @@ bash scripts/build.sh
 # Sanitizers: the whole unit suite and the bad-input CLI tests, ASan + UBSan.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DEMBER_SANITIZE=ON -DCMAKE_C_COMPILER=clang-19 >/dev/null
 cmake --build build-asan -j"$(nproc)"
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2 -L sanitize)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/../tests/lsan.supp \
+   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j2 -L sanitize)
 
 # Fuzz smoke: the importer under libFuzzer for a short, fixed number of runs.
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DEMBER_FUZZ=ON -DEMBER_TESTS=OFF -DCMAKE_C_COMPILER=clang-19 >/dev/null

@@ -88,6 +88,7 @@ Test(api, refuses_wrong_shape_and_dtype)
     in.nbytes = 10;
     cr_assert_eq(ember_session_run(s, &in, 1, &out, 1), EMBER_E_INVALID_ARG);
     cr_assert_eq(ember_session_run(s, &in, 2, &out, 1), EMBER_E_INVALID_ARG);
+    ember_session_free(s);
     cr_assert_eq(ember_session_create(m, "nope", &s), EMBER_E_INVALID_ARG);
     cr_assert_null(s);
     ember_model_free(m);
