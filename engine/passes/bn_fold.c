@@ -220,7 +220,9 @@ ember_status ember_pass_bn_fold(ember_graph *g, ember_pass_stats *st)
         if (g->nodes[i].op != EMBER_OP_BATCH_NORMALIZATION || !bn_read(&e, i, &n)) continue;
         int p = g->values[n.x].producer;
         bool done = false;
-        if (p >= 0 && !e.dead[p] && e.uses[n.x] == 1 && !e.pinned[n.x]) {
+        /* A producer with a fused activation is no longer linear: BN cannot move into it. */
+        if (p >= 0 && !e.dead[p] && e.uses[n.x] == 1 && !e.pinned[n.x] &&
+            !ember_node_attr(&g->nodes[p], "ember_activation")) {
             switch (g->nodes[p].op) {
             case EMBER_OP_CONV: done = fold_conv(&e, &n, p); break;
             case EMBER_OP_GEMM: done = fold_gemm(&e, &n, p); break;
