@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -140,8 +141,20 @@ static void usage(FILE *f)
                "Exit status: 0 success, 1 error (message on stderr), 2 bad usage.\n");
 }
 
+/* libgomp (oneDNN's thread runtime) reads its wait policy once, when it is loaded, and by
+ * default its idle workers spin for ~300k iterations after every parallel region, burning
+ * a core against OpenBLAS's threads and other requests. The library cannot change that
+ * after load, so the CLI sets a short spin and re-executes itself once. */
+static void limit_openmp_spinning(char **argv)
+{
+    if (getenv("GOMP_SPINCOUNT") || getenv("OMP_WAIT_POLICY")) return;
+    setenv("GOMP_SPINCOUNT", "10000", 1);
+    execv("/proc/self/exe", argv); /* on failure, go on spinning */
+}
+
 int main(int argc, char **argv)
 {
+    limit_openmp_spinning(argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;

@@ -34,7 +34,7 @@ export PKG_CONFIG_PATH="$pc"
 # The .pc file names the configured prefix; the temporary install lives elsewhere.
 pkgc() { pkg-config --define-variable=prefix="$prefix" "$@"; }
 cc -Wall -Wextra -Werror -o "$prefix/prog" "$prefix/prog.c" $(pkgc --cflags ember) \
-   "$(pkgc --variable=libdir ember)/libember.a" $(pkg-config --libs --static libprotobuf-c) -lm
+   "$(pkgc --variable=libdir ember)/libember.a" $(pkgc --libs --static ember | sed "s/-lember//")
 "$prefix/prog" "$src/models/kws_dscnn/model.onnx"
 # and the shared library
 cc -Wall -Wextra -Werror -o "$prefix/prog_so" "$prefix/prog.c" $(pkgc --cflags --libs ember) \
