@@ -68,6 +68,28 @@ def time_loop(fn, iters, warmup):
     return median_of(ts)
 
 
+def cpu_busy(interval=0.5):
+    """Fraction of the machine's CPU time spent busy over `interval` seconds."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + (v[4] if len(v) > 4 else 0)
+    t0, i0 = snap()
+    time.sleep(interval)
+    t1, i1 = snap()
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_idle(max_wait, busy_max=0.25):
+    """Waits (at most max_wait s) until something else stops using the CPU; returns the
+    last busy fraction seen. A shared machine otherwise corrupts single measurements."""
+    t_end = time.time() + max_wait
+    busy = cpu_busy()
+    while busy > busy_max and time.time() < t_end:
+        busy = cpu_busy(1.0)
+    return busy
+
+
 def geomean(xs):
     xs = [x for x in xs if x is not None and x > 0 and math.isfinite(x)]
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
@@ -343,7 +365,9 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
             log("NOTE: %s skipped on %s: %s" % (LABEL[p], name, notes[p]))
     order = list(engines)
     rounds = {k: [] for k in engines}
+    busy = []
     for r in range(args.rounds):
+        busy.append(wait_idle(args.idle_wait) if args.idle_wait > 0 else None)
         k = r % len(order)
         for e in order[k:] + order[:k]:
             eng = engines[e]
@@ -361,7 +385,7 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
         except Exception as e:  # noqa: BLE001
             log("NOTE: no overhead for %s: %s" % (LABEL[p], e))
     row = {"model": name, "threads": threads, "iters": iters, "warmup": warmup,
-           "loadavg_1min": os.getloadavg()[0], "engines": {}, "notes": notes}
+           "loadavg_1min": os.getloadavg()[0], "cpu_busy_before_rounds": busy, "engines": {}, "notes": notes}
     em = median_of(rounds["ember"])
     for e, ts in rounds.items():
         ms = median_of(ts)
@@ -481,6 +505,8 @@ def main():
     ap.add_argument("--target-s", type=float, default=1.5, help="seconds per measurement (sets iterations)")
     ap.add_argument("--min-iters", type=int, default=30)
     ap.add_argument("--max-iters", type=int, default=200)
+    ap.add_argument("--idle-wait", type=float, default=30,
+                    help="before each round, wait up to this many seconds for the CPU to be idle (0: don't)")
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--chart", default=os.path.join(HERE, "ratios.png"))
     args = ap.parse_args()
@@ -492,6 +518,8 @@ def main():
     if not models:
         sys.exit("no models found in %s" % args.models_dir)
 
+    if args.idle_wait > 0:
+        wait_idle(args.idle_wait)
     peak, blas = sgemm_peak()
     if peak:
         log("single-thread SGEMM peak (numpy, 2048^3): %.1f GFLOP/s [%s]" % (peak, blas))
