@@ -5,6 +5,9 @@
 #include <time.h>
 
 #include "program.h"
+#ifdef EMBER_JIT
+#include "../jit/jit.h"
+#endif
 
 static uint64_t now_ns(void)
 {
@@ -51,6 +54,28 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
         outputs[o].data = d;
         vals[v].data = d;
     }
+#ifdef EMBER_JIT
+    /* JIT-compiled program: one call (profiling steps through the kernels instead). */
+    const uint8_t *jit_consts = NULL;
+    ember_jit_entry_fn jit = sink ? NULL : ember_jit_entry(p, &jit_consts);
+    if (jit) {
+        uint8_t *io_buf[128], **io = io_buf;
+        int n_io = n_inputs + n_outputs;
+        if (n_io > 128 && !(io = malloc(sizeof *io * (size_t)n_io))) {
+            st = ember_error(EMBER_E_NO_MEMORY, "out of memory starting a run");
+            goto done;
+        }
+        for (int i = 0; i < n_inputs; i++) io[i] = vals[g->inputs[i]].data;
+        for (int o = 0; o < n_outputs; o++) io[n_inputs + o] = vals[g->outputs[o]].data;
+        int rc = jit(jit_consts, io, base);
+        if (io != io_buf) free(io);
+        if (rc != 0) {
+            st = ember_error(EMBER_E_INTERNAL, "the compiled program failed (%d)", rc);
+            goto done;
+        }
+        goto outputs;
+    }
+#endif
     ember_profile_event events[EVENT_BATCH];
     int n_events = 0;
     ember_op_tensor *pin[64], *pout[64];
@@ -75,6 +100,9 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
         }
     }
     if (sink && n_events) sink->record(sink->ctx, p, events, n_events);
+#ifdef EMBER_JIT
+outputs:
+#endif
     /* Outputs not written by a step (inputs, constants, repeats) are copied. */
     for (int o = 0; o < n_outputs; o++) {
         int v = g->outputs[o];

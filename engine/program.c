@@ -7,6 +7,9 @@
 #include <time.h>
 
 #include "passes.h"
+#ifdef EMBER_JIT
+#include "../jit/jit.h"
+#endif
 
 static double now_ms(void)
 {
@@ -190,6 +193,9 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     p->arena_bytes = p->scratch_offset + ((scratch + 63) & ~(size_t)63);
     for (int i = 0; i < g->n_inputs && i < 64; i++)
         for (int k = 0; k < EMBER_MAX_RANK; k++) p->in_dims[i][k] = g->values[g->inputs[i]].shape.dims[k];
+#ifdef EMBER_JIT
+    ember_jit_attach(p); /* compiled code when every step lowers; the executor otherwise */
+#endif
     p->compile_ms = now_ms() - t0;
     *out = p;
     return EMBER_OK;
@@ -201,6 +207,9 @@ fail:
 void ember_program_free(ember_program *p)
 {
     if (!p) return;
+#ifdef EMBER_JIT
+    ember_jit_detach(p);
+#endif
     if (p->steps)
         for (int i = 0; i < p->n_steps; i++)
             if (p->steps[i].host && p->steps[i].host->release) p->steps[i].host->release(p->steps[i].host_state);

@@ -1,0 +1,150 @@
+/* ORC LLJIT for the host: target machine, optimization, compilation, lookup. */
+#include "orc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+
+struct ember_orc {
+    LLVMOrcLLJITRef jit;
+    ember_entry_fn entry;
+    uint8_t *consts;
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_failed;
+
+static void init_llvm(void)
+{
+    init_failed = LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter();
+}
+
+static ember_status err_status(const char *what, LLVMErrorRef e)
+{
+    char *m = LLVMGetErrorMessage(e);
+    ember_status s = ember_error(EMBER_E_INTERNAL, "jit: %s: %s", what, m ? m : "(no message)");
+    LLVMDisposeErrorMessage(m);
+    return s;
+}
+
+/* A target machine for this host: normalized triple, CPU name and features. */
+static ember_status host_machine(LLVMTargetMachineRef *tm)
+{
+    char *dflt = LLVMGetDefaultTargetTriple();
+    char *triple = LLVMNormalizeTargetTriple(dflt);
+    LLVMDisposeMessage(dflt);
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    LLVMTargetRef target;
+    char *msg = NULL;
+    ember_status st = EMBER_OK;
+    if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+        st = ember_error(EMBER_E_INTERNAL, "jit: no target for %s: %s", triple, msg ? msg : "");
+        LLVMDisposeMessage(msg);
+    } else {
+        *tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
+                                      LLVMRelocDefault, LLVMCodeModelJITDefault);
+        if (!*tm) st = ember_error(EMBER_E_INTERNAL, "jit: cannot create a target machine for %s", triple);
+    }
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    return st;
+}
+
+ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
+{
+    *out = NULL;
+    pthread_once(&init_once, init_llvm);
+    if (init_failed) return ember_error(EMBER_E_INTERNAL, "jit: LLVM has no native target");
+    ember_lowered L;
+    TRY(ember_program_lower(p, &L));
+    ember_orc *o = calloc(1, sizeof *o);
+    if (!o) {
+        ember_lowered_free(&L);
+        return ember_error(EMBER_E_NO_MEMORY, "jit: out of memory");
+    }
+    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+    LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
+    char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    ember_module m;
+    ember_status st = ember_module_build(ctx, p, &L, ember_kernels_bc, ember_kernels_bc_size(), cpu, features, &m);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(features);
+    ember_lowered_free(&L);
+    LLVMTargetMachineRef tm = NULL, tm_jit = NULL;
+    if (st == EMBER_OK) st = host_machine(&tm);
+    if (st == EMBER_OK) st = ember_module_optimize(m.module, tm);
+    if (tm) LLVMDisposeTargetMachine(tm);
+    const char *dump = getenv("EMBER_JIT_DUMP"); /* the optimized IR, for debugging */
+    if (st == EMBER_OK && dump && *dump) {
+        char *msg = NULL;
+        if (LLVMPrintModuleToFile(m.module, dump, &msg)) fprintf(stderr, "ember: jit: cannot write %s: %s\n", dump, msg);
+        if (msg) LLVMDisposeMessage(msg);
+    }
+    if (st == EMBER_OK) st = host_machine(&tm_jit);
+    if (st != EMBER_OK) goto fail;
+
+    LLVMOrcLLJITBuilderRef jb = LLVMOrcCreateLLJITBuilder();
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(jb, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm_jit));
+    tm_jit = NULL;
+    LLVMErrorRef e = LLVMOrcCreateLLJIT(&o->jit, jb); /* consumes jb */
+    if (e) {
+        o->jit = NULL;
+        st = err_status("creating LLJIT", e);
+        goto fail;
+    }
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(o->jit);
+    LLVMOrcDefinitionGeneratorRef gen;
+    e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(o->jit), NULL, NULL);
+    if (e) {
+        st = err_status("process symbols", e);
+        goto fail;
+    }
+    LLVMOrcJITDylibAddGenerator(jd, gen);
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m.module, tsc);
+    m.module = NULL;
+    e = LLVMOrcLLJITAddLLVMIRModule(o->jit, jd, tsm);
+    if (e) {
+        LLVMOrcDisposeThreadSafeModule(tsm);
+        st = err_status("adding the module", e);
+        goto fail;
+    }
+    LLVMOrcExecutorAddress addr = 0;
+    e = LLVMOrcLLJITLookup(o->jit, &addr, EMBER_ENTRY_NAME);
+    if (e) {
+        st = err_status("compiling", e);
+        goto fail;
+    }
+    o->entry = (ember_entry_fn)(uintptr_t)addr;
+    o->consts = m.consts;
+    m.consts = NULL;
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    *out = o;
+    return EMBER_OK;
+fail:
+    if (tm_jit) LLVMDisposeTargetMachine(tm_jit);
+    ember_module_dispose(&m);
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    ember_orc_free(o);
+    return st;
+}
+
+ember_entry_fn ember_orc_entry(const ember_orc *o) { return o->entry; }
+const uint8_t *ember_orc_consts(const ember_orc *o) { return o->consts; }
+
+void ember_orc_free(ember_orc *o)
+{
+    if (!o) return;
+    if (o->jit) {
+        LLVMErrorRef e = LLVMOrcDisposeLLJIT(o->jit);
+        if (e) LLVMConsumeError(e);
+    }
+    free(o->consts);
+    free(o);
+}

@@ -1,0 +1,528 @@
+/* The JIT (jit/, ops/lower/): programs compiled to one native function must give the
+ * interpreter's outputs within rtol 1e-4 / atol 1e-5 — the zoo models that lower fully,
+ * and a small hand-built graph per lowered op. Built only with EMBER_JIT=ON. */
+#ifdef EMBER_JIT
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ember.h"
+#include "ember_onnx.pb-c.h"
+#include "engine/program.h"
+#include "importers/onnx.h"
+#include "jit/jit.h"
+
+#define ZOO EMBER_SHARED_DIR "/models/"
+#define RTOL 1e-4
+#define ATOL 1e-5
+
+/* ---- a tiny ONNX builder; everything it allocates is freed by pool_free ---- */
+
+static void **pool;
+static size_t pool_n, pool_cap;
+
+static void *P(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (pool_n == pool_cap) {
+        pool_cap = pool_cap ? pool_cap * 2 : 256;
+        pool = realloc(pool, pool_cap * sizeof *pool);
+    }
+    pool[pool_n++] = p;
+    return p;
+}
+
+static void pool_free(void)
+{
+    for (size_t i = 0; i < pool_n; i++) free(pool[i]);
+    free(pool);
+    pool = NULL;
+    pool_n = pool_cap = 0;
+}
+
+static char *S(const char *s) { return strcpy(P(strlen(s) + 1), s); }
+
+#define CAP 32
+#define DT_FLOAT 1 /* TensorProto.DataType */
+#define DT_INT64 7
+
+static Onnx__GraphProto *graph(void)
+{
+    Onnx__GraphProto *g = P(sizeof *g);
+    onnx__graph_proto__init(g);
+    g->name = S("jit_test");
+    g->node = P(CAP * sizeof *g->node);
+    g->input = P(CAP * sizeof *g->input);
+    g->output = P(CAP * sizeof *g->output);
+    g->initializer = P(CAP * sizeof *g->initializer);
+    return g;
+}
+
+static Onnx__ValueInfoProto *vi(const char *name, int rank, const int64_t *dims)
+{
+    Onnx__ValueInfoProto *v = P(sizeof *v);
+    onnx__value_info_proto__init(v);
+    v->name = S(name);
+    Onnx__TypeProto *t = v->type = P(sizeof *t);
+    onnx__type_proto__init(t);
+    Onnx__TypeProto__Tensor *tt = t->tensor_type = P(sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tt->has_elem_type = 1;
+    tt->elem_type = DT_FLOAT;
+    if (rank < 0) return v;
+    Onnx__TensorShapeProto *sp = tt->shape = P(sizeof *sp);
+    onnx__tensor_shape_proto__init(sp);
+    sp->n_dim = (size_t)rank;
+    sp->dim = P(CAP * sizeof *sp->dim);
+    for (int i = 0; i < rank; i++) {
+        Onnx__TensorShapeProto__Dimension *d = sp->dim[i] = P(sizeof *d);
+        onnx__tensor_shape_proto__dimension__init(d);
+        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        d->dim_value = dims[i];
+    }
+    return v;
+}
+
+static uint32_t rng = 12345;
+static float frand(void)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) & 0xffff) / 32768.0f - 1.0f;
+}
+
+/* A graph input [dims] named `name`. */
+static void input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims)
+{
+    g->input[g->n_input++] = vi(name, rank, dims);
+}
+
+static void init_raw(Onnx__GraphProto *g, const char *name, int dt, int rank, const int64_t *dims,
+                     const void *raw, size_t nraw)
+{
+    Onnx__TensorProto *t = P(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = S(name);
+    t->has_data_type = 1;
+    t->data_type = dt;
+    t->n_dims = (size_t)rank;
+    t->dims = P(sizeof(int64_t) * (size_t)(rank + 1));
+    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    t->has_raw_data = 1;
+    t->raw_data.len = nraw;
+    t->raw_data.data = memcpy(P(nraw), raw, nraw);
+    g->initializer[g->n_initializer++] = t;
+}
+
+/* A float initializer of random values. */
+static void weight(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims)
+{
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    float *d = P(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) d[i] = frand();
+    init_raw(g, name, DT_FLOAT, rank, dims, d, sizeof(float) * (size_t)n);
+}
+
+static void ints_init(Onnx__GraphProto *g, const char *name, int n, const int64_t *v)
+{
+    int64_t d = n;
+    init_raw(g, name, DT_INT64, 1, &d, v, sizeof(int64_t) * (size_t)n);
+}
+
+static void float_init(Onnx__GraphProto *g, const char *name, float v)
+{
+    init_raw(g, name, DT_FLOAT, 0, NULL, &v, sizeof v);
+}
+
+static Onnx__NodeProto *node(Onnx__GraphProto *g, const char *op, const char *ins, const char *out)
+{
+    Onnx__NodeProto *n = P(sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = S(op);
+    char name[32];
+    snprintf(name, sizeof name, "n%zu", g->n_node);
+    n->name = S(name);
+    n->input = P(CAP * sizeof(char *));
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", ins);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) n->input[n->n_input++] = S(tok);
+    n->output = P(sizeof(char *));
+    n->output[n->n_output++] = S(out);
+    n->attribute = P(CAP * sizeof *n->attribute);
+    g->node[g->n_node++] = n;
+    return n;
+}
+
+static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, int type)
+{
+    Onnx__AttributeProto *a = P(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = S(name);
+    a->has_type = 1;
+    a->type = type;
+    n->attribute[n->n_attribute++] = a;
+    return a;
+}
+
+static void attr_i(Onnx__NodeProto *n, const char *name, int64_t v)
+{
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    a->has_i = 1;
+    a->i = v;
+}
+
+static void attr_f(Onnx__NodeProto *n, const char *name, float v)
+{
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    a->has_f = 1;
+    a->f = v;
+}
+
+static void attr_ints(Onnx__NodeProto *n, const char *name, int k, const int64_t *v)
+{
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+    a->n_ints = (size_t)k;
+    a->ints = memcpy(P(sizeof(int64_t) * (size_t)k), v, sizeof(int64_t) * (size_t)k);
+}
+
+static void output(Onnx__GraphProto *g, const char *name) { g->output[g->n_output++] = vi(name, -1, NULL); }
+
+static ember_model *finish(Onnx__GraphProto *g, int opset)
+{
+    Onnx__ModelProto *m = P(sizeof *m);
+    onnx__model_proto__init(m);
+    m->has_ir_version = 1;
+    m->ir_version = 8;
+    m->producer_name = S("ember-tests");
+    m->graph = g;
+    m->opset_import = P(sizeof *m->opset_import);
+    Onnx__OperatorSetIdProto *o = m->opset_import[m->n_opset_import++] = P(sizeof *o);
+    onnx__operator_set_id_proto__init(o);
+    o->domain = S("");
+    o->has_version = 1;
+    o->version = opset;
+    size_t n = onnx__model_proto__get_packed_size(m);
+    uint8_t *buf = P(n);
+    onnx__model_proto__pack(m, buf);
+    ember_model *model;
+    cr_assert_eq(ember_model_load_memory(buf, n, NULL, &model), EMBER_OK, "%s", ember_last_error());
+    pool_free();
+    return model;
+}
+
+/* ---- running and comparing ---- */
+
+static void random_inputs(const ember_model *m, ember_tensor *in, int *n)
+{
+    *n = ember_model_num_inputs(m);
+    cr_assert_leq(*n, 8);
+    for (int i = 0; i < *n; i++) {
+        ember_io_info info;
+        cr_assert_eq(ember_model_input_info(m, i, &info), EMBER_OK);
+        cr_assert_eq(info.dtype, EMBER_DT_FLOAT);
+        memset(&in[i], 0, sizeof in[i]);
+        in[i].dtype = info.dtype;
+        in[i].rank = info.rank;
+        int64_t k = 1;
+        for (int d = 0; d < info.rank; d++) k *= (in[i].dims[d] = info.dims[d] > 0 ? info.dims[d] : 1);
+        in[i].nbytes = (size_t)k * sizeof(float);
+        float *x = malloc(in[i].nbytes ? in[i].nbytes : 1);
+        for (int64_t e = 0; e < k; e++) x[e] = 2.0f * frand();
+        in[i].data = x;
+    }
+}
+
+/* Builds m's program with the JIT (it must compile fully), runs it and the interpreter on
+ * the same inputs, compares. */
+static void jit_matches_interp(ember_model *m, const char *what)
+{
+    ember_tensor in[8], ref[8], got[8];
+    int ni, no = ember_model_num_outputs(m);
+    cr_assert_leq(no, 8);
+    random_inputs(m, in, &ni);
+    ember_program *p;
+    cr_assert_eq(ember_program_build(m, in, ni, NULL, &p), EMBER_OK, "%s: %s", what, ember_last_error());
+    const uint8_t *consts;
+    cr_assert_not_null(ember_jit_entry(p, &consts), "%s: not JIT-compiled: %s", what, ember_jit_why());
+    void *arena = aligned_alloc(64, p->arena_bytes ? (p->arena_bytes + 63) & ~(size_t)63 : 64);
+    cr_assert_eq(ember_program_run(p, arena, in, ni, got, no, NULL), EMBER_OK, "%s: %s", what, ember_last_error());
+    ember_session *si;
+    cr_assert_eq(ember_session_create(m, "interp", &si), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(ember_session_run(si, in, ni, ref, no), EMBER_OK, "%s: %s", what, ember_last_error());
+    for (int o = 0; o < no; o++) {
+        cr_assert_eq(ref[o].nbytes, got[o].nbytes, "%s output %d: %zu vs %zu bytes", what, o, ref[o].nbytes,
+                     got[o].nbytes);
+        cr_assert_eq(ref[o].rank, got[o].rank);
+        const float *x = ref[o].data, *y = got[o].data;
+        for (size_t k = 0; k < ref[o].nbytes / 4; k++)
+            cr_assert(x[k] == y[k] || fabs((double)x[k] - y[k]) <= ATOL + RTOL * fabs((double)x[k]),
+                      "%s output %d[%zu]: interp %.9g, jit %.9g", what, o, k, x[k], y[k]);
+        ember_tensor_release(&ref[o]);
+        ember_tensor_release(&got[o]);
+    }
+    for (int i = 0; i < ni; i++) ember_tensor_release(&in[i]);
+    ember_session_free(si);
+    free(arena);
+    ember_program_free(p);
+    ember_model_free(m);
+}
+
+static ember_model *load_zoo(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, ZOO "%s/model.onnx", name);
+    ember_model *m;
+    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
+    return m;
+}
+
+/* ---- the zoo ---- */
+
+Test(jit, zoo_kws_dscnn) { jit_matches_interp(load_zoo("kws_dscnn"), "kws_dscnn"); }
+Test(jit, zoo_cifar_resnet8) { jit_matches_interp(load_zoo("cifar_resnet8"), "cifar_resnet8"); }
+Test(jit, zoo_vww_mobilenet025) { jit_matches_interp(load_zoo("vww_mobilenet025"), "vww_mobilenet025"); }
+Test(jit, zoo_ad_autoencoder) { jit_matches_interp(load_zoo("ad_autoencoder"), "ad_autoencoder"); }
+
+/* EMBER_JIT=0 keeps the executor; an op without a lowering does too, and says which. */
+Test(jit, env_off_and_unlowered_op)
+{
+    setenv("EMBER_JIT", "0", 1);
+    ember_model *m = load_zoo("kws_dscnn");
+    ember_program *p;
+    const uint8_t *consts;
+    cr_assert_eq(ember_program_build(m, NULL, 0, NULL, &p), EMBER_OK, "%s", ember_last_error());
+    cr_assert_null(ember_jit_entry(p, &consts));
+    ember_program_free(p);
+    ember_model_free(m);
+    unsetenv("EMBER_JIT");
+
+    Onnx__GraphProto *g = graph();
+    int64_t d[2] = {4, 6};
+    input(g, "x", 2, d);
+    node(g, "CumSum", "x,ax", "y");
+    int64_t ax = 1;
+    init_raw(g, "ax", DT_INT64, 0, NULL, &ax, sizeof ax);
+    output(g, "y");
+    m = finish(g, 14);
+    cr_assert_eq(ember_program_build(m, NULL, 0, NULL, &p), EMBER_OK, "%s", ember_last_error());
+    cr_assert_null(ember_jit_entry(p, &consts));
+    cr_assert(strstr(ember_jit_why(), "CumSum"), "why: %s", ember_jit_why());
+    ember_program_free(p);
+    ember_model_free(m);
+}
+
+/* ---- one graph per lowered op ---- */
+
+static ember_model *unary_model(const char *op, int opset)
+{
+    Onnx__GraphProto *g = graph();
+    int64_t d[4] = {2, 3, 5, 7};
+    input(g, "x", 4, d);
+    Onnx__NodeProto *n = node(g, op, "x", "y");
+    if (strcmp(op, "LeakyRelu") == 0 || strcmp(op, "Elu") == 0) attr_f(n, "alpha", 0.3f);
+    if (strcmp(op, "HardSigmoid") == 0) attr_f(n, "alpha", 0.25f), attr_f(n, "beta", 0.4f);
+    output(g, "y");
+    return finish(g, opset);
+}
+
+Test(jit, unary_ops)
+{
+    const char *ops[] = {"Relu", "Sigmoid", "Tanh", "Exp", "Abs", "Neg", "Floor", "Ceil", "LeakyRelu",
+                         "Elu", "HardSigmoid", "HardSwish", "Softplus", "Erf", "Sin", "Sign"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) jit_matches_interp(unary_model(ops[i], 14), ops[i]);
+}
+
+Test(jit, clip)
+{
+    Onnx__GraphProto *g = graph();
+    int64_t d[2] = {6, 9};
+    input(g, "x", 2, d);
+    float_init(g, "lo", -0.5f);
+    float_init(g, "hi", 0.75f);
+    node(g, "Clip", "x,lo,hi", "y");
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "Clip(13)");
+    g = graph();
+    input(g, "x", 2, d);
+    Onnx__NodeProto *n = node(g, "Clip", "x", "y");
+    attr_f(n, "min", -0.25f);
+    attr_f(n, "max", 0.5f);
+    output(g, "y");
+    jit_matches_interp(finish(g, 6), "Clip(6)");
+}
+
+static ember_model *binary_model(const char *op, int ra, const int64_t *da, int rb, const int64_t *db, int b_const)
+{
+    Onnx__GraphProto *g = graph();
+    input(g, "a", ra, da);
+    if (b_const) weight(g, "b", rb, db);
+    else input(g, "b", rb, db);
+    node(g, op, "a,b", "y");
+    output(g, "y");
+    return finish(g, 14);
+}
+
+Test(jit, binary_ops)
+{
+    const char *ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
+    int64_t a[4] = {2, 3, 4, 5}, same[4] = {2, 3, 4, 5}, row[1] = {5}, mid[4] = {1, 3, 1, 5}, col[3] = {3, 4, 1};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        jit_matches_interp(binary_model(ops[i], 4, a, 4, same, 0), ops[i]);
+        jit_matches_interp(binary_model(ops[i], 4, a, 1, row, 1), ops[i]);
+        jit_matches_interp(binary_model(ops[i], 4, a, 4, mid, 0), ops[i]);
+        jit_matches_interp(binary_model(ops[i], 4, a, 3, col, 1), ops[i]);
+    }
+}
+
+/* Conv [1, C, H, W] with weights [M, C/G, k, k]; act: an activation node after it (fused
+ * by the optimizer) or NULL. */
+static ember_model *conv_model(int64_t C, int64_t M, int64_t G, int64_t k, int64_t s, int64_t pad, int bias,
+                               const char *act)
+{
+    Onnx__GraphProto *g = graph();
+    int64_t x[4] = {2, C, 11, 9}, w[4] = {M, C / G, k, k}, b[1] = {M};
+    input(g, "x", 4, x);
+    weight(g, "w", 4, w);
+    if (bias) weight(g, "b", 1, b);
+    Onnx__NodeProto *n = node(g, "Conv", bias ? "x,w,b" : "x,w", act ? "c" : "y");
+    int64_t ks[2] = {k, k}, st[2] = {s, s}, pads[4] = {pad, pad, pad, pad};
+    attr_ints(n, "kernel_shape", 2, ks);
+    attr_ints(n, "strides", 2, st);
+    attr_ints(n, "pads", 4, pads);
+    attr_i(n, "group", G);
+    if (act) node(g, act, "c", "y");
+    output(g, "y");
+    return finish(g, 13);
+}
+
+Test(jit, conv)
+{
+    jit_matches_interp(conv_model(3, 8, 1, 3, 1, 1, 1, NULL), "conv 3x3");
+    jit_matches_interp(conv_model(4, 6, 1, 3, 2, 0, 0, NULL), "conv 3x3 s2 no bias");
+    jit_matches_interp(conv_model(4, 6, 2, 3, 1, 1, 1, "Relu"), "grouped conv + relu");
+    jit_matches_interp(conv_model(6, 6, 6, 3, 1, 1, 1, "Relu"), "depthwise + relu");
+    jit_matches_interp(conv_model(4, 8, 4, 3, 2, 1, 0, NULL), "depthwise x2 s2");
+    jit_matches_interp(conv_model(5, 7, 1, 1, 1, 0, 1, "Sigmoid"), "pointwise + sigmoid");
+}
+
+Test(jit, gemm_matmul)
+{
+    Onnx__GraphProto *g = graph();
+    int64_t a[2] = {5, 7}, b[2] = {4, 7}, c[1] = {4};
+    input(g, "a", 2, a);
+    weight(g, "b", 2, b);
+    weight(g, "c", 1, c);
+    Onnx__NodeProto *n = node(g, "Gemm", "a,b,c", "y");
+    attr_i(n, "transB", 1);
+    attr_f(n, "alpha", 0.5f);
+    attr_f(n, "beta", 2.0f);
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "Gemm transB");
+
+    g = graph();
+    int64_t a2[2] = {7, 5}, b2[2] = {7, 3}, c2[2] = {5, 1};
+    input(g, "a", 2, a2);
+    input(g, "b", 2, b2);
+    weight(g, "c", 2, c2);
+    n = node(g, "Gemm", "a,b,c", "g");
+    attr_i(n, "transA", 1);
+    node(g, "Relu", "g", "y");
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "Gemm transA + relu");
+
+    g = graph();
+    int64_t ma[3] = {2, 3, 4}, mb[2] = {4, 5};
+    input(g, "a", 3, ma);
+    weight(g, "b", 2, mb);
+    node(g, "MatMul", "a,b", "y");
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "MatMul folded batch");
+
+    g = graph();
+    int64_t ba[3] = {2, 3, 4}, bb[3] = {2, 4, 5};
+    input(g, "a", 3, ba);
+    input(g, "b", 3, bb);
+    node(g, "MatMul", "a,b", "y");
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "MatMul batched");
+}
+
+static ember_model *pool_model(const char *op, int64_t k, int64_t s, int64_t pad, int cip)
+{
+    Onnx__GraphProto *g = graph();
+    int64_t x[4] = {2, 3, 10, 9};
+    input(g, "x", 4, x);
+    Onnx__NodeProto *n = node(g, op, "x", "y");
+    if (k) {
+        int64_t ks[2] = {k, k}, st[2] = {s, s}, pads[4] = {pad, pad, pad, pad};
+        attr_ints(n, "kernel_shape", 2, ks);
+        attr_ints(n, "strides", 2, st);
+        attr_ints(n, "pads", 4, pads);
+        if (cip) attr_i(n, "count_include_pad", 1);
+    }
+    output(g, "y");
+    return finish(g, 13);
+}
+
+Test(jit, pools)
+{
+    jit_matches_interp(pool_model("MaxPool", 3, 2, 1, 0), "MaxPool");
+    jit_matches_interp(pool_model("AveragePool", 3, 2, 1, 0), "AveragePool");
+    jit_matches_interp(pool_model("AveragePool", 2, 1, 1, 1), "AveragePool count_include_pad");
+    jit_matches_interp(pool_model("GlobalAveragePool", 0, 0, 0, 0), "GlobalAveragePool");
+    jit_matches_interp(pool_model("GlobalMaxPool", 0, 0, 0, 0), "GlobalMaxPool");
+}
+
+Test(jit, softmax)
+{
+    const char *ops[] = {"Softmax", "LogSoftmax"};
+    for (int i = 0; i < 2; i++)
+        for (int64_t axis = -1; axis <= 1; axis++) {
+            Onnx__GraphProto *g = graph();
+            int64_t x[3] = {3, 4, 6};
+            input(g, "x", 3, x);
+            attr_i(node(g, ops[i], "x", "y"), "axis", axis);
+            output(g, "y");
+            jit_matches_interp(finish(g, 13), ops[i]);
+        }
+}
+
+Test(jit, reshapes_transpose_concat)
+{
+    Onnx__GraphProto *g = graph();
+    int64_t x[4] = {2, 3, 4, 5}, shape[2] = {6, 20}, axes[1] = {1}, perm[4] = {0, 2, 3, 1};
+    input(g, "x", 4, x);
+    /* Exp between the shape ops keeps the optimizer from collapsing them. */
+    ints_init(g, "shape", 2, shape);
+    node(g, "Reshape", "x,shape", "r");
+    node(g, "Exp", "r", "e");
+    ints_init(g, "axes", 1, axes);
+    node(g, "Unsqueeze", "e,axes", "u");
+    node(g, "Neg", "u", "f");
+    node(g, "Squeeze", "f,axes", "s");
+    node(g, "Abs", "s", "t");
+    attr_i(node(g, "Flatten", "t", "y"), "axis", 1);
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "Reshape/Unsqueeze/Squeeze/Flatten");
+
+    g = graph();
+    input(g, "x", 4, x);
+    attr_ints(node(g, "Transpose", "x", "y"), "perm", 4, perm);
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "Transpose");
+
+    g = graph();
+    int64_t a[3] = {2, 3, 4}, b[3] = {2, 1, 4}, c[3] = {2, 5, 4};
+    input(g, "a", 3, a);
+    input(g, "b", 3, b);
+    weight(g, "c", 3, c);
+    attr_i(node(g, "Concat", "a,b,c", "y"), "axis", 1);
+    output(g, "y");
+    jit_matches_interp(finish(g, 13), "Concat");
+}
+#else
+typedef int ember_test_jit_off; /* EMBER_JIT=OFF: nothing to test */
+#endif
