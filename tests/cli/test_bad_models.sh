@@ -10,7 +10,8 @@ for f in "$dir"/*.onnx; do
         n=$((n + 1))
         err=$(timeout 60 "$ember" "$cmd" "$f" 2>&1 >/dev/null)
         rc=$?
-        if [ "$rc" -ne 1 ] || ! printf '%s' "$err" | grep -q 'ember: error: '; then
+        if [ "$rc" -ne 1 ] || ! printf '%s' "$err" | grep -q 'ember: error: ' ||
+           printf '%s' "$err" | grep -q 'Sanitizer'; then
             echo "FAIL $cmd $(basename "$f"): exit $rc: $err"
             fail=$((fail + 1))
         fi
