@@ -151,6 +151,52 @@ static ember_status prepare_steps(ember_program *p, int threads)
     return st;
 }
 
+/* Layout chaining (ops/host.h): a value written by a host step in a layout of its own
+ * and read only by host steps that take it in that layout stays in it, so neither side
+ * converts. Values read by a reference kernel, graph outputs and constants stay plain.
+ * In step order, so a step's output layout may follow its chained inputs.
+ * EMBER_LAYOUT_CHAIN=0 turns it off (for comparisons and measurements). */
+static ember_status chain_layouts(ember_program *p)
+{
+    const char *env = getenv("EMBER_LAYOUT_CHAIN");
+    if (env && strcmp(env, "0") == 0) return EMBER_OK;
+    const ember_graph *g = p->g;
+    for (int si = 0; si < p->n_steps; si++) {
+        ember_step *s = &p->steps[si];
+        const ember_host_kernel *h = s->host;
+        if (!h || !h->out_layout || !h->accepts_layout || !h->set_layout) continue;
+        const ember_node *n = &g->nodes[s->node];
+        for (int o = 0; o < n->n_outputs; o++) {
+            int v = n->outputs[o];
+            if (v < 0 || (g->values[v].flags & EMBER_VALUE_CONST) || p->plan.offset[v] < 0) continue;
+            int is_out = 0;
+            for (int k = 0; k < g->n_outputs; k++) is_out |= g->outputs[k] == v;
+            int layout = is_out ? 0 : h->out_layout(s->host_state, o);
+            if (layout == 0) continue;
+            int ok = 1, readers = 0;
+            for (int sj = 0; sj < p->n_steps && ok; sj++) {
+                const ember_step *r = &p->steps[sj];
+                const ember_node *rn = &g->nodes[r->node];
+                for (int k = 0; k < rn->n_inputs && ok; k++) {
+                    if (rn->inputs[k] != v) continue;
+                    readers++;
+                    ok = sj > si && r->host && r->host->out_layout && r->host->accepts_layout &&
+                         r->host->set_layout && r->host->accepts_layout(r->host_state, k, layout);
+                }
+            }
+            if (!ok || readers == 0) continue;
+            TRY(h->set_layout(s->host_state, 1, o, layout, &s->scratch_bytes));
+            for (int sj = si + 1; sj < p->n_steps; sj++) {
+                ember_step *r = &p->steps[sj];
+                const ember_node *rn = &g->nodes[r->node];
+                for (int k = 0; k < rn->n_inputs; k++)
+                    if (rn->inputs[k] == v) TRY(r->host->set_layout(r->host_state, 0, k, layout, &r->scratch_bytes));
+            }
+        }
+    }
+    return EMBER_OK;
+}
+
 ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs,
                                  int n_inputs, const ember_program_options *opt,
                                  ember_program **out)
@@ -185,6 +231,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     for (int i = 0; i < g->n_nodes; i++) p->steps[i].node = i;
     int threads = opt && opt->threads > 0 ? opt->threads : 0;
     st = prepare_steps(p, threads);
+    if (st == EMBER_OK) st = chain_layouts(p);
     if (st != EMBER_OK) goto fail;
     size_t scratch = 0;
     for (int i = 0; i < p->n_steps; i++)

@@ -18,6 +18,24 @@ typedef struct ember_host_kernel {
     /* Computes the node's outputs; no allocation. */
     ember_status (*run)(ember_op_ctx *c, void *state);
     void (*release)(void *state); /* NULL-safe on state */
+
+    /* Optional layout chaining (all three or none). The arena holds every tensor in its
+     * plain dense layout (layout 0). Host kernels that compute in another layout may hand
+     * a value straight to other host kernels in that layout, skipping a conversion on
+     * each side. Layout codes other than 0 are oneDNN format tags (dnnl_format_tag_t),
+     * the one vocabulary the host kernels share. A chained layout always has the plain
+     * layout's byte size (the program's memory plan is not changed). The program builder
+     * (engine/program.c) chains a value only when its producer's step and every step
+     * reading it are host steps that agree, and the value is not a graph output; it calls
+     * set_layout before the first run, after every step is prepared.
+     * out_layout: the layout output `out_idx` could be written in without a conversion
+     *   (given the input layouts set so far); 0 when none or not the plain size.
+     * accepts_layout: true when input `in_idx` can be read in `layout` as it is.
+     * set_layout: from now on input `idx` (is_output 0) or output `idx` (is_output 1) is
+     *   in `layout` (a value the calls above offered); *scratch_bytes may grow. */
+    int (*out_layout)(void *state, int out_idx);
+    int (*accepts_layout)(void *state, int in_idx, int layout);
+    ember_status (*set_layout)(void *state, int is_output, int idx, int layout, size_t *scratch_bytes);
 } ember_host_kernel;
 
 /* Fast paths for `op`, in preference order; *n gets their count. */

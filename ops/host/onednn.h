@@ -85,6 +85,11 @@ ember_status onednn_execute(const ember_op_ctx *c, dnnl_primitive_t prim, const 
 int64_t onednn_pad_r(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe,
                      int64_t out);
 
+/* Layout chaining (ops/host.h): the layout code of md, a plain 4-D float32 activation
+ * layout that oneDNN uses (nChw16c, nChw8c, nhwc; its format tag), when md is exactly that
+ * layout and has the dense NCHW byte size; 0 otherwise (NCHW itself included). */
+int onednn_layout_code(const dnnl_memory_desc_t *md);
+
 /* 64-byte aligned allocation (NULL on failure); free with free(). */
 void *onednn_alloc(size_t bytes);
 #endif

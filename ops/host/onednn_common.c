@@ -206,3 +206,21 @@ void *onednn_alloc(size_t bytes)
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
     return p;
 }
+
+int onednn_layout_code(const dnnl_memory_desc_t *md)
+{
+    static const dnnl_format_tag_t tags[] = {dnnl_nChw16c, dnnl_nChw8c, dnnl_nhwc};
+    if (md->ndims != 4 || md->data_type != dnnl_f32) return 0;
+    size_t dense = sizeof(float);
+    for (int i = 0; i < 4; i++) {
+        if (md->dims[i] <= 0) return 0;
+        dense *= (size_t)md->dims[i];
+    }
+    if (dnnl_memory_desc_get_size(md) != dense) return 0;
+    for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++) {
+        dnnl_memory_desc_t m;
+        if (dnnl_memory_desc_init_by_tag(&m, 4, md->dims, dnnl_f32, tags[t]) != dnnl_success) continue;
+        if (dnnl_memory_desc_equal(&m, md)) return (int)tags[t];
+    }
+    return 0;
+}

@@ -3,7 +3,9 @@
  * eltwise post-op). The arena holds NCHW tensors. Per shape the primitive either reads
  * and writes NCHW directly, or runs on oneDNN's preferred blocked layout with src and
  * dst reordered through scratch on every call (see conv_choose_layout). Weights are
- * reordered once, at prepare, into the layout the primitive wants. */
+ * reordered once, at prepare, into the layout the primitive wants. Layout chaining
+ * (ops/host.h) drops the src reorder when the producer already wrote that layout, and the
+ * dst reorder when every reader takes it (a blocked layout of the NCHW size only). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +14,9 @@
 
 typedef struct conv_state {
     onednn_prim conv;
-    int blocked;                       /* src/dst go through reorders */
+    int blocked;                       /* src and/or dst go through reorders */
+    int reorder_src, reorder_dst;      /* which of them, now (layout chaining clears them) */
+    int chained;                       /* src or dst is in a chained layout */
     onednn_prim src_reorder, dst_reorder;
     dnnl_memory_desc_t user_src_md, user_dst_md, bias_md, weights_md;
     size_t src_off, dst_off, dnnl_off; /* scratch layout when blocked */
@@ -157,12 +161,13 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
     }
 
     /* Blocked: src and dst reorders, their buffers in scratch ahead of oneDNN's own. */
-    st->blocked = blocked && (!dnnl_memory_desc_equal(&st->conv.src_md, &st->user_src_md) ||
-                              !dnnl_memory_desc_equal(&st->conv.dst_md, &st->user_dst_md));
+    st->reorder_src = blocked && !dnnl_memory_desc_equal(&st->conv.src_md, &st->user_src_md);
+    st->reorder_dst = blocked && !dnnl_memory_desc_equal(&st->conv.dst_md, &st->user_dst_md);
+    st->blocked = st->reorder_src || st->reorder_dst;
     size_t scratch = 0;
     if (st->blocked) {
-        TRY(make_reorder(c, e, &st->user_src_md, &st->conv.src_md, &st->src_reorder));
-        TRY(make_reorder(c, e, &st->conv.dst_md, &st->user_dst_md, &st->dst_reorder));
+        if (st->reorder_src) TRY(make_reorder(c, e, &st->user_src_md, &st->conv.src_md, &st->src_reorder));
+        if (st->reorder_dst) TRY(make_reorder(c, e, &st->conv.dst_md, &st->user_dst_md, &st->dst_reorder));
         st->src_off = 0;
         st->dst_off = align64(dnnl_memory_desc_get_size(&st->conv.src_md));
         scratch = st->dst_off + align64(dnnl_memory_desc_get_size(&st->conv.dst_md));
@@ -212,15 +217,19 @@ static ember_status conv_run(ember_op_ctx *c, void *state)
 {
     conv_state *st = state;
     void *x = c->in[0]->data, *y = c->out[0]->data;
-    if (x == y) return ember_op_table[c->node->op].run(c); /* oneDNN conv cannot run in place */
+    if (x == y) { /* oneDNN conv cannot run in place */
+        if (st->chained)
+            return ember_op_fail(c, EMBER_E_INTERNAL, "oneDNN conv: in place with a chained layout");
+        return ember_op_table[c->node->op].run(c);
+    }
     onednn_set_threads(st->threads);
     unsigned char *scratch = c->scratch;
     void *dscratch = st->conv.scratch_bytes ? scratch + st->dnnl_off : NULL;
     void *bias = st->bias_input ? c->in[2]->data : st->bias;
     void *src = x, *dst = y;
-    if (st->blocked) {
+    if (st->reorder_dst) dst = scratch + st->dst_off;
+    if (st->reorder_src) {
         src = scratch + st->src_off;
-        dst = scratch + st->dst_off;
         onednn_arg ra[3] = {{DNNL_ARG_FROM, &st->user_src_md, x},
                             {DNNL_ARG_TO, &st->conv.src_md, src},
                             {DNNL_ARG_SCRATCHPAD, &st->src_reorder.scratch_md, dscratch}};
@@ -233,12 +242,38 @@ static ember_status conv_run(ember_op_ctx *c, void *state)
     if (st->conv.scratch_bytes) a[n++] = (onednn_arg){DNNL_ARG_SCRATCHPAD, &st->conv.scratch_md, dscratch};
     if (bias) a[n++] = (onednn_arg){DNNL_ARG_BIAS, &st->bias_md, bias};
     TRY(onednn_execute(c, st->conv.prim, a, n));
-    if (st->blocked) {
+    if (st->reorder_dst) {
         onednn_arg ra[3] = {{DNNL_ARG_FROM, &st->conv.dst_md, dst},
                             {DNNL_ARG_TO, &st->user_dst_md, y},
                             {DNNL_ARG_SCRATCHPAD, &st->dst_reorder.scratch_md, dscratch}};
         TRY(onednn_execute(c, st->dst_reorder.prim, ra, st->dst_reorder.scratch_bytes ? 3 : 2));
     }
+    return EMBER_OK;
+}
+
+/* Layout chaining (ops/host.h): src and dst as the primitive wants them, when that is a
+ * blocked layout of the NCHW size. */
+static int conv_out_layout(void *state, int out_idx)
+{
+    const conv_state *st = state;
+    return out_idx == 0 && st->reorder_dst ? onednn_layout_code(&st->conv.dst_md) : 0;
+}
+
+static int conv_accepts_layout(void *state, int in_idx, int layout)
+{
+    const conv_state *st = state;
+    return in_idx == 0 && layout != 0 && st->reorder_src && onednn_layout_code(&st->conv.src_md) == layout;
+}
+
+static ember_status conv_set_layout(void *state, int is_output, int idx, int layout, size_t *scratch_bytes)
+{
+    conv_state *st = state;
+    (void)scratch_bytes; /* the scratch only shrinks */
+    if (is_output ? conv_out_layout(st, idx) != layout : !conv_accepts_layout(st, idx, layout))
+        return ember_error(EMBER_E_INTERNAL, "oneDNN conv: layout %d was not offered", layout);
+    if (is_output) st->reorder_dst = 0;
+    else st->reorder_src = 0;
+    st->chained = 1;
     return EMBER_OK;
 }
 
@@ -248,4 +283,7 @@ const ember_host_kernel ember_host_onednn_conv = {
     .prepare = conv_prepare,
     .run = conv_run,
     .release = conv_release,
+    .out_layout = conv_out_layout,
+    .accepts_layout = conv_accepts_layout,
+    .set_layout = conv_set_layout,
 };

@@ -5,7 +5,9 @@
  *   - no window without a tap inside the image (the reference gives -inf / 0 there),
  *   - average with count_include_pad: no window reaching past the end pad (ceil_mode can
  *     make one; the reference then divides by the taps inside the padded extent, oneDNN
- *     by the whole window). */
+ *     by the whole window).
+ * Layout chaining (ops/host.h): given a chained (blocked) input the pool runs in that
+ * layout, and writes it as well when every reader takes it, else reorders to NCHW. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,15 @@
 typedef struct pool_state {
     onednn_prim prim;
     int threads;
+    /* Layout chaining (ops/host.h): the geometry, to build the primitive again on a
+     * chained input's layout; `alt` is that primitive for layout alt_layout (built when
+     * asked whether the layout is accepted). With in_layout set the pool runs in it and,
+     * unless out_layout is set too, reorders its output to NCHW through scratch. */
+    dnnl_alg_kind_t alg;
+    dnnl_dims_t src_d, dst_d, ds, dk, dd, dl, dr;
+    onednn_prim alt, out_reorder;
+    int alt_layout, in_layout, out_layout;
+    dnnl_memory_desc_t user_dst_md;
 } pool_state;
 
 static void pool_release(void *p)
@@ -22,6 +33,8 @@ static void pool_release(void *p)
     pool_state *s = p;
     if (!s) return;
     onednn_prim_destroy(&s->prim);
+    onednn_prim_destroy(&s->alt);
+    onednn_prim_destroy(&s->out_reorder);
     free(s);
 }
 
@@ -47,10 +60,15 @@ static ember_status pool_create(ember_op_ctx *c, int threads, dnnl_alg_kind_t al
     if (!st) return ember_error(EMBER_E_NO_MEMORY, "out of memory for a oneDNN pool");
     st->threads = onednn_threads(threads);
     onednn_set_threads(st->threads);
-    dnnl_dims_t src_d = {x->dims[0], x->dims[1], in[0], in[1]};
-    dnnl_dims_t dst_d = {x->dims[0], x->dims[1], out[0], out[1]};
-    dnnl_dims_t ds = {s[0], s[1]}, dk = {k[0], k[1]}, dd = {d[0] - 1, d[1] - 1};
-    dnnl_dims_t dl = {pb[0], pb[1]}, dr = {pr[0], pr[1]};
+    for (int i = 0; i < 2; i++) {
+        st->ds[i] = s[i], st->dk[i] = k[i], st->dd[i] = d[i] - 1, st->dl[i] = pb[i], st->dr[i] = pr[i];
+    }
+    st->src_d[0] = st->dst_d[0] = x->dims[0];
+    st->src_d[1] = st->dst_d[1] = x->dims[1];
+    st->src_d[2] = in[0], st->src_d[3] = in[1], st->dst_d[2] = out[0], st->dst_d[3] = out[1];
+    st->alg = alg;
+    dnnl_dim_t *src_d = st->src_d, *dst_d = st->dst_d, *ds = st->ds, *dk = st->dk, *dd = st->dd,
+               *dl = st->dl, *dr = st->dr;
     dnnl_pooling_v2_desc_t pd_desc;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
@@ -82,6 +100,7 @@ static ember_status pool_create(ember_op_ctx *c, int threads, dnnl_alg_kind_t al
         pool_release(st);
         return es;
     }
+    st->user_dst_md = st->prim.dst_md;
     c->scratch_bytes = st->prim.scratch_bytes;
     *state = st;
     return EMBER_OK;
@@ -146,15 +165,134 @@ static ember_status global_prepare(ember_op_ctx *c, int threads, void **state)
                        one, state);
 }
 
+static size_t align64(size_t n) { return (n + 63) & ~(size_t)63; }
+
 static ember_status pool_run(ember_op_ctx *c, void *state)
 {
     pool_state *st = state;
-    if (c->in[0]->data == c->out[0]->data) return ember_op_table[c->node->op].run(c);
+    if (c->in[0]->data == c->out[0]->data) {
+        if (st->in_layout || st->out_layout)
+            return ember_op_fail(c, EMBER_E_INTERNAL, "oneDNN pool: in place with a chained layout");
+        return ember_op_table[c->node->op].run(c);
+    }
     onednn_set_threads(st->threads);
+    unsigned char *scratch = c->scratch;
+    int reorder = st->in_layout && !st->out_layout;
+    size_t off = reorder ? align64(dnnl_memory_desc_get_size(&st->prim.dst_md)) : 0;
+    void *dst = reorder ? scratch : c->out[0]->data;
     onednn_arg a[3] = {{DNNL_ARG_SRC, &st->prim.src_md, c->in[0]->data},
-                       {DNNL_ARG_DST, &st->prim.dst_md, c->out[0]->data},
-                       {DNNL_ARG_SCRATCHPAD, &st->prim.scratch_md, c->scratch}};
-    return onednn_execute(c, st->prim.prim, a, st->prim.scratch_bytes ? 3 : 2);
+                       {DNNL_ARG_DST, &st->prim.dst_md, dst},
+                       {DNNL_ARG_SCRATCHPAD, &st->prim.scratch_md, scratch ? scratch + off : NULL}};
+    TRY(onednn_execute(c, st->prim.prim, a, st->prim.scratch_bytes ? 3 : 2));
+    if (!reorder) return EMBER_OK;
+    onednn_arg ra[3] = {{DNNL_ARG_FROM, &st->prim.dst_md, dst},
+                        {DNNL_ARG_TO, &st->user_dst_md, c->out[0]->data},
+                        {DNNL_ARG_SCRATCHPAD, &st->out_reorder.scratch_md, scratch + off}};
+    return onednn_execute(c, st->out_reorder.prim, ra, st->out_reorder.scratch_bytes ? 3 : 2);
+}
+
+/* The pool's primitive with src and dst in `layout` (a format tag): into st->alt. */
+static int pool_build_alt(pool_state *st, int layout)
+{
+    dnnl_engine_t e;
+    if (onednn_engine(&e) != EMBER_OK) {
+        ember_error_clear();
+        return 0;
+    }
+    onednn_prim_destroy(&st->alt);
+    st->alt_layout = 0;
+    dnnl_memory_desc_t src_md, dst_md;
+    dnnl_pooling_v2_desc_t pd_desc;
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t r = dnnl_memory_desc_init_by_tag(&src_md, 4, st->src_d, dnnl_f32, (dnnl_format_tag_t)layout);
+    if (r == dnnl_success) r = dnnl_memory_desc_init_by_tag(&dst_md, 4, st->dst_d, dnnl_f32, (dnnl_format_tag_t)layout);
+    if (r == dnnl_success)
+        r = dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, st->alg, &src_md, &dst_md,
+                                              st->ds, st->dk, st->dd, st->dl, st->dr);
+    if (r == dnnl_success) r = dnnl_primitive_attr_create(&attr);
+    if (r == dnnl_success) r = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (r == dnnl_success) r = dnnl_primitive_desc_create(&pd, &pd_desc, attr, e, NULL);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (r != dnnl_success) return 0;
+    /* Only oneDNN's own kernels for the layout (not its reference fallback). */
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    if (!impl || strstr(impl, "ref")) {
+        dnnl_primitive_desc_destroy(pd);
+        return 0;
+    }
+    onednn_prim alt = {0};
+    alt.src_md = src_md;
+    alt.dst_md = dst_md;
+    if (dnnl_primitive_create(&alt.prim, pd) != dnnl_success) {
+        dnnl_primitive_desc_destroy(pd);
+        return 0;
+    }
+    const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (sp) alt.scratch_md = *sp;
+    alt.scratch_bytes = sp ? dnnl_memory_desc_get_size(sp) : 0;
+    dnnl_primitive_desc_destroy(pd);
+    st->alt = alt;
+    st->alt_layout = layout;
+    return 1;
+}
+
+/* Layout chaining (ops/host.h). */
+static int pool_out_layout(void *state, int out_idx)
+{
+    const pool_state *st = state;
+    return out_idx == 0 && st->in_layout && onednn_layout_code(&st->prim.dst_md) == st->in_layout
+               ? st->in_layout : 0;
+}
+
+static int pool_accepts_layout(void *state, int in_idx, int layout)
+{
+    pool_state *st = state;
+    if (in_idx != 0 || layout == 0 || st->in_layout) return st->in_layout && st->in_layout == layout;
+    return (st->alt_layout == layout && st->alt.prim) || pool_build_alt(st, layout);
+}
+
+static ember_status pool_set_layout(void *state, int is_output, int idx, int layout, size_t *scratch_bytes)
+{
+    pool_state *st = state;
+    if (is_output) {
+        if (pool_out_layout(st, idx) != layout)
+            return ember_error(EMBER_E_INTERNAL, "oneDNN pool: layout %d was not offered", layout);
+        st->out_layout = layout;
+        return EMBER_OK;
+    }
+    if (!pool_accepts_layout(st, idx, layout))
+        return ember_error(EMBER_E_INTERNAL, "oneDNN pool: layout %d was not offered", layout);
+    if (st->in_layout) return EMBER_OK;
+    dnnl_engine_t e;
+    TRY(onednn_engine(&e));
+    /* The output reorder to NCHW, used unless the output is chained too. */
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_attr_t attr;
+    if (dnnl_primitive_attr_create(&attr) != dnnl_success)
+        return ember_error(EMBER_E_NO_MEMORY, "oneDNN pool: out of memory");
+    dnnl_status_t r = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (r == dnnl_success) r = dnnl_reorder_primitive_desc_create(&pd, &st->alt.dst_md, e, &st->user_dst_md, e, attr);
+    dnnl_primitive_attr_destroy(attr);
+    if (r == dnnl_success) {
+        const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        if (sp) st->out_reorder.scratch_md = *sp;
+        st->out_reorder.scratch_bytes = sp ? dnnl_memory_desc_get_size(sp) : 0;
+        r = dnnl_primitive_create(&st->out_reorder.prim, pd);
+        dnnl_primitive_desc_destroy(pd);
+    }
+    if (r != dnnl_success)
+        return ember_error(EMBER_E_INTERNAL, "oneDNN pool: output reorder (%s)", dnnl_status2str(r));
+    onednn_prim_destroy(&st->prim);
+    st->prim = st->alt;
+    memset(&st->alt, 0, sizeof st->alt);
+    st->in_layout = layout;
+    size_t rs = st->out_reorder.scratch_bytes > st->prim.scratch_bytes ? st->out_reorder.scratch_bytes
+                                                                        : st->prim.scratch_bytes;
+    size_t need = align64(dnnl_memory_desc_get_size(&st->prim.dst_md)) + rs;
+    if (need > *scratch_bytes) *scratch_bytes = need;
+    return EMBER_OK;
 }
 
 const ember_host_kernel ember_host_onednn_max_pool = {
@@ -163,6 +301,9 @@ const ember_host_kernel ember_host_onednn_max_pool = {
     .prepare = window_prepare,
     .run = pool_run,
     .release = pool_release,
+    .out_layout = pool_out_layout,
+    .accepts_layout = pool_accepts_layout,
+    .set_layout = pool_set_layout,
 };
 
 const ember_host_kernel ember_host_onednn_average_pool = {
@@ -171,6 +312,9 @@ const ember_host_kernel ember_host_onednn_average_pool = {
     .prepare = window_prepare,
     .run = pool_run,
     .release = pool_release,
+    .out_layout = pool_out_layout,
+    .accepts_layout = pool_accepts_layout,
+    .set_layout = pool_set_layout,
 };
 
 const ember_host_kernel ember_host_onednn_global_average_pool = {
@@ -179,4 +323,7 @@ const ember_host_kernel ember_host_onednn_global_average_pool = {
     .prepare = global_prepare,
     .run = pool_run,
     .release = pool_release,
+    .out_layout = pool_out_layout,
+    .accepts_layout = pool_accepts_layout,
+    .set_layout = pool_set_layout,
 };

@@ -469,6 +469,131 @@ Test(host_onednn, global_average_pool)
                  EMBER_E_UNSUPPORTED);
 }
 
+/* ---- layout chaining (ops/host.h) ---- */
+
+/* A host kernel prepared on one node, as the program builder holds it. */
+typedef struct chain_step {
+    const ember_host_kernel *k;
+    ember_node node;
+    ember_op_tensor ins[3], out;
+    ember_op_tensor *pin[3], *pout[1];
+    int n_in;
+    void *state;
+    size_t scratch_bytes;
+} chain_step;
+
+static void chain_prepare(chain_step *s, const ember_host_kernel *k, int op, const char *op_type, ember_attr *attrs,
+                          int na, int n_in)
+{
+    s->k = k;
+    s->node = make_node(op, op_type, 13, attrs, na, n_in, 1);
+    s->n_in = n_in;
+    for (int i = 0; i < n_in; i++) s->pin[i] = &s->ins[i];
+    s->pout[0] = &s->out;
+    void *x = s->ins[0].data, *y = s->out.data;
+    s->ins[0].data = s->out.data = NULL;
+    ember_op_ctx c = {.node = &s->node, .opset = 13, .running = true, .n_in = n_in, .n_out = 1,
+                      .in = s->pin, .out = s->pout};
+    cr_assert_eq(k->prepare(&c, 1, &s->state), EMBER_OK, "%s: %s", op_type, ember_last_error());
+    s->scratch_bytes = c.scratch_bytes;
+    s->ins[0].data = x;
+    s->out.data = y;
+}
+
+static void chain_run(chain_step *s)
+{
+    void *scratch = NULL;
+    if (s->scratch_bytes) cr_assert_eq(posix_memalign(&scratch, 64, s->scratch_bytes), 0);
+    ember_op_ctx c = {.node = &s->node, .opset = 13, .running = true, .n_in = s->n_in, .n_out = 1,
+                      .in = s->pin, .out = s->pout, .scratch_bytes = s->scratch_bytes, .scratch = scratch};
+    cr_assert_eq(s->k->run(&c, s->state), EMBER_OK, "run: %s", ember_last_error());
+    free(scratch);
+}
+
+/* Chains a -> b when both agree (as engine/program.c does); returns the layout or 0. */
+static int chain_link(chain_step *a, chain_step *b)
+{
+    int l = a->k->out_layout(a->state, 0);
+    if (!l || !b->k->accepts_layout(b->state, 0, l)) return 0;
+    cr_assert_eq(a->k->set_layout(a->state, 1, 0, l, &a->scratch_bytes), EMBER_OK);
+    cr_assert_eq(b->k->set_layout(b->state, 0, 0, l, &b->scratch_bytes), EMBER_OK);
+    return l;
+}
+
+/* Conv(relu) -> Conv 1x1 -> MaxPool -> Conv, each edge in oneDNN's blocked layout, the
+ * last output NCHW: the same as the reference chain. */
+Test(host_onednn, layout_chain)
+{
+    rng_state = 21u;
+    int64_t xd[4] = {1, 16, 12, 12}, ad[4] = {1, 32, 12, 12}, pd[4] = {1, 32, 6, 6}, cd[4] = {1, 16, 6, 6};
+    int64_t wad[4] = {32, 16, 3, 3}, wbd[4] = {32, 32, 1, 1}, wcd[4] = {16, 32, 3, 3}, bd[1] = {32}, bcd[1] = {16};
+    float *x = rnd_buf(numel(xd, 4)), *wa = rnd_buf(numel(wad, 4)), *wb = rnd_buf(numel(wbd, 4)),
+          *wc = rnd_buf(numel(wcd, 4)), *ba = rnd_buf(32), *bc = rnd_buf(16);
+    int64_t k3[2] = {3, 3}, k1[2] = {1, 1}, k2[2] = {2, 2}, one[2] = {1, 1}, p1[4] = {1, 1, 1, 1}, p0[4] = {0};
+    ember_attr a3[5] = {harness_attr_ints("kernel_shape", k3, 2), harness_attr_ints("strides", one, 2),
+                        harness_attr_ints("pads", p1, 4), harness_attr_string("ember_activation", "Relu")};
+    ember_attr a1[3] = {harness_attr_ints("kernel_shape", k1, 2), harness_attr_ints("strides", one, 2),
+                        harness_attr_ints("pads", p0, 4)};
+    ember_attr ap[3] = {harness_attr_ints("kernel_shape", k2, 2), harness_attr_ints("strides", k2, 2),
+                        harness_attr_ints("pads", p0, 4)};
+    /* The reference chain. */
+    ember_op_tensor ra, rb, rp, rc;
+    harness_in ha[3] = {{EMBER_DT_FLOAT, 4, {1, 16, 12, 12}, x, 0}, {EMBER_DT_FLOAT, 4, {32, 16, 3, 3}, wa, 1},
+                        {EMBER_DT_FLOAT, 1, {32}, ba, 1}};
+    cr_assert_eq(harness_run("Conv", 13, ha, 3, a3, 3, &ra, 1), EMBER_OK);
+    for (int64_t i = 0; i < numel(ad, 4); i++) ((float *)ra.data)[i] = fmaxf(((float *)ra.data)[i], 0.0f);
+    harness_in hb[2] = {{EMBER_DT_FLOAT, 4, {1, 32, 12, 12}, ra.data, 0}, {EMBER_DT_FLOAT, 4, {32, 32, 1, 1}, wb, 1}};
+    cr_assert_eq(harness_run("Conv", 13, hb, 2, a1, 3, &rb, 1), EMBER_OK);
+    harness_in hp[1] = {{EMBER_DT_FLOAT, 4, {1, 32, 12, 12}, rb.data, 0}};
+    cr_assert_eq(harness_run("MaxPool", 13, hp, 1, ap, 3, &rp, 1), EMBER_OK);
+    harness_in hc[3] = {{EMBER_DT_FLOAT, 4, {1, 32, 6, 6}, rp.data, 0}, {EMBER_DT_FLOAT, 4, {16, 32, 3, 3}, wc, 1},
+                        {EMBER_DT_FLOAT, 1, {16}, bc, 1}};
+    cr_assert_eq(harness_run("Conv", 13, hc, 3, a3, 3, &rc, 1), EMBER_OK);
+    for (int64_t i = 0; i < numel(cd, 4); i++) ((float *)rc.data)[i] = fmaxf(((float *)rc.data)[i], 0.0f);
+    /* The host chain. */
+    float *ya = malloc(sizeof(float) * 32 * 144), *yb = malloc(sizeof(float) * 32 * 144),
+          *yp = malloc(sizeof(float) * 32 * 36), *yc = malloc(sizeof(float) * 16 * 36);
+    chain_step A = {0}, B = {0}, P = {0}, C = {0};
+    A.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, xd, x), A.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, wad, wa);
+    A.ins[2] = op_tensor(EMBER_DT_FLOAT, 1, bd, ba), A.out = op_tensor(EMBER_DT_FLOAT, 4, ad, ya);
+    chain_prepare(&A, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", a3, 4, 3);
+    B.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, ad, ya), B.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, wbd, wb);
+    B.out = op_tensor(EMBER_DT_FLOAT, 4, ad, yb);
+    chain_prepare(&B, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", a1, 3, 2);
+    P.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, ad, yb), P.out = op_tensor(EMBER_DT_FLOAT, 4, pd, yp);
+    chain_prepare(&P, &ember_host_onednn_max_pool, EMBER_OP_MAX_POOL, "MaxPool", ap, 3, 1);
+    C.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, pd, yp), C.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, wcd, wc);
+    C.ins[2] = op_tensor(EMBER_DT_FLOAT, 1, bcd, bc), C.out = op_tensor(EMBER_DT_FLOAT, 4, cd, yc);
+    chain_prepare(&C, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", a3, 4, 3);
+    int l1 = chain_link(&A, &B), l2 = chain_link(&B, &P), l3 = chain_link(&P, &C);
+    cr_log_info("layout chain: %d %d %d", l1, l2, l3);
+    /* A layout is never 0 once offered, and an unchained pool offers none. */
+    cr_expect(l2 == 0 || P.k->out_layout(P.state, 0) == l2 || l3 == 0);
+    chain_run(&A);
+    chain_run(&B);
+    chain_run(&P);
+    chain_run(&C);
+    expect_close(yc, rc.data, numel(cd, 4), "conv -> conv -> maxpool -> conv, chained");
+    /* An unchained pool output (chained input only) is NCHW. */
+    if (l2) {
+        chain_step Q = {0};
+        float *yq = malloc(sizeof(float) * 32 * 36);
+        Q.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, ad, yb), Q.out = op_tensor(EMBER_DT_FLOAT, 4, pd, yq);
+        chain_prepare(&Q, &ember_host_onednn_max_pool, EMBER_OP_MAX_POOL, "MaxPool", ap, 3, 1);
+        cr_assert(Q.k->accepts_layout(Q.state, 0, l2));
+        cr_assert_eq(Q.k->set_layout(Q.state, 0, 0, l2, &Q.scratch_bytes), EMBER_OK);
+        chain_run(&Q);
+        expect_close(yq, rp.data, numel(pd, 4), "maxpool, chained input, NCHW output");
+        Q.k->release(Q.state);
+        free(yq);
+    }
+    chain_step *all[4] = {&A, &B, &P, &C};
+    for (int i = 0; i < 4; i++) all[i]->k->release(all[i]->state);
+    free(ra.data), free(rb.data), free(rp.data), free(rc.data);
+    free(x), free(wa), free(wb), free(wc), free(ba), free(bc);
+    free(ya), free(yb), free(yp), free(yc);
+}
+
 /* ---- the zoo on the cpu backend ---- */
 
 static void *slurp(const char *path, size_t *size)
