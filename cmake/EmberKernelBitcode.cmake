@@ -14,6 +14,10 @@
 # it after inlining), without errno from libm calls (so sqrtf and friends become
 # intrinsics), and with -ffp-contract=off so no a*b+c is fused into an FMA the native
 # build does not do: results stay those of the native kernels up to libm differences.
+# Loops are left scalar and not unrolled (-fno-vectorize -fno-slp-vectorize -fno-unroll-loops):
+# the code generator vectorizes them for the CPU it targets (AVX-512 on this host, where
+# SSE-vectorized bitcode stayed 4-wide), and the bitcode is 2.4x smaller, halving the
+# JIT's compile time.
 # No target CPU is named here: the JIT stamps the host's CPU and features on every
 # function when it loads the module.
 find_program(EMBER_CLANG NAMES clang-19 clang REQUIRED)
@@ -31,7 +35,8 @@ function(ember_kernel_bitcode TRIPLE OUT)
     set(bc ${dir}/${name}.bc)
     add_custom_command(OUTPUT ${bc}
       COMMAND ${EMBER_CLANG} --target=${TRIPLE} -std=c11 -O2 -emit-llvm -c
-              -fno-math-errno -ffp-contract=off -fno-stack-protector -fno-exceptions
+              -fno-math-errno -ffp-contract=off -fno-vectorize -fno-slp-vectorize -fno-unroll-loops
+              -fno-stack-protector -fno-exceptions
               -fno-unwind-tables -fno-asynchronous-unwind-tables
               ${KB_FLAGS} -o ${bc} ${src}
       DEPENDS ${src} ${hdrs}

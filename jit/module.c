@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <llvm-c/BitReader.h>
+#include <llvm-c/Error.h>
 #include <llvm-c/Linker.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
@@ -45,10 +46,11 @@ ember_status ember_program_lower(const ember_program *p, ember_lowered *L)
     return EMBER_OK;
 }
 
+/* An LLVMErrorRef's message (from LLVMGetErrorMessage) as an ember error; frees it. */
 static ember_status llvm_fail(ember_status s, const char *what, char *msg)
 {
     ember_status r = ember_error(s, "jit: %s: %s", what, msg ? msg : "(no message)");
-    if (msg) LLVMDisposeMessage(msg);
+    if (msg) LLVMDisposeErrorMessage(msg);
     return r;
 }
 
@@ -223,6 +225,23 @@ ember_status ember_module_build(LLVMContextRef ctx, const ember_program *p, cons
     LLVMBuildRet(b, LLVMConstInt(i32, 0, 0));
     LLVMDisposeBuilder(b);
     b = NULL;
+
+    /* Drop the kernels no call reaches before linking: every definition the entry does
+     * not call directly goes internal, and globaldce removes what nothing uses. */
+    for (LLVMValueRef f = LLVMGetFirstFunction(kmod); f; f = LLVMGetNextFunction(f)) {
+        size_t len;
+        const char *name = LLVMGetValueName2(f, &len);
+        if (!LLVMIsDeclaration(f) && !LLVMGetNamedFunction(emod, name)) LLVMSetLinkage(f, LLVMInternalLinkage);
+    }
+    for (LLVMValueRef gv = LLVMGetFirstGlobal(kmod); gv; gv = LLVMGetNextGlobal(gv))
+        if (!LLVMIsDeclaration(gv)) LLVMSetLinkage(gv, LLVMInternalLinkage);
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef perr = LLVMRunPasses(kmod, "globaldce", NULL, po);
+    LLVMDisposePassBuilderOptions(po);
+    if (perr) {
+        st = llvm_fail(EMBER_E_INTERNAL, "pruning the kernels", LLVMGetErrorMessage(perr));
+        goto fail;
+    }
 
     /* Link the kernels in (kmod is consumed), keep only the entry visible. */
     LLVMModuleRef src = kmod;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
@@ -16,6 +17,13 @@ struct ember_orc {
     ember_entry_fn entry;
     uint8_t *consts;
 };
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_failed;
@@ -63,6 +71,7 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
     pthread_once(&init_once, init_llvm);
     if (init_failed) return ember_error(EMBER_E_INTERNAL, "jit: LLVM has no native target");
     ember_lowered L;
+    double t0 = now_ms();
     TRY(ember_program_lower(p, &L));
     ember_orc *o = calloc(1, sizeof *o);
     if (!o) {
@@ -79,7 +88,9 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
     ember_lowered_free(&L);
     LLVMTargetMachineRef tm = NULL, tm_jit = NULL;
     if (st == EMBER_OK) st = host_machine(&tm);
+    double t1 = now_ms();
     if (st == EMBER_OK) st = ember_module_optimize(m.module, tm);
+    double t2 = now_ms();
     if (tm) LLVMDisposeTargetMachine(tm);
     const char *dump = getenv("EMBER_JIT_DUMP"); /* the optimized IR, for debugging */
     if (st == EMBER_OK && dump && *dump) {
@@ -122,6 +133,9 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
         goto fail;
     }
     o->entry = (ember_entry_fn)(uintptr_t)addr;
+    if (getenv("EMBER_JIT_DEBUG"))
+        fprintf(stderr, "ember: jit: lower + build module %.1f ms, optimize %.1f ms, codegen %.1f ms\n", t1 - t0,
+                t2 - t1, now_ms() - t2);
     o->consts = m.consts;
     m.consts = NULL;
     LLVMOrcDisposeThreadSafeContext(tsc);
