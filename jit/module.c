@@ -17,6 +17,18 @@ ember_status ember_program_lower(const ember_program *p, ember_lowered *L)
     for (int si = 0; si < p->n_steps; si++) {
         const ember_node *n = &g->nodes[p->steps[si].node];
         ember_lower_fn fn = n->op >= 0 ? ember_lower_for(n->op) : NULL;
+        /* Attributes the engine's passes add ("ember_*") change what a node computes: a
+         * lowering must know them, so an unknown one keeps the program on the executor. */
+        for (int a = 0; a < n->n_attrs && fn; a++) {
+            const char *an = n->attrs[a].name;
+            if (strncmp(an, "ember_", 6) != 0) continue;
+            int linear = n->op == EMBER_OP_CONV || n->op == EMBER_OP_GEMM || n->op == EMBER_OP_MATMUL;
+            if (linear && (strcmp(an, "ember_activation") == 0 || strncmp(an, "ember_act_", 10) == 0)) continue;
+            if (strcmp(an, "ember_sum_input") == 0 && n->op == EMBER_OP_CONV) continue;
+            ember_lowered_free(L);
+            return ember_error(EMBER_E_UNSUPPORTED, "node '%s' (%s): fused attribute '%s' has no lowering", n->name,
+                               n->op_type, an);
+        }
         if (!fn || n->n_inputs > 64 || n->n_outputs > 64) {
             ember_lowered_free(L);
             return ember_error(EMBER_E_UNSUPPORTED, "node '%s' (%s): no lowering for this op", n->name,

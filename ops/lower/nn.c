@@ -1,9 +1,10 @@
 /* Lowering of the nn ops (float32): Conv (im2col + sgemm, direct pointwise/depthwise),
  * Gemm, MatMul, the pools, Softmax/LogSoftmax, with the activation the fusion pass may
- * have attached. Mirrors the reference glue (ops/nn_*.c, ops/softmax.c) call for call. */
+ * have attached (and Conv's fused residual). Mirrors the reference glue (ops/nn_*.c, ops/softmax.c) call for call. */
 #include <string.h>
 
 #include "../kernels/activation.h"
+#include "../kernels/binary.h"
 #include "../kernels/pool.h"
 #include "../kernels/softmax.h"
 #include "../kernels/unary.h"
@@ -34,6 +35,22 @@ static ember_status act_call(ember_lowered *L, const ember_op_ctx *c, int64_t of
     return EMBER_LCALL(L, "k_activation_f32", LOUT(c, 0, off * F), LI(n), LI(act), LF(aa), LF(ab), LI(0), LI(1));
 }
 
+/* y[off..off+n) += residual[off..off+n) (the Add a fused residual replaces: y + r). */
+static ember_status residual_call(ember_lowered *L, const ember_op_ctx *c, int ri, int64_t off, int64_t n)
+{
+    if (ri < 0) return EMBER_OK;
+    k_bcast bc;
+    memset(&bc, 0, sizeof bc);
+    int rank = 1;
+    const int64_t *dims[2] = {&n, &n};
+    int ranks[2] = {1, 1};
+    k_bcast_init(&bc, rank, &n, 2, ranks, dims);
+    int bl = ember_lower_blob(L, &bc, sizeof bc);
+    if (bl < 0) return oom();
+    return EMBER_LCALL(L, "k_binary_f32", LI(K_ADD), LOUT(c, 0, off * F), LIN(c, ri, off * F), LOUT(c, 0, off * F),
+                       ember_larg_blob(bl), LI(0), LI(1));
+}
+
 ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
 {
     TRY(all_f32(c));
@@ -41,6 +58,18 @@ ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
     TRY(nn_conv_plan_build((ember_op_ctx *)c, &p, 0, 1, 2));
     if (p.w.nd == 0 || p.outsp <= 0) return ember_op_fail(c, EMBER_E_UNSUPPORTED, "shape not known");
     int has_bias = ember_op_in(c, 2) != NULL;
+    /* A residual the fusion pass attached ("ember_sum_input": its input index), added
+     * before the activation. */
+    int ri = -1;
+    const ember_attr *sa = ember_node_attr(c->node, "ember_sum_input");
+    if (sa) {
+        if (sa->type != EMBER_ATTR_INT || sa->i < 3 || sa->i >= c->n_in || !c->in[sa->i] ||
+            ember_op_numel(c->in[sa->i]) != p.N * p.M * p.outsp)
+            return ember_op_fail(c, EMBER_E_UNSUPPORTED, "fused residual not lowered");
+        ri = (int)sa->i;
+    } else if (c->n_in > 3) {
+        return ember_op_fail(c, EMBER_E_UNSUPPORTED, "%d inputs", c->n_in);
+    }
     k_conv_geom g;
     memset(&g, 0, sizeof g);
     nn_window_geom(&p.w, p.in, p.out, &g);
@@ -54,6 +83,7 @@ ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
             TRY(EMBER_LCALL(L, "k_conv_dw2d_f32", LIN(c, 0, n * p.C * p.insp * F), LIN(c, 1, 0),
                             has_bias ? LIN(c, 2, 0) : LNULL, LI(p.G), LI(p.Mg), ember_larg_blob(bg),
                             LOUT(c, 0, n * p.M * p.outsp * F), LI(0), LI(1)));
+            TRY(residual_call(L, c, ri, n * p.M * p.outsp, p.M * p.outsp));
             TRY(act_call(L, c, n * p.M * p.outsp, p.M * p.outsp));
             continue;
         }
@@ -75,6 +105,7 @@ ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
             TRY(EMBER_LCALL(L, "k_sgemm", LI(0), LI(0), LI(p.Mg), LI(p.outsp), LI(K), LF(1.0),
                             LIN(c, 1, gi * p.Mg * K * F), LI(K), B, LI(p.outsp), LF(beta),
                             LOUT(c, 0, yoff * F), LI(p.outsp), LI(0), LI(1)));
+            TRY(residual_call(L, c, ri, yoff, p.Mg * p.outsp));
             TRY(act_call(L, c, yoff, p.Mg * p.outsp));
         }
     }

@@ -408,6 +408,29 @@ Test(jit, conv)
     jit_matches_interp(conv_model(5, 7, 1, 1, 1, 0, 1, "Sigmoid"), "pointwise + sigmoid");
 }
 
+/* Conv + Add(residual) + Relu: the fusion pass may fold the Add into the Conv as a
+ * residual input ("ember_sum_input"). */
+Test(jit, conv_residual)
+{
+    for (int dw = 0; dw < 2; dw++) {
+        Onnx__GraphProto *g = graph();
+        int64_t x[4] = {2, 4, 8, 8}, w[4] = {4, dw ? 1 : 4, 3, 3}, b[1] = {4};
+        input(g, "x", 4, x);
+        input(g, "r", 4, x);
+        weight(g, "w", 4, w);
+        weight(g, "b", 1, b);
+        Onnx__NodeProto *n = node(g, "Conv", "x,w,b", "c");
+        int64_t ks[2] = {3, 3}, pads[4] = {1, 1, 1, 1};
+        attr_ints(n, "kernel_shape", 2, ks);
+        attr_ints(n, "pads", 4, pads);
+        attr_i(n, "group", dw ? 4 : 1);
+        node(g, "Add", "c,r", "s");
+        node(g, "Relu", "s", "y");
+        output(g, "y");
+        jit_matches_interp(finish(g, 13), dw ? "depthwise conv + residual + relu" : "conv + residual + relu");
+    }
+}
+
 Test(jit, gemm_matmul)
 {
     Onnx__GraphProto *g = graph();
