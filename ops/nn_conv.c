@@ -1,6 +1,8 @@
 /* Conv and ConvTranspose (float32): im2col + the blocked sgemm, with direct paths for
  * pointwise and depthwise 2-D convolutions; Conv applies the activation the fusion pass
- * may have attached. */
+ * may have attached, and before it adds the residual the fusion pass may have attached
+ * as an extra input ("ember_sum_input": its index, of the output's shape), as the Add
+ * it replaces would have (bit-identical). */
 #include <string.h>
 
 #include "kernels/activation.h"
@@ -108,6 +110,20 @@ ember_status nn_conv_plan_build(ember_op_ctx *c, nn_conv_plan *p, int xi, int wi
     return EMBER_OK;
 }
 
+/* The fused residual input (ember_sum_input), or NULL when none. */
+static const ember_op_tensor *sum_input(const ember_op_ctx *c, ember_status *st)
+{
+    *st = EMBER_OK;
+    const ember_attr *a = c->node ? ember_node_attr(c->node, "ember_sum_input") : NULL;
+    if (!a) return NULL;
+    const ember_op_tensor *r =
+        a->type == EMBER_ATTR_INT && a->i >= 3 && a->i < c->n_in ? ember_op_in(c, (int)a->i) : NULL;
+    if (!r) *st = ember_op_fail(c, EMBER_E_INVALID_MODEL, "ember_sum_input names no input");
+    else if (r->dtype != EMBER_DT_FLOAT)
+        *st = ember_op_fail(c, EMBER_E_INVALID_MODEL, "the fused residual is not float32");
+    return r;
+}
+
 ember_status ember_infer_conv(ember_op_ctx *c)
 {
     nn_conv_plan p;
@@ -118,6 +134,15 @@ ember_status ember_infer_conv(ember_op_ctx *c)
     if (p.outsp > 0 && !p.pointwise && !p.depthwise)
         c->scratch_bytes = (size_t)(p.Cg * p.kt * p.outsp) * sizeof(float);
     nn_conv_set_out(c, &p, EMBER_DT_FLOAT);
+    ember_status st;
+    const ember_op_tensor *r = sum_input(c, &st);
+    TRY(st);
+    if (r && r->rank >= 0 && c->out[0]->rank >= 0) {
+        int same = r->rank == c->out[0]->rank;
+        for (int i = 0; same && i < r->rank; i++)
+            same = r->dims[i] < 0 || c->out[0]->dims[i] < 0 || r->dims[i] == c->out[0]->dims[i];
+        if (!same) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "the fused residual's shape is not the output's");
+    }
     return EMBER_OK;
 }
 
@@ -129,6 +154,12 @@ ember_status ember_run_conv(ember_op_ctx *c)
     const ember_op_tensor *bt = ember_op_in(c, 2);
     const float *bias = bt ? bt->data : NULL;
     float *y = c->out[0]->data, *col = c->scratch;
+    ember_status rst;
+    const ember_op_tensor *rt = sum_input(c, &rst);
+    TRY(rst);
+    if (rt && ember_op_numel(rt) != p.N * p.M * p.outsp)
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "the fused residual's shape is not the output's");
+    const float *res = rt ? rt->data : NULL;
     k_conv_geom g;
     nn_window_geom(&p.w, p.in, p.out, &g);
     int64_t K = p.Cg * p.kt;
@@ -141,6 +172,11 @@ ember_status ember_run_conv(ember_op_ctx *c)
                 k_conv_dw2d_f32(x + (n * p.C + gi) * p.insp, w + gi * p.Mg * p.kt,
                                 bias ? bias + gi * p.Mg : NULL, 1, p.Mg, &g,
                                 y + (n * p.M + gi * p.Mg) * p.outsp, 0, 1);
+            if (res) {
+                float *yn = y + n * p.M * p.outsp;
+                const float *rn = res + n * p.M * p.outsp;
+                for (int64_t i = 0; i < p.M * p.outsp; i++) yn[i] = yn[i] + rn[i];
+            }
             if (act != K_ACT_NONE) k_activation_f32(y + n * p.M * p.outsp, p.M * p.outsp, act, aa, ab, 0, 1);
             continue;
         }
@@ -160,6 +196,10 @@ ember_status ember_run_conv(ember_op_ctx *c)
             }
             k_sgemm(0, 0, p.Mg, p.outsp, K, 1.0f, w + gi * p.Mg * K, K, B, p.outsp, beta, yg,
                     p.outsp, 0, 1);
+            if (res) {
+                const float *rg = res + (n * p.M + gi * p.Mg) * p.outsp;
+                for (int64_t i = 0; i < p.Mg * p.outsp; i++) yg[i] = yg[i] + rg[i];
+            }
             if (act != K_ACT_NONE) k_activation_f32(yg, p.Mg * p.outsp, act, aa, ab, 0, 1);
         }
     }

@@ -6,6 +6,12 @@
  *       Relu, Clip, Sigmoid, LeakyRelu, HardSigmoid, Tanh, on float32.
  *   MatMul(A, W) -> Add(bias)            rank-2 A and W, a constant bias that broadcasts
  *       to [M, N] without growing it: the pair becomes Gemm(A, W, bias) (opset >= 7).
+ *   Conv -> Add(other)                   a residual of the output's shape and float32,
+ *       computed before the Conv (node order): the Add goes; the Conv gets `other` as
+ *       input 3 (input 2, the bias, absent when it was) and "ember_sum_input" (INT, 3);
+ *       its kernels add it before any activation, which may then be fused as above. Not
+ *       into a Conv that already has an activation or a residual, nor when the sum
+ *       reaches a BatchNormalization (BN folding would not scale the residual).
  * Either only when the intermediate value has no other reader and is not a graph
  * output (the fused node takes over the activation's output value, name included).
  * The ops' reference kernels apply the activation themselves (ops/kernels/activation.c)
@@ -143,6 +149,45 @@ static ember_status fuse_activation(ember_edit *e, int i, const unsigned char *t
 }
 
 static bool is_matmul(int op) { return op == EMBER_OP_MATMUL; }
+static bool is_conv(int op) { return op == EMBER_OP_CONV; }
+
+/* Add(Conv(X, W, B), R) -> Conv(X, W, B, R) with ember_sum_input = 3. */
+static ember_status conv_add_residual(ember_edit *e, int i, const unsigned char *to_bn, bool *done)
+{
+    ember_graph *g = e->g;
+    const ember_node *add = &g->nodes[i];
+    *done = false;
+    if (add->n_inputs != 2 || add->n_outputs != 1 || add->outputs[0] < 0) return EMBER_OK;
+    int y = add->outputs[0];
+    const ember_shape *ys = &g->values[y].shape;
+    if (g->values[y].dtype != EMBER_DT_FLOAT || !ember_shape_is_static(ys) || to_bn[y]) return EMBER_OK;
+    for (int side = 0; side < 2; side++) {
+        int cv = ember_edit_resolve(e, add->inputs[side]), r = ember_edit_resolve(e, add->inputs[1 - side]);
+        int q = sole_producer(e, cv, is_conv);
+        if (q < 0 || r == cv) continue;
+        const ember_node *conv = &g->nodes[q];
+        if (conv->n_inputs < 2 || conv->n_inputs > 3 || conv->n_outputs != 1 ||
+            ember_node_attr(conv, "ember_activation") || ember_node_attr(conv, "ember_sum_input"))
+            continue;
+        /* The residual must exist when the Conv runs, in the Add's shape exactly. */
+        int rp = g->values[r].producer;
+        if (rp >= q || g->values[r].dtype != EMBER_DT_FLOAT) continue;
+        const ember_shape *cs = &g->values[cv].shape, *rs = &g->values[r].shape;
+        bool same = cs->rank == ys->rank && rs->rank == ys->rank;
+        for (int k = 0; same && k < ys->rank; k++) same = cs->dims[k] == ys->dims[k] && rs->dims[k] == ys->dims[k];
+        if (!same) continue;
+        int ins[4] = {ember_edit_resolve(e, conv->inputs[0]), ember_edit_resolve(e, conv->inputs[1]),
+                      conv->n_inputs > 2 && conv->inputs[2] >= 0 ? ember_edit_resolve(e, conv->inputs[2]) : -1, r};
+        TRY(ember_edit_set_inputs(e, q, ins, 4));
+        ember_attr a = {.name = "ember_sum_input", .type = EMBER_ATTR_INT, .i = 3};
+        TRY(ember_edit_set_attr(g, q, &a));
+        ember_edit_kill(e, i);
+        ember_edit_take_output(e, q, 0, y);
+        *done = true;
+        return EMBER_OK;
+    }
+    return EMBER_OK;
+}
 
 /* Add(MatMul(A, W), bias) -> Gemm(A, W, bias). */
 static ember_status matmul_add_to_gemm(ember_edit *e, int i, bool *done)
@@ -198,7 +243,10 @@ ember_status ember_pass_fuse(ember_graph *g, ember_pass_stats *st)
         bool done = false;
         int op = g->nodes[i].op;
         if (is_activation(op)) s = fuse_activation(&e, i, to_bn, &done);
-        else if (op == EMBER_OP_ADD) s = matmul_add_to_gemm(&e, i, &done);
+        else if (op == EMBER_OP_ADD) {
+            s = matmul_add_to_gemm(&e, i, &done);
+            if (s == EMBER_OK && !done) s = conv_add_residual(&e, i, to_bn, &done);
+        }
         st->removed += done;
     }
     free(to_bn);

@@ -5,7 +5,10 @@
  * dst reordered through scratch on every call (see conv_choose_layout). Weights are
  * reordered once, at prepare, into the layout the primitive wants. Layout chaining
  * (ops/host.h) drops the src reorder when the producer already wrote that layout, and the
- * dst reorder when every reader takes it (a blocked layout of the NCHW size only). */
+ * dst reorder when every reader takes it (a blocked layout of the NCHW size only).
+ * A fused residual (input 3, "ember_sum_input", engine/passes/fuse.c) is a sum post-op
+ * ahead of the activation: it is copied (or reordered) into dst before the convolution;
+ * chained, it comes in dst's layout. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +20,9 @@ typedef struct conv_state {
     int blocked;                       /* src and/or dst go through reorders */
     int reorder_src, reorder_dst;      /* which of them, now (layout chaining clears them) */
     int chained;                       /* src or dst is in a chained layout */
+    int sum;                           /* input 3 is a residual added before the activation */
+    int res_chained;                   /* it comes in conv.dst_md's layout */
+    onednn_prim res_reorder;           /* NCHW residual -> conv.dst_md, when they differ */
     onednn_prim src_reorder, dst_reorder;
     dnnl_memory_desc_t user_src_md, user_dst_md, bias_md, weights_md;
     size_t src_off, dst_off, dnnl_off; /* scratch layout when blocked */
@@ -33,6 +39,7 @@ static void conv_release(void *p)
     onednn_prim_destroy(&s->conv);
     onednn_prim_destroy(&s->src_reorder);
     onednn_prim_destroy(&s->dst_reorder);
+    onednn_prim_destroy(&s->res_reorder);
     free(s->weights);
     free(s->bias);
     free(s);
@@ -113,7 +120,10 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
         dnnl_primitive_attr_destroy(attr);
         return onednn_fail(c, "dnnl_post_ops_create", s);
     }
-    ember_status es = onednn_activation_post_ops(c, po);
+    ember_status es = EMBER_OK;
+    if (st->sum && (s = dnnl_post_ops_append_sum(po, 1.0f)) != dnnl_success)
+        es = onednn_fail(c, "dnnl_post_ops_append_sum", s);
+    if (es == EMBER_OK) es = onednn_activation_post_ops(c, po);
     if (es == EMBER_OK) {
         s = dnnl_primitive_attr_set_post_ops(attr, po);
         if (s == dnnl_success) s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
@@ -168,11 +178,14 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
     if (st->blocked) {
         if (st->reorder_src) TRY(make_reorder(c, e, &st->user_src_md, &st->conv.src_md, &st->src_reorder));
         if (st->reorder_dst) TRY(make_reorder(c, e, &st->conv.dst_md, &st->user_dst_md, &st->dst_reorder));
+        if (st->sum && !dnnl_memory_desc_equal(&st->conv.dst_md, &st->user_dst_md))
+            TRY(make_reorder(c, e, &st->user_dst_md, &st->conv.dst_md, &st->res_reorder));
         st->src_off = 0;
         st->dst_off = align64(dnnl_memory_desc_get_size(&st->conv.src_md));
         scratch = st->dst_off + align64(dnnl_memory_desc_get_size(&st->conv.dst_md));
         size_t rs = st->src_reorder.scratch_bytes > st->dst_reorder.scratch_bytes
                         ? st->src_reorder.scratch_bytes : st->dst_reorder.scratch_bytes;
+        if (st->res_reorder.scratch_bytes > rs) rs = st->res_reorder.scratch_bytes;
         if (rs > st->conv.scratch_bytes) st->conv.scratch_bytes = rs; /* shared, used in turn */
     }
     st->dnnl_off = scratch;
@@ -185,8 +198,16 @@ static ember_status conv_prepare(ember_op_ctx *c, int threads, void **state)
     *state = NULL;
     if (!onednn_enabled()) return ember_error(EMBER_E_UNSUPPORTED, "oneDNN: off (EMBER_ONEDNN=0)");
     const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
-    if (!x || !w || c->n_in > 3 || c->n_out != 1 || !c->out[0])
+    const ember_attr *sa = ember_node_attr(c->node, "ember_sum_input");
+    int sum = sa && sa->type == EMBER_ATTR_INT && sa->i == 3 && c->n_in == 4 && ember_op_in(c, 3);
+    if (!x || !w || c->n_in > (sum ? 4 : 3) || c->n_out != 1 || !c->out[0])
         return ember_error(EMBER_E_UNSUPPORTED, "oneDNN conv: needs X, W, optional B, one output");
+    if (sum) {
+        const ember_op_tensor *r = c->in[3], *y = c->out[0];
+        int same = r->dtype == EMBER_DT_FLOAT && r->rank == y->rank;
+        for (int i = 0; same && i < r->rank; i++) same = r->dims[i] == y->dims[i];
+        if (!same) return ember_error(EMBER_E_UNSUPPORTED, "oneDNN conv: residual not of the output's shape");
+    }
     if (x->dtype != EMBER_DT_FLOAT || w->dtype != EMBER_DT_FLOAT || (b && b->dtype != EMBER_DT_FLOAT) ||
         c->out[0]->dtype != EMBER_DT_FLOAT)
         return ember_error(EMBER_E_UNSUPPORTED, "oneDNN conv: float32 only");
@@ -203,6 +224,7 @@ static ember_status conv_prepare(ember_op_ctx *c, int threads, void **state)
     conv_state *st = calloc(1, sizeof *st);
     if (!st) return ember_error(EMBER_E_NO_MEMORY, "out of memory for oneDNN conv");
     st->threads = onednn_threads(threads);
+    st->sum = sum;
     onednn_set_threads(st->threads);
     ember_status es = conv_build(c, &p, conv_choose_layout(&p), st);
     if (es != EMBER_OK) {
@@ -228,6 +250,18 @@ static ember_status conv_run(ember_op_ctx *c, void *state)
     void *bias = st->bias_input ? c->in[2]->data : st->bias;
     void *src = x, *dst = y;
     if (st->reorder_dst) dst = scratch + st->dst_off;
+    if (st->sum) { /* dst starts as the residual, in dst's layout */
+        void *r = c->in[3]->data;
+        const dnnl_memory_desc_t *rmd = st->res_chained ? &st->conv.dst_md : &st->user_dst_md;
+        if (dnnl_memory_desc_equal(rmd, &st->conv.dst_md)) {
+            if (r != dst) memcpy(dst, r, dnnl_memory_desc_get_size(&st->conv.dst_md));
+        } else {
+            onednn_arg ra[3] = {{DNNL_ARG_FROM, &st->user_dst_md, r},
+                                {DNNL_ARG_TO, &st->conv.dst_md, dst},
+                                {DNNL_ARG_SCRATCHPAD, &st->res_reorder.scratch_md, dscratch}};
+            TRY(onednn_execute(c, st->res_reorder.prim, ra, st->res_reorder.scratch_bytes ? 3 : 2));
+        }
+    }
     if (st->reorder_src) {
         src = scratch + st->src_off;
         onednn_arg ra[3] = {{DNNL_ARG_FROM, &st->user_src_md, x},
@@ -262,6 +296,8 @@ static int conv_out_layout(void *state, int out_idx)
 static int conv_accepts_layout(void *state, int in_idx, int layout)
 {
     const conv_state *st = state;
+    if (in_idx == 3 && st->sum && layout != 0) /* the residual: in dst's layout */
+        return st->res_reorder.prim && onednn_layout_code(&st->conv.dst_md) == layout;
     return in_idx == 0 && layout != 0 && st->reorder_src && onednn_layout_code(&st->conv.src_md) == layout;
 }
 
@@ -272,6 +308,7 @@ static ember_status conv_set_layout(void *state, int is_output, int idx, int lay
     if (is_output ? conv_out_layout(st, idx) != layout : !conv_accepts_layout(st, idx, layout))
         return ember_error(EMBER_E_INTERNAL, "oneDNN conv: layout %d was not offered", layout);
     if (is_output) st->reorder_dst = 0;
+    else if (idx == 3) st->res_chained = 1;
     else st->reorder_src = 0;
     st->chained = 1;
     return EMBER_OK;

@@ -419,6 +419,85 @@ Test(fuse, matmul_add_becomes_gemm)
     ember_graph_free(g);
 }
 
+/* ---- Conv + Add(residual) -> Conv with a sum input ---- */
+
+static const int64_t YD[4] = {1, 4, 4, 4};
+
+/* Add(r, Conv) + Relu, the residual first; a second block whose residual is a Conv
+ * computed after the Add's own Conv (the sum goes into the later one). */
+static void build_conv_add_relu(ember_graph *g)
+{
+    int c = conv(g, "c");
+    int r = input(g, "r", 4, YD);
+    int add[2] = {r, c};
+    int s = node(g, "Add", add, 2, "s", NULL, 0);
+    output(g, node(g, "Relu", &s, 1, "y", NULL, 0));
+    int ins2[2] = {g->inputs[0], constant(g, "w2", 4, WD, NULL, 0.9f)};
+    int c2 = node(g, "Conv", ins2, 2, "c2", NULL, 0);
+    int ins3[2] = {g->inputs[0], constant(g, "w3", 4, WD, NULL, 1.3f)};
+    int c3 = node(g, "Conv", ins3, 2, "c3", NULL, 0);
+    int add2[2] = {c2, c3};
+    output(g, node(g, "Add", add2, 2, "y2", NULL, 0));
+}
+
+/* Not fused: a broadcast (bias-like) addend; a Conv with an activation already; a sum
+ * that reaches a BatchNormalization. */
+static void build_conv_add_unfusable(ember_graph *g)
+{
+    int c = conv(g, "c");
+    int add[2] = {c, constant(g, "k", 3, (int64_t[]){4, 1, 1}, NULL, 0.3f)};
+    output(g, node(g, "Add", add, 2, "y", NULL, 0));
+    int ins2[2] = {g->inputs[0], constant(g, "w2", 4, WD, NULL, 0.9f)};
+    int c2 = node(g, "Conv", ins2, 2, "c2", NULL, 0);
+    int r2 = node(g, "Relu", &c2, 1, "r2", NULL, 0);
+    int add2[2] = {r2, input(g, "r", 4, YD)};
+    output(g, node(g, "Add", add2, 2, "y2", NULL, 0));
+    int ins3[2] = {g->inputs[0], constant(g, "w3", 4, WD, NULL, 1.9f)};
+    int c3 = node(g, "Conv", ins3, 2, "c3", NULL, 0);
+    int add3[2] = {c3, g->inputs[1]};
+    int s3 = node(g, "Add", add3, 2, "s3", NULL, 0);
+    int bn[5] = {s3, constant(g, "sc", 1, BD, NULL, 1), constant(g, "bb", 1, BD, NULL, 2),
+                 constant(g, "mn", 1, BD, NULL, 3), constant(g, "vr", 1, BD, (float[]){1, 2, 3, 4}, 0)};
+    output(g, node(g, "BatchNormalization", bn, 5, "y3", NULL, 0));
+}
+
+Test(fuse, conv_add_residual)
+{
+    int removed;
+    ember_graph *g = fused(build_conv_add_relu, false, &removed);
+    cr_expect_eq(removed, 3, "both Adds and the Relu");
+    cr_assert_eq(g->n_nodes, 3);
+    cr_expect_eq(count_op(g, EMBER_OP_ADD), 0);
+    const ember_node *n = producer_of_output(g, 0);
+    cr_expect_eq(n->op, EMBER_OP_CONV);
+    cr_expect_str_eq(act_of(n), "Relu");
+    cr_expect_eq(ember_attr_int(n, "ember_sum_input", 0), 3);
+    cr_assert_eq(n->n_inputs, 4);
+    cr_expect_str_eq(g->values[n->inputs[3]].name, "r");
+    n = producer_of_output(g, 1);
+    cr_expect_eq(ember_attr_int(n, "ember_sum_input", 0), 3);
+    cr_assert_eq(n->n_inputs, 4);
+    cr_expect_lt(n->inputs[2], 0, "no bias");
+    cr_expect_str_eq(g->values[n->inputs[3]].name, "c2");
+    cr_expect_null(act_of(n));
+    ember_graph_free(g);
+    g = fused(build_conv_add_relu, true, &removed);
+    ember_graph_free(g);
+}
+
+Test(fuse, conv_add_not_fused)
+{
+    int removed;
+    ember_graph *g = fused(build_conv_add_unfusable, false, &removed);
+    cr_expect_eq(removed, 1, "only Relu(c2) fuses");
+    cr_expect_eq(count_op(g, EMBER_OP_ADD), 3);
+    for (int i = 0; i < g->n_nodes; i++) cr_expect_null(ember_node_attr(&g->nodes[i], "ember_sum_input"));
+    ember_graph_free(g);
+    g = fused(build_conv_add_unfusable, true, &removed);
+    for (int i = 0; i < g->n_nodes; i++) cr_expect_null(ember_node_attr(&g->nodes[i], "ember_sum_input"));
+    ember_graph_free(g);
+}
+
 /* ---- the zoo ---- */
 
 static ember_model *load(const char *name)
@@ -529,19 +608,30 @@ Test(fuse_models, mobilenet_v2_every_clip_fused, .timeout = 300)
 
 Test(fuse_models, resnet18_every_conv_relu_fused, .timeout = 300)
 {
-    /* Relus after a Conv (after BN folding) go; those after the residual Add stay. */
+    /* Relus after a Conv (after BN folding) go; so do the residual Adds (into the block's
+     * last Conv as a sum input) and the Relus after them. */
     ember_model *m = load("resnet18");
     ember_graph *g = m->graph;
     cr_assert_eq(ember_graph_optimize(g, NULL), EMBER_OK, "%s", ember_last_error());
-    int relus = 0;
+    int relus = 0, adds = 0, sums = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        if (g->nodes[i].op != EMBER_OP_RELU) continue;
+        const ember_node *n = &g->nodes[i];
+        adds += n->op == EMBER_OP_ADD;
+        if (n->op == EMBER_OP_CONV && ember_node_attr(n, "ember_sum_input")) {
+            sums++;
+            cr_expect_eq(n->n_inputs, 4);
+            const ember_attr *a = ember_node_attr(n, "ember_activation");
+            cr_expect(a && strcmp(a->s, "Relu") == 0, "Conv '%s': the Relu after the Add is fused", n->name);
+        }
+        if (n->op != EMBER_OP_RELU) continue;
         relus++;
-        int p = g->values[g->nodes[i].inputs[0]].producer;
+        int p = g->values[n->inputs[0]].producer;
         cr_expect(p < 0 || g->nodes[p].op != EMBER_OP_CONV, "Relu '%s' after Conv '%s' not fused",
-                  g->nodes[i].name, g->nodes[p].name);
+                  n->name, g->nodes[p].name);
     }
-    cr_expect_gt(relus, 0, "the residual Relus stay");
+    cr_expect_eq(relus, 0);
+    cr_expect_eq(adds, 0);
+    cr_expect_eq(sums, 8, "one residual per basic block");
     ember_model_free(m);
     int fused_n, left;
     zoo_check("resnet18", &fused_n, &left);
