@@ -1,0 +1,379 @@
+/* OpenBLAS fast paths for LSTM, GRU and RNN (float32). The reference driver (ops/nn_rnn.c)
+ * transposes W and R on every run and does each step's H_{t-1} R^T with the portable
+ * k_sgemm, which for batch 1 is a slow GEMV. Here the weights are packed once at prepare
+ * and each run does:
+ *   - the input projection of every time step and both directions in one cblas_sgemm:
+ *     X [S*B, I] x W^T [I, dirs*G*H], onto rows that start as the biases (Wb + Rb; for
+ *     GRU's h gate Wb only, Rb_h goes inside the reset product as in the spec);
+ *   - per step and direction one cblas_sgemv (batch 1) or cblas_sgemm of H_{t-1} x R^T
+ *     accumulated onto that step's slice of the projection (GRU: into a separate buffer
+ *     for the h gate, which the reset gate multiplies);
+ *   - the gate nonlinearities in a tight loop, with the reference's formulas
+ *     (sigmoid 1 / (1 + expf(-x)), tanh), so results stay within float rounding of it.
+ *
+ * Declined (the reference kernel runs): anything but float32; W or R not constant;
+ * activations other than the defaults (RNN: Tanh or Relu); clip; input_forget; peepholes
+ * that are not constant zeros; sequence_lens that is not constant or not all equal to the
+ * sequence length; ops under OPENBLAS_MIN_MACS multiply-adds in all. layout = 1 only moves
+ * rows (batch-major X and Y), handled by strides.
+ *
+ * Threads as in openblas_gemm.c: products under OPENBLAS_MT_MACS run on one OpenBLAS
+ * thread (every per-step product of lstm_kws and the 1M-MAC projection), larger ones on
+ * the session's thread count. */
+#include <cblas.h>
+#include <ctype.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../host.h"
+#include "../nn_common.h"
+
+/* Multiply-adds per op below which the reference kernel is as fast or faster. */
+#define OPENBLAS_MIN_MACS 512.0
+/* ... per product below which one OpenBLAS thread beats several (see openblas_gemm.c). */
+#define OPENBLAS_MT_MACS 3e6
+
+enum { K_RNN, K_GRU, K_LSTM };
+enum { A_TANH, A_RELU }; /* RNN's activation per direction */
+
+typedef struct blas_rnn {
+    int kind, G, dirs, reverse, layout, lbr;
+    int64_t S, B, In, H;
+    int act[2];             /* RNN only */
+    int proj_threads, step_threads;
+    float *wt;   /* [I, dirs*G*H]: W transposed, directions side by side */
+    float *r;    /* [dirs, G*H, H]: R as given */
+    float *bias; /* [dirs*G*H]: Wb + Rb (GRU h gate: Wb), zeros without B */
+    float *rbh;  /* GRU: [dirs, H] Rb of the h gate */
+} blas_rnn;
+
+static void use_threads(int want)
+{
+    if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
+}
+
+static void rnn_free(void *p)
+{
+    blas_rnn *s = p;
+    if (!s) return;
+    free(s->wt);
+    free(s->r);
+    free(s->bias);
+    free(s->rbh);
+    free(s);
+}
+
+static int ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+    return *a == *b;
+}
+
+/* The activations attribute, if any, must name the defaults (RNN: Tanh or Relu per
+ * direction). Returns false to decline. */
+static bool default_acts(const ember_op_ctx *c, blas_rnn *s)
+{
+    const ember_attr *names = ember_node_attr(c->node, "activations");
+    s->act[0] = s->act[1] = A_TANH;
+    if (!names) return true;
+    int per = s->kind == K_RNN ? 1 : s->kind == K_GRU ? 2 : 3;
+    if (names->n <= 0 || !names->strings) return false;
+    if (names->n != per * s->dirs && !(names->n == per && s->dirs == 2)) return false;
+    static const char *const dflt[3][3] = {{"Tanh"}, {"Sigmoid", "Tanh"}, {"Sigmoid", "Tanh", "Tanh"}};
+    for (int k = 0; k < per * s->dirs; k++) {
+        const char *n = names->strings[k % names->n];
+        if (!n) return false;
+        if (s->kind == K_RNN) {
+            if (ieq(n, "Tanh")) s->act[k] = A_TANH;
+            else if (ieq(n, "Relu")) s->act[k] = A_RELU;
+            else return false;
+        } else if (!ieq(n, dflt[s->kind][k % per])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_f32(const ember_op_tensor *t) { return !t || t->dtype == EMBER_DT_FLOAT; }
+
+static bool all_zero(const float *p, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (p[i] != 0.0f) return false;
+    return true;
+}
+
+static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int kind)
+{
+    const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *r = ember_op_in(c, 2);
+    const ember_op_tensor *bt = ember_op_in(c, 3), *slt = ember_op_in(c, 4), *h0 = ember_op_in(c, 5);
+    const ember_op_tensor *c0 = kind == K_LSTM ? ember_op_in(c, 6) : NULL;
+    const ember_op_tensor *pt = kind == K_LSTM ? ember_op_in(c, 7) : NULL;
+    if (!x || !w || !r || !w->data || !r->data) return EMBER_E_UNSUPPORTED;
+    if (!is_f32(x) || !is_f32(w) || !is_f32(r) || !is_f32(bt) || !is_f32(h0) || !is_f32(c0) || !is_f32(pt))
+        return EMBER_E_UNSUPPORTED;
+    for (int o = 0; o < c->n_out; o++)
+        if (c->out[o] && c->out[o]->dtype != EMBER_DT_FLOAT) return EMBER_E_UNSUPPORTED;
+    if (x->rank != 3 || w->rank != 3 || r->rank != 3) return EMBER_E_UNSUPPORTED;
+    if (ember_node_attr(c->node, "clip")) return EMBER_E_UNSUPPORTED;
+    if (kind == K_LSTM && ember_attr_int(c->node, "input_forget", 0) != 0) return EMBER_E_UNSUPPORTED;
+    blas_rnn tmp = {.kind = kind, .G = kind == K_RNN ? 1 : kind == K_GRU ? 3 : 4};
+    const char *dir = ember_attr_string(c->node, "direction", "forward");
+    if (strcmp(dir, "bidirectional") == 0) tmp.dirs = 2;
+    else if (strcmp(dir, "forward") == 0 || strcmp(dir, "reverse") == 0) tmp.dirs = 1;
+    else return EMBER_E_UNSUPPORTED;
+    tmp.reverse = strcmp(dir, "reverse") == 0;
+    tmp.layout = c->opset >= 14 ? (int)ember_attr_int(c->node, "layout", 0) : 0;
+    if (tmp.layout != 0 && tmp.layout != 1) return EMBER_E_UNSUPPORTED;
+    tmp.lbr = kind == K_GRU && ember_attr_int(c->node, "linear_before_reset", 0) != 0;
+    if (!default_acts(c, &tmp)) return EMBER_E_UNSUPPORTED;
+    tmp.S = x->dims[tmp.layout ? 1 : 0];
+    tmp.B = x->dims[tmp.layout ? 0 : 1];
+    tmp.In = x->dims[2];
+    tmp.H = r->dims[2];
+    int64_t S = tmp.S, B = tmp.B, In = tmp.In, H = tmp.H, D = tmp.dirs, GH = tmp.G * H;
+    if (S <= 0 || B <= 0 || In <= 0 || H <= 0) return EMBER_E_UNSUPPORTED;
+    /* Shapes as the reference checked them (infer ran first), restated defensively. */
+    if (w->dims[0] != D || w->dims[1] != GH || w->dims[2] != In || r->dims[0] != D || r->dims[1] != GH)
+        return EMBER_E_UNSUPPORTED;
+    if (bt && (bt->rank != 2 || bt->dims[0] != D || bt->dims[1] != 2 * GH)) return EMBER_E_UNSUPPORTED;
+    int64_t hd[3] = {D, B, H};
+    if (tmp.layout) hd[0] = B, hd[1] = D;
+    const ember_op_tensor *hc[2] = {h0, c0};
+    for (int k = 0; k < 2; k++)
+        if (hc[k] && (hc[k]->rank != 3 || hc[k]->dims[0] != hd[0] || hc[k]->dims[1] != hd[1] || hc[k]->dims[2] != H))
+            return EMBER_E_UNSUPPORTED;
+    /* Peepholes: only constant zeros (same as none). */
+    if (pt && (!pt->data || pt->rank != 2 || pt->dims[0] != D || pt->dims[1] != 3 * H ||
+               !all_zero(pt->data, D * 3 * H)))
+        return EMBER_E_UNSUPPORTED;
+    /* sequence_lens: only constant and all equal to S (same as none). */
+    if (slt) {
+        if (!slt->data || slt->dtype != EMBER_DT_INT32 || slt->rank != 1 || slt->dims[0] != B)
+            return EMBER_E_UNSUPPORTED;
+        const int32_t *lens = slt->data;
+        for (int64_t b = 0; b < B; b++)
+            if (lens[b] != S) return EMBER_E_UNSUPPORTED;
+    }
+    /* A bias that is not constant would need combining per run: rare, declined. */
+    if (bt && !bt->data) return EMBER_E_UNSUPPORTED;
+    /* cblas takes int sizes. */
+    int64_t rows = S * B;
+    if (rows > INT_MAX || D * GH > INT_MAX || In > INT_MAX || H > INT_MAX || rows * D * GH > INT_MAX / 2)
+        return EMBER_E_UNSUPPORTED;
+    double proj = (double)rows * (double)(D * GH) * (double)In;
+    double step = (double)B * (double)GH * (double)H; /* per step and direction */
+    if (proj + step * (double)S * (double)D < OPENBLAS_MIN_MACS) return EMBER_E_UNSUPPORTED;
+
+    blas_rnn *s = calloc(1, sizeof *s);
+    if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
+    *s = tmp;
+    int all = threads > 0 ? threads : openblas_get_num_procs();
+    if (all < 1) all = 1;
+    s->proj_threads = proj < OPENBLAS_MT_MACS ? 1 : all;
+    s->step_threads = step < OPENBLAS_MT_MACS ? 1 : all;
+    s->wt = malloc(sizeof(float) * (size_t)(In * D * GH));
+    s->r = malloc(sizeof(float) * (size_t)(D * GH * H));
+    s->bias = calloc((size_t)(D * GH), sizeof(float));
+    s->rbh = kind == K_GRU ? calloc((size_t)(D * H), sizeof(float)) : NULL;
+    if (!s->wt || !s->r || !s->bias || (kind == K_GRU && !s->rbh)) {
+        rnn_free(s);
+        return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
+    }
+    const float *wd = w->data;
+    for (int64_t d = 0; d < D; d++)
+        for (int64_t j = 0; j < GH; j++)
+            for (int64_t i = 0; i < In; i++) s->wt[i * D * GH + d * GH + j] = wd[(d * GH + j) * In + i];
+    memcpy(s->r, r->data, sizeof(float) * (size_t)(D * GH * H));
+    if (bt) {
+        const float *bd = bt->data;
+        for (int64_t d = 0; d < D; d++) {
+            const float *wb = bd + d * 2 * GH, *rb = wb + GH;
+            for (int64_t j = 0; j < GH; j++)
+                s->bias[d * GH + j] = wb[j] + (kind == K_GRU && j >= 2 * H ? 0.0f : rb[j]);
+            if (kind == K_GRU)
+                for (int64_t j = 0; j < H; j++) s->rbh[d * H + j] = rb[2 * H + j];
+        }
+    }
+    /* scratch: the projection [S*B, D*GH], h and c [B, H], GRU's h-gate products [B, GH]
+     * and reset rows [B, H]. */
+    int64_t floats = rows * D * GH + 2 * B * H + (kind == K_GRU ? B * GH + B * H : 0);
+    c->scratch_bytes = sizeof(float) * (size_t)floats;
+    *state = s;
+    return EMBER_OK;
+}
+
+static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* tanh through expf: glibc's tanhf goes through expm1f and took half of lstm_kws's time.
+ * 1 - 2 / (1 + e^2x) is within a few ulp of 1 in absolute terms; near 0, where that is a
+ * large relative error, the Taylor series to x^7 is exact to float precision (the next
+ * term is under 1e-11 relative for |x| < 1/16). Saturates to +-1, passes NaN. */
+static inline float tanh_e(float x)
+{
+    if (fabsf(x) < 0.0625f) {
+        float x2 = x * x;
+        return x + x * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f)));
+    }
+    return 1.0f - 2.0f / (1.0f + expf(2.0f * x));
+}
+
+/* out[B, N] (row stride ldo) = beta * out + h[B, H] x R[N, H]^T. */
+static void rec_product(int64_t B, int64_t N, int64_t H, const float *h, const float *R, float beta, float *out,
+                        int64_t ldo)
+{
+    if (B == 1)
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)H, 1.0f, R, (int)H, h, 1, beta, out, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)N, (int)H, 1.0f, h, (int)H, R, (int)H,
+                    beta, out, (int)ldo);
+}
+
+static ember_status rnn_run(ember_op_ctx *c, void *state)
+{
+    const blas_rnn *s = state;
+    const ember_op_tensor *x = c->in[0], *h0t = ember_op_in(c, 5);
+    const ember_op_tensor *c0t = s->kind == K_LSTM ? ember_op_in(c, 6) : NULL;
+    int64_t S = s->S, B = s->B, In = s->In, H = s->H, D = s->dirs, GH = s->G * H, DGH = D * GH;
+    if (x->dims[s->layout ? 1 : 0] != S || x->dims[s->layout ? 0 : 1] != B || x->dims[2] != In)
+        return ember_op_fail(c, EMBER_E_INVALID_ARG, "X's shape changed since the program was built");
+    float *xw = c->scratch, *hs = xw + S * B * DGH, *cs = hs + B * H, *hr = cs + B * H, *rh = hr + B * GH;
+    float *y = c->n_out > 0 && c->out[0] ? c->out[0]->data : NULL;
+    float *yh = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
+    float *yc = s->kind == K_LSTM && c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
+
+    /* Input projection, all steps and directions: rows (t, b) for layout 0, (b, t) for 1,
+     * which is X's own row order either way. */
+    for (int64_t row = 0; row < S * B; row++) memcpy(xw + row * DGH, s->bias, sizeof(float) * (size_t)DGH);
+    use_threads(s->proj_threads);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(S * B), (int)DGH, (int)In, 1.0f, x->data, (int)In,
+                s->wt, (int)DGH, 1.0f, xw, (int)DGH);
+    use_threads(s->step_threads);
+
+    /* Step t's slice of direction d: row b at g0 + b * ldg. */
+    int64_t ldg = s->layout ? S * DGH : DGH;
+    for (int64_t d = 0; d < D; d++) {
+        int reverse = d == 1 || s->reverse;
+        const float *R = s->r + d * GH * H;
+        for (int64_t b = 0; b < B; b++) {
+            int64_t o = s->layout ? (b * D + d) * H : (d * B + b) * H;
+            if (h0t) memcpy(hs + b * H, (const float *)h0t->data + o, sizeof(float) * (size_t)H);
+            else memset(hs + b * H, 0, sizeof(float) * (size_t)H);
+            if (c0t) memcpy(cs + b * H, (const float *)c0t->data + o, sizeof(float) * (size_t)H);
+            else memset(cs + b * H, 0, sizeof(float) * (size_t)H);
+        }
+        for (int64_t st = 0; st < S; st++) {
+            int64_t t = reverse ? S - 1 - st : st;
+            float *g0 = xw + (s->layout ? t : t * B) * DGH + d * GH;
+            if (s->kind == K_LSTM) {
+                rec_product(B, GH, H, hs, R, 1.0f, g0, ldg);
+                for (int64_t b = 0; b < B; b++) {
+                    const float *gi = g0 + b * ldg, *go = gi + H, *gf = gi + 2 * H, *gc = gi + 3 * H;
+                    float *h = hs + b * H, *cc = cs + b * H;
+                    for (int64_t j = 0; j < H; j++) {
+                        float it = sigm(gi[j]), ft = sigm(gf[j]), ct = tanh_e(gc[j]);
+                        float cn = ft * cc[j] + it * ct;
+                        cc[j] = cn;
+                        h[j] = sigm(go[j]) * tanh_e(cn);
+                    }
+                }
+            } else if (s->kind == K_RNN) {
+                rec_product(B, H, H, hs, R, 1.0f, g0, ldg);
+                for (int64_t b = 0; b < B; b++) {
+                    const float *g = g0 + b * ldg;
+                    float *h = hs + b * H;
+                    if (s->act[d] == A_RELU)
+                        for (int64_t j = 0; j < H; j++) h[j] = g[j] > 0.0f ? g[j] : 0.0f;
+                    else
+                        for (int64_t j = 0; j < H; j++) h[j] = tanh_e(g[j]);
+                }
+            } else {
+                const float *rbh = s->rbh + d * H;
+                if (s->lbr) {
+                    /* hr = h R^T for all three gates; r multiplies (h R_h^T + Rb_h). */
+                    rec_product(B, GH, H, hs, R, 0.0f, hr, GH);
+                    for (int64_t b = 0; b < B; b++) {
+                        const float *g = g0 + b * ldg, *q = hr + b * GH;
+                        float *h = hs + b * H;
+                        for (int64_t j = 0; j < H; j++) {
+                            float z = sigm(g[j] + q[j]), r = sigm(g[H + j] + q[H + j]);
+                            float hh = tanh_e(g[2 * H + j] + r * (q[2 * H + j] + rbh[j]));
+                            h[j] = (1.0f - z) * hh + z * h[j];
+                        }
+                    }
+                } else {
+                    /* z, r onto the slice; then (r . h) R_h^T + Rb_h. */
+                    rec_product(B, 2 * H, H, hs, R, 1.0f, g0, ldg);
+                    for (int64_t b = 0; b < B; b++) {
+                        float *g = g0 + b * ldg;
+                        const float *h = hs + b * H;
+                        for (int64_t j = 0; j < 2 * H; j++) g[j] = sigm(g[j]);
+                        for (int64_t j = 0; j < H; j++) rh[b * H + j] = g[H + j] * h[j];
+                    }
+                    rec_product(B, H, H, rh, R + 2 * H * H, 0.0f, hr, H);
+                    for (int64_t b = 0; b < B; b++) {
+                        const float *g = g0 + b * ldg, *q = hr + b * H;
+                        float *h = hs + b * H;
+                        for (int64_t j = 0; j < H; j++) {
+                            float hh = tanh_e(g[2 * H + j] + (q[j] + rbh[j]));
+                            h[j] = (1.0f - g[j]) * hh + g[j] * h[j];
+                        }
+                    }
+                }
+            }
+            if (y) {
+                if (s->layout)
+                    for (int64_t b = 0; b < B; b++)
+                        memcpy(y + ((b * S + t) * D + d) * H, hs + b * H, sizeof(float) * (size_t)H);
+                else
+                    memcpy(y + (t * D + d) * B * H, hs, sizeof(float) * (size_t)(B * H));
+            }
+        }
+        for (int64_t b = 0; b < B; b++) {
+            int64_t o = s->layout ? (b * D + d) * H : (d * B + b) * H;
+            if (yh) memcpy(yh + o, hs + b * H, sizeof(float) * (size_t)H);
+            if (yc) memcpy(yc + o, cs + b * H, sizeof(float) * (size_t)H);
+        }
+    }
+    return EMBER_OK;
+}
+
+static ember_status lstm_prepare(ember_op_ctx *c, int threads, void **state)
+{
+    return rnn_prepare(c, threads, state, K_LSTM);
+}
+static ember_status gru_prepare(ember_op_ctx *c, int threads, void **state)
+{
+    return rnn_prepare(c, threads, state, K_GRU);
+}
+static ember_status plain_prepare(ember_op_ctx *c, int threads, void **state)
+{
+    return rnn_prepare(c, threads, state, K_RNN);
+}
+
+const ember_host_kernel ember_host_openblas_lstm = {
+    .name = "openblas_lstm",
+    .op = EMBER_OP_LSTM,
+    .prepare = lstm_prepare,
+    .run = rnn_run,
+    .release = rnn_free,
+};
+
+const ember_host_kernel ember_host_openblas_gru = {
+    .name = "openblas_gru",
+    .op = EMBER_OP_GRU,
+    .prepare = gru_prepare,
+    .run = rnn_run,
+    .release = rnn_free,
+};
+
+const ember_host_kernel ember_host_openblas_rnn = {
+    .name = "openblas_rnn",
+    .op = EMBER_OP_RNN,
+    .prepare = plain_prepare,
+    .run = rnn_run,
+    .release = rnn_free,
+};
