@@ -201,6 +201,7 @@ static int pool_build_alt(pool_state *st, int layout)
     }
     onednn_prim_destroy(&st->alt);
     st->alt_layout = 0;
+    onednn_set_threads(st->threads); /* some kernels size their work split at creation */
     dnnl_memory_desc_t src_md, dst_md;
     dnnl_pooling_v2_desc_t pd_desc;
     dnnl_primitive_attr_t attr = NULL;
