@@ -10,6 +10,7 @@
  * result differs from the unfolded graph by float rounding only. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../graph_edit.h"
 #include "../passes.h"
@@ -211,6 +212,13 @@ static bool fold_matmul_add(ember_edit *e, const bn *n, int p)
     return false;
 }
 
+static bool has_fused_attr(const ember_node *n)
+{
+    for (int a = 0; a < n->n_attrs; a++)
+        if (strncmp(n->attrs[a].name, "ember_", 6) == 0) return true;
+    return false;
+}
+
 ember_status ember_pass_bn_fold(ember_graph *g, ember_pass_stats *st)
 {
     ember_edit e;
@@ -220,9 +228,9 @@ ember_status ember_pass_bn_fold(ember_graph *g, ember_pass_stats *st)
         if (g->nodes[i].op != EMBER_OP_BATCH_NORMALIZATION || !bn_read(&e, i, &n)) continue;
         int p = g->values[n.x].producer;
         bool done = false;
-        /* A producer with a fused activation is no longer linear: BN cannot move into it. */
-        if (p >= 0 && !e.dead[p] && e.uses[n.x] == 1 && !e.pinned[n.x] &&
-            !ember_node_attr(&g->nodes[p], "ember_activation")) {
+        /* A producer with anything fused into it (activation, residual sum) is no longer
+         * the plain linear op BN folding assumes. */
+        if (p >= 0 && !e.dead[p] && e.uses[n.x] == 1 && !e.pinned[n.x] && !has_fused_attr(&g->nodes[p])) {
             switch (g->nodes[p].op) {
             case EMBER_OP_CONV: done = fold_conv(&e, &n, p); break;
             case EMBER_OP_GEMM: done = fold_gemm(&e, &n, p); break;
