@@ -9,43 +9,7 @@
 set -u
 ember=${1:?usage: test_bench_profile.sh EMBER_BINARY MODELS_DIR}
 models=${2:?usage: test_bench_profile.sh EMBER_BINARY MODELS_DIR}
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-n=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs the command, checks its exit status.
-expect() {
-    want=$1 what=$2
-    shift 3
-    n=$((n + 1))
-    "$@" > "$tmp/stdout" 2> "$tmp/stderr"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: $what: exit $got, wanted $want: $*"
-        sed 's/^/    stderr: /' "$tmp/stderr" | head -5
-        fails=$((fails + 1))
-        return 1
-    fi
-    if [ "$want" -eq 1 ] && ! grep -q '^ember: error: ' "$tmp/stderr"; then
-        echo "FAIL: $what: no 'ember: error:' message on stderr: $*"
-        fails=$((fails + 1))
-        return 1
-    fi
-    return 0
-}
-
-# check DESCRIPTION -- COMMAND...: a test written as a shell condition.
-check() {
-    what=$1
-    shift 2
-    n=$((n + 1))
-    if ! "$@"; then
-        echo "FAIL: $what"
-        fails=$((fails + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 kws=$models/kws_dscnn/model.onnx
 [ -f "$kws" ] || { echo "FAIL: no model zoo at $models"; exit 1; }
@@ -160,5 +124,4 @@ for f in "$models"/*/model.onnx; do
 done
 check "the zoo has models" -- test "$nmodels" -ge 10
 
-echo "$((n - fails)) of $n bench/profile/info checks passed"
-[ "$fails" -eq 0 ]
+report "bench/profile/info"

@@ -8,43 +8,7 @@ set -u
 ember=${1:?usage: test_cli.sh EMBER_BINARY [MODELS_DIR] [NODE_TESTS_DIR]}
 models=${2:-$(dirname "$0")/../../../shared/models}
 node=${3:-/usr/share/libonnx-testdata/data/node}
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fails=0
-n=0
-
-# expect CODE DESCRIPTION -- COMMAND...: runs the command, checks its exit status.
-expect() {
-    want=$1 what=$2
-    shift 3
-    n=$((n + 1))
-    "$@" > "$tmp/stdout" 2> "$tmp/stderr"
-    got=$?
-    if [ "$got" -ne "$want" ]; then
-        echo "FAIL: $what: exit $got, wanted $want: $*"
-        sed 's/^/    stderr: /' "$tmp/stderr" | head -5
-        fails=$((fails + 1))
-        return 1
-    fi
-    if [ "$want" -eq 1 ] && ! grep -q '^ember: error: ' "$tmp/stderr"; then
-        echo "FAIL: $what: no 'ember: error:' message on stderr: $*"
-        fails=$((fails + 1))
-        return 1
-    fi
-    return 0
-}
-
-# check DESCRIPTION -- COMMAND...: a test written as a shell condition.
-check() {
-    what=$1
-    shift 2
-    n=$((n + 1))
-    if ! "$@"; then
-        echo "FAIL: $what"
-        fails=$((fails + 1))
-    fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # ---- usage and help ----
 expect 2 "no arguments" -- "$ember"
@@ -253,5 +217,4 @@ if [ -d "$node/test_abs" ] && [ -d "$node/test_relu" ]; then
     expect 1 "conformance --expect with a missing file" -- "$ember" conformance "$tmp/conf" --expect "$tmp/nope"
 fi
 
-echo "$((n - fails)) of $n CLI checks passed"
-[ "$fails" -eq 0 ]
+report "CLI"

@@ -8,30 +8,9 @@
 
 #include "ember.h"
 #include "importers/onnx.h"
+#include "test_util.h"
 
 #define KWS EMBER_SOURCE_DIR "/models/kws_dscnn"
-
-static void *read_file(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
-static void load_pb(const char *path, ember_tensor *t)
-{
-    size_t n;
-    void *buf = read_file(path, &n);
-    cr_assert_eq(ember_onnx_read_tensor(buf, n, t, NULL), EMBER_OK, "%s", ember_last_error());
-    free(buf);
-}
 
 Test(api, describes_inputs_and_outputs)
 {
@@ -55,8 +34,8 @@ Test(api, runs_and_matches_reference)
     cr_assert_eq(ember_model_load(KWS "/model.onnx", &m), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(ember_session_create(m, "interp", &s), EMBER_OK);
     ember_tensor in, ref, out;
-    load_pb(KWS "/test_data_set_0/input_0.pb", &in);
-    load_pb(KWS "/test_data_set_0/output_0.pb", &ref);
+    ut_load_pb(KWS "/test_data_set_0/input_0.pb", &in);
+    ut_load_pb(KWS "/test_data_set_0/output_0.pb", &ref);
     cr_assert_eq(ember_session_run(s, &in, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(out.rank, ref.rank);
     const float *o = out.data, *r = ref.data;
@@ -137,7 +116,7 @@ Test(api, concurrent_runs_agree)
     cr_assert_eq(ember_model_load(KWS "/model.onnx", &m), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(ember_session_create(m, "interp", &s), EMBER_OK);
     ember_tensor in, first;
-    load_pb(KWS "/test_data_set_0/input_0.pb", &in);
+    ut_load_pb(KWS "/test_data_set_0/input_0.pb", &in);
     cr_assert_eq(ember_session_run(s, &in, 1, &first, 1), EMBER_OK, "%s", ember_last_error());
     pthread_t th[4];
     struct run_job jobs[4];

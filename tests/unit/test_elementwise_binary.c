@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 #define IN(dt, r, data, ...) ((harness_in){dt, r, {__VA_ARGS__}, data, 0})
 
@@ -17,13 +18,6 @@ static ember_op_tensor run2(const char *op, int opset, harness_in a, harness_in 
     return out;
 }
 
-static void expect_f32(const ember_op_tensor *t, const float *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        cr_expect_float_eq(((float *)t->data)[i], want[i], 1e-6, "element %d: %g vs %g", i,
-                           ((float *)t->data)[i], want[i]);
-}
-
 Test(elementwise_binary, add_broadcasts_row)
 {
     float a[6] = {1, 2, 3, 4, 5, 6}, b[3] = {10, 20, 30};
@@ -32,7 +26,7 @@ Test(elementwise_binary, add_broadcasts_row)
     cr_assert_eq(y.dims[0], 2);
     cr_assert_eq(y.dims[1], 3);
     float want[6] = {11, 22, 33, 14, 25, 36};
-    expect_f32(&y, want, 6);
+    ut_expect_f32_eq(&y, want, 6, 1e-6);
     free(y.data);
 }
 
@@ -43,7 +37,7 @@ Test(elementwise_binary, sub_broadcasts_both_ways)
     cr_assert_eq(y.dims[0], 2);
     cr_assert_eq(y.dims[1], 3);
     float want[6] = {-9, -19, -29, -8, -18, -28};
-    expect_f32(&y, want, 6);
+    ut_expect_f32_eq(&y, want, 6, 1e-6);
     free(y.data);
 }
 
@@ -54,7 +48,7 @@ Test(elementwise_binary, broadcast_middle_axis)
     ember_op_tensor y = run2("Mul", 14, IN(EMBER_DT_FLOAT, 3, a, 2, 1, 2), IN(EMBER_DT_FLOAT, 2, b, 3, 1), NULL, 0);
     cr_assert_eq(y.rank, 3);
     float want[12] = {1, 2, 10, 20, 100, 200, 3, 4, 30, 40, 300, 400};
-    expect_f32(&y, want, 12);
+    ut_expect_f32_eq(&y, want, 12, 1e-6);
     free(y.data);
 }
 
@@ -87,7 +81,7 @@ Test(elementwise_binary, mod_fmod_takes_dividend_sign)
     float fa[2] = {5.5f, -5.5f}, fb[2] = {2, 2};
     y = run2("Mod", 13, IN(EMBER_DT_FLOAT, 1, fa, 2), IN(EMBER_DT_FLOAT, 1, fb, 2), &f, 1);
     float fw[2] = {1.5f, -1.5f};
-    expect_f32(&y, fw, 2);
+    ut_expect_f32_eq(&y, fw, 2, 1e-6);
     free(y.data);
 }
 
@@ -160,7 +154,7 @@ Test(elementwise_binary, prelu_slope_broadcasts_to_x)
     float x[4] = {-2, 3, -4, 5}, s[2] = {0.5f, 0.25f};
     ember_op_tensor y = run2("PRelu", 16, IN(EMBER_DT_FLOAT, 2, x, 2, 2), IN(EMBER_DT_FLOAT, 1, s, 2), NULL, 0);
     float want[4] = {-1, 3, -2, 5};
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-6);
     free(y.data);
     /* slope larger than X is not allowed */
     harness_in ins[2] = {IN(EMBER_DT_FLOAT, 1, s, 2), IN(EMBER_DT_FLOAT, 2, x, 2, 2)};
@@ -188,14 +182,14 @@ Test(elementwise_binary, variadic_max_and_mean)
     ember_op_tensor out;
     cr_assert_eq(harness_run("Max", 13, ins, 3, NULL, 0, &out, 1), EMBER_OK, "%s", ember_last_error());
     float want[4] = {3, 5, 2, 5};
-    expect_f32(&out, want, 4);
+    ut_expect_f32_eq(&out, want, 4, 1e-6);
     free(out.data);
     cr_assert_eq(harness_run("Mean", 13, ins, 3, NULL, 0, &out, 1), EMBER_OK, "%s", ember_last_error());
     float want2[4] = {2, 10.0f / 3, 1, 7.0f / 3};
-    expect_f32(&out, want2, 4);
+    ut_expect_f32_eq(&out, want2, 4, 1e-6);
     free(out.data);
     cr_assert_eq(harness_run("Sum", 13, ins, 1, NULL, 0, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, a, 2);
+    ut_expect_f32_eq(&out, a, 2, 1e-6);
     free(out.data);
 }
 

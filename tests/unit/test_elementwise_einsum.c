@@ -3,15 +3,9 @@
 #include <criterion/criterion.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 #define IN(dt, r, data, ...) ((harness_in){dt, r, {__VA_ARGS__}, data, 0})
-
-static void expect_f32(const ember_op_tensor *t, const float *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        cr_expect_float_eq(((float *)t->data)[i], want[i], 1e-5, "element %d: %g vs %g", i,
-                           ((float *)t->data)[i], want[i]);
-}
 
 static const float A23[6] = {1, 2, 3, 4, 5, 6};    /* [[1,2,3],[4,5,6]] */
 static const float B32[6] = {1, 0, 0, 1, 1, 1};    /* [[1,0],[0,1],[1,1]] */
@@ -24,12 +18,12 @@ Test(einsum, matmul_explicit_and_implicit)
     cr_assert_eq(harness_run("Einsum", 12, ins, 2, &eq, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(y.rank, 2);
     float want[4] = {4, 5, 10, 11};
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-5);
     free(y.data);
     /* implicit output: labels used once, alphabetically -> "ik" */
     eq = harness_attr_string("equation", "ij, jk");
     cr_assert_eq(harness_run("Einsum", 12, ins, 2, &eq, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-5);
     free(y.data);
 }
 
@@ -41,12 +35,12 @@ Test(einsum, diagonal_transpose_and_sum)
     ember_attr eq = harness_attr_string("equation", "ii->i");
     cr_assert_eq(harness_run("Einsum", 12, &in, 1, &eq, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
     float diag[2] = {1, 4};
-    expect_f32(&y, diag, 2);
+    ut_expect_f32_eq(&y, diag, 2, 1e-5);
     free(y.data);
     eq = harness_attr_string("equation", "ij->ji");
     cr_assert_eq(harness_run("Einsum", 12, &in, 1, &eq, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
     float tr[4] = {1, 3, 2, 4};
-    expect_f32(&y, tr, 4);
+    ut_expect_f32_eq(&y, tr, 4, 1e-5);
     free(y.data);
     eq = harness_attr_string("equation", "ij->");
     cr_assert_eq(harness_run("Einsum", 12, &in, 1, &eq, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
@@ -66,7 +60,7 @@ Test(einsum, ellipsis_broadcasts_batch)
     cr_assert_eq(y.rank, 3);
     cr_assert_eq(y.dims[0], 2);
     float want[2] = {12, 34};
-    expect_f32(&y, want, 2);
+    ut_expect_f32_eq(&y, want, 2, 1e-5);
     free(y.data);
 }
 

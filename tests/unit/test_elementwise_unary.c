@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 #define IN(dt, r, data, ...) ((harness_in){dt, r, {__VA_ARGS__}, data, 0})
 
@@ -16,28 +17,21 @@ static ember_op_tensor run1(const char *op, int opset, harness_in x, const ember
     return out;
 }
 
-static void expect_f32(const ember_op_tensor *t, const float *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        cr_expect_float_eq(((float *)t->data)[i], want[i], 1e-5, "element %d: %g vs %g", i,
-                           ((float *)t->data)[i], want[i]);
-}
-
 Test(elementwise_unary, relu_sigmoid_tanh)
 {
     float x[3] = {-1, 0, 2};
     ember_op_tensor y = run1("Relu", 14, IN(EMBER_DT_FLOAT, 1, x, 3), NULL, 0);
     float r[3] = {0, 0, 2};
-    expect_f32(&y, r, 3);
+    ut_expect_f32_eq(&y, r, 3, 1e-5);
     free(y.data);
     y = run1("Sigmoid", 13, IN(EMBER_DT_FLOAT, 1, x, 3), NULL, 0);
     float s[3] = {0.26894142f, 0.5f, 0.88079708f};
-    expect_f32(&y, s, 3);
+    ut_expect_f32_eq(&y, s, 3, 1e-5);
     free(y.data);
     float big[2] = {-1000, 1000};
     y = run1("Sigmoid", 13, IN(EMBER_DT_FLOAT, 1, big, 2), NULL, 0);
     float sb[2] = {0, 1};
-    expect_f32(&y, sb, 2);
+    ut_expect_f32_eq(&y, sb, 2, 1e-5);
     free(y.data);
 }
 
@@ -46,7 +40,7 @@ Test(elementwise_unary, round_half_to_even)
     float x[6] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f};
     ember_op_tensor y = run1("Round", 11, IN(EMBER_DT_FLOAT, 1, x, 6), NULL, 0);
     float want[6] = {0, 2, 2, -0.0f, -2, 2};
-    expect_f32(&y, want, 6);
+    ut_expect_f32_eq(&y, want, 6, 1e-5);
     free(y.data);
 }
 
@@ -56,21 +50,21 @@ Test(elementwise_unary, activations_with_attributes)
     ember_attr a = harness_attr_float("alpha", 0.1f);
     ember_op_tensor y = run1("LeakyRelu", 16, IN(EMBER_DT_FLOAT, 1, x, 2), &a, 1);
     float lr[2] = {-0.1f, 2};
-    expect_f32(&y, lr, 2);
+    ut_expect_f32_eq(&y, lr, 2, 1e-5);
     free(y.data);
     y = run1("Elu", 6, IN(EMBER_DT_FLOAT, 1, x, 2), NULL, 0); /* alpha 1 */
     float elu[2] = {expf(-1) - 1, 2};
-    expect_f32(&y, elu, 2);
+    ut_expect_f32_eq(&y, elu, 2, 1e-5);
     free(y.data);
     y = run1("HardSigmoid", 6, IN(EMBER_DT_FLOAT, 1, x, 2), NULL, 0); /* 0.2x + 0.5, clamped */
     float hs[2] = {0.3f, 0.9f};
-    expect_f32(&y, hs, 2);
+    ut_expect_f32_eq(&y, hs, 2, 1e-5);
     free(y.data);
     ember_attr sh[2] = {harness_attr_float("lambd", 1.5f), harness_attr_float("bias", 0.5f)};
     float xs[3] = {-2, 1, 3};
     y = run1("Shrink", 9, IN(EMBER_DT_FLOAT, 1, xs, 3), sh, 2);
     float shw[3] = {-1.5f, 0, 2.5f};
-    expect_f32(&y, shw, 3);
+    ut_expect_f32_eq(&y, shw, 3, 1e-5);
     free(y.data);
 }
 
@@ -103,12 +97,12 @@ Test(elementwise_unary, clip_inputs_and_attributes)
     ember_op_tensor y;
     cr_assert_eq(harness_run("Clip", 13, ins, 3, NULL, 0, &y, 1), EMBER_OK, "%s", ember_last_error());
     float want[4] = {-2, -1, 1, 3};
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-5);
     free(y.data);
     ember_attr at[2] = {harness_attr_float("min", -0.5f), harness_attr_float("max", 2)};
     y = run1("Clip", 6, IN(EMBER_DT_FLOAT, 1, x, 4), at, 2);
     float want2[4] = {-0.5f, -0.5f, 1, 2};
-    expect_f32(&y, want2, 4);
+    ut_expect_f32_eq(&y, want2, 4, 1e-5);
     free(y.data);
     int8_t xi[3] = {-100, 5, 100}, hi[1] = {10};
     harness_in ins2[3] = {IN(EMBER_DT_INT8, 1, xi, 3), {0}, IN(EMBER_DT_INT8, 0, hi, 0)};
@@ -176,7 +170,7 @@ Test(elementwise_unary, cast_like_takes_target_type)
     cr_assert_eq(harness_run("CastLike", 15, ins, 2, NULL, 0, &y, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(y.dtype, EMBER_DT_FLOAT);
     float want[2] = {1.5f, -2.25f};
-    expect_f32(&y, want, 2);
+    ut_expect_f32_eq(&y, want, 2, 1e-5);
     free(y.data);
 }
 
@@ -186,7 +180,7 @@ Test(elementwise_unary, dropout_inference_is_identity_with_true_mask)
     harness_in in = IN(EMBER_DT_FLOAT, 1, x, 3);
     ember_op_tensor y[2];
     cr_assert_eq(harness_run("Dropout", 13, &in, 1, NULL, 0, y, 2), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&y[0], x, 3);
+    ut_expect_f32_eq(&y[0], x, 3, 1e-5);
     cr_assert_eq(y[1].dtype, EMBER_DT_BOOL);
     uint8_t m[3] = {1, 1, 1};
     cr_assert_arr_eq(y[1].data, m, 3);

@@ -14,24 +14,11 @@
 #include "engine/model.h"
 #include "engine/passes.h"
 #include "importers/onnx.h"
+#include "test_util.h"
 
 #define ZOO EMBER_SHARED_DIR "/models/"
 
 /* ---- a graph builder ---- */
-
-static int input(ember_graph *g, const char *name, int rank, const int64_t *dims)
-{
-    int v = ember_graph_add_value(g, name);
-    cr_assert_geq(v, 0);
-    ember_value *val = &g->values[v];
-    val->flags = EMBER_VALUE_INPUT;
-    val->dtype = EMBER_DT_FLOAT;
-    val->shape.rank = rank;
-    for (int i = 0; i < rank; i++) val->shape.dims[i] = dims[i];
-    g->inputs = realloc(g->inputs, sizeof(int) * (size_t)(g->n_inputs + 1));
-    g->inputs[g->n_inputs++] = v;
-    return v;
-}
 
 /* A float constant: `data`, or (NULL) a smooth deterministic pattern from `seed`. */
 static int constant(ember_graph *g, const char *name, int rank, const int64_t *dims, const float *data,
@@ -52,36 +39,6 @@ static int constant(ember_graph *g, const char *name, int rank, const int64_t *d
     return v;
 }
 
-static int node_v(ember_graph *g, const char *op, int opset, const int *ins, int n_in, const char *out,
-                  const ember_attr *attrs, int n_attrs)
-{
-    int o = ember_graph_value(g, out);
-    ember_attr *copy = NULL;
-    if (n_attrs) {
-        copy = ember_arena_alloc(&g->arena, sizeof *copy * (size_t)n_attrs);
-        memcpy(copy, attrs, sizeof *copy * (size_t)n_attrs);
-    }
-    int ni = ember_graph_add_node(g, NULL, op, "", ins, n_in, &o, 1, copy, n_attrs);
-    cr_assert_geq(ni, 0);
-    g->nodes[ni].opset = opset;
-    g->nodes[ni].op = ember_op_lookup("", op);
-    cr_assert_geq(g->nodes[ni].op, 0, "no op %s", op);
-    return o;
-}
-
-static int node(ember_graph *g, const char *op, const int *ins, int n_in, const char *out, const ember_attr *attrs,
-                int n_attrs)
-{
-    return node_v(g, op, 13, ins, n_in, out, attrs, n_attrs);
-}
-
-static void output(ember_graph *g, int v)
-{
-    g->values[v].flags |= EMBER_VALUE_OUTPUT;
-    g->outputs = realloc(g->outputs, sizeof(int) * (size_t)(g->n_outputs + 1));
-    g->outputs[g->n_outputs++] = v;
-}
-
 static ember_attr flt(const char *name, float v) { return (ember_attr){.name = name, .type = EMBER_ATTR_FLOAT, .f = v}; }
 static ember_attr int1(const char *name, int64_t v) { return (ember_attr){.name = name, .type = EMBER_ATTR_INT, .i = v}; }
 
@@ -92,10 +49,7 @@ static ember_graph *build(build_fn fn)
     ember_graph *g = ember_graph_new(NULL);
     g->opset = 13;
     fn(g);
-    for (int i = 0; i < g->n_nodes; i++)
-        cr_assert_eq(ember_op_check_attrs(&g->nodes[i]), EMBER_OK, "%s", ember_last_error());
-    cr_assert_eq(ember_graph_toposort(g), EMBER_OK, "%s", ember_last_error());
-    cr_assert_eq(ember_graph_infer(g), EMBER_OK, "%s", ember_last_error());
+    ut_graph_finish(g);
     return g;
 }
 
@@ -187,15 +141,15 @@ static const int64_t XD[4] = {1, 3, 6, 6}, WD[4] = {4, 3, 3, 3}, BD[1] = {4};
 
 static int conv(ember_graph *g, const char *out)
 {
-    int x = g->n_inputs ? g->inputs[0] : input(g, "x", 4, XD);
+    int x = g->n_inputs ? g->inputs[0] : ut_input(g, "x", 4, XD);
     int ins[3] = {x, constant(g, "w", 4, WD, NULL, 0.5f), constant(g, "b", 1, BD, NULL, 1.5f)};
-    return node(g, "Conv", ins, 3, out, NULL, 0);
+    return ut_node(g, "Conv", 13, ins, 3, out, NULL, 0);
 }
 
 static void build_conv_relu(ember_graph *g)
 {
     int c = conv(g, "c");
-    output(g, node(g, "Relu", &c, 1, "y", NULL, 0));
+    ut_output(g, ut_node(g, "Relu", 13, &c, 1, "y", NULL, 0));
 }
 
 Test(fuse, conv_relu)
@@ -216,7 +170,7 @@ static void build_conv_clip(ember_graph *g)
     int c = conv(g, "c");
     float lo = 0.0f, hi = 6.0f;
     int ins[3] = {c, constant(g, "lo", 0, NULL, &lo, 0), constant(g, "hi", 0, NULL, &hi, 0)};
-    output(g, node(g, "Clip", ins, 3, "y", NULL, 0));
+    ut_output(g, ut_node(g, "Clip", 13, ins, 3, "y", NULL, 0));
 }
 
 Test(fuse, conv_clip_constant_bounds)
@@ -237,14 +191,14 @@ static void build_conv_clip_max_only(ember_graph *g)
     int c = conv(g, "c");
     float hi = 0.5f;
     int ins[3] = {c, -1, constant(g, "hi", 1, (int64_t[]){1}, &hi, 0)};
-    output(g, node(g, "Clip", ins, 3, "y", NULL, 0));
+    ut_output(g, ut_node(g, "Clip", 13, ins, 3, "y", NULL, 0));
 }
 
 static void build_conv_clip6(ember_graph *g)
 {
     int c = conv(g, "c");
     ember_attr a[2] = {flt("min", -1.0f), flt("max", 2.0f)};
-    output(g, node_v(g, "Clip", 6, &c, 1, "y", a, 2));
+    ut_output(g, ut_node(g, "Clip", 6, &c, 1, "y", a, 2));
 }
 
 Test(fuse, conv_clip_other_forms)
@@ -278,25 +232,25 @@ static void act_attrs(ember_attr *a, int *n)
 
 static void build_gemm_act(ember_graph *g)
 {
-    int a = input(g, "a", 2, (int64_t[]){5, 7});
+    int a = ut_input(g, "a", 2, (int64_t[]){5, 7});
     int ins[3] = {a, constant(g, "w", 2, (int64_t[]){6, 7}, NULL, 0.1f), constant(g, "c", 1, (int64_t[]){6}, NULL, 2)};
     ember_attr ga[3] = {int1("transB", 1), flt("alpha", 0.7f), flt("beta", 1.3f)};
-    int y = node(g, "Gemm", ins, 3, "gm", ga, 3);
+    int y = ut_node(g, "Gemm", 13, ins, 3, "gm", ga, 3);
     ember_attr aa[2];
     int na;
     act_attrs(aa, &na);
-    output(g, node(g, acts[cur_act], &y, 1, "y", aa, na));
+    ut_output(g, ut_node(g, acts[cur_act], 13, &y, 1, "y", aa, na));
 }
 
 static void build_matmul_act(ember_graph *g)
 {
-    int a = input(g, "a", 3, (int64_t[]){2, 5, 7});
+    int a = ut_input(g, "a", 3, (int64_t[]){2, 5, 7});
     int ins[2] = {a, constant(g, "w", 3, (int64_t[]){2, 7, 4}, NULL, 0.3f)};
-    int y = node(g, "MatMul", ins, 2, "mm", NULL, 0);
+    int y = ut_node(g, "MatMul", 13, ins, 2, "mm", NULL, 0);
     ember_attr aa[2];
     int na;
     act_attrs(aa, &na);
-    output(g, node(g, acts[cur_act], &y, 1, "y", aa, na));
+    ut_output(g, ut_node(g, acts[cur_act], 13, &y, 1, "y", aa, na));
 }
 
 Test(fuse, gemm_and_matmul_every_activation)
@@ -326,15 +280,15 @@ Test(fuse, gemm_and_matmul_every_activation)
 static void build_shared(ember_graph *g)
 {
     int c = conv(g, "c");
-    output(g, node(g, "Relu", &c, 1, "y", NULL, 0));
-    output(g, node(g, "Sigmoid", &c, 1, "z", NULL, 0));
+    ut_output(g, ut_node(g, "Relu", 13, &c, 1, "y", NULL, 0));
+    ut_output(g, ut_node(g, "Sigmoid", 13, &c, 1, "z", NULL, 0));
 }
 
 static void build_conv_output(ember_graph *g)
 {
     int c = conv(g, "c");
-    output(g, c);
-    output(g, node(g, "Relu", &c, 1, "y", NULL, 0));
+    ut_output(g, c);
+    ut_output(g, ut_node(g, "Relu", 13, &c, 1, "y", NULL, 0));
 }
 
 /* Clip bounds computed at run time; Relu after an Add; a second activation after a
@@ -343,22 +297,22 @@ static void build_conv_output(ember_graph *g)
 static void build_unfusable(ember_graph *g)
 {
     int c = conv(g, "c");
-    int lo = input(g, "lo", 0, NULL);
+    int lo = ut_input(g, "lo", 0, NULL);
     int ins[2] = {c, lo};
-    output(g, node(g, "Clip", ins, 2, "y1", NULL, 0));
+    ut_output(g, ut_node(g, "Clip", 13, ins, 2, "y1", NULL, 0));
     int sum[2] = {g->inputs[0], g->inputs[0]};
-    int s = node(g, "Add", sum, 2, "s", NULL, 0);
-    output(g, node(g, "Relu", &s, 1, "y2", NULL, 0));
+    int s = ut_node(g, "Add", 13, sum, 2, "s", NULL, 0);
+    ut_output(g, ut_node(g, "Relu", 13, &s, 1, "y2", NULL, 0));
     int ins2[3] = {g->inputs[0], constant(g, "w2", 4, WD, NULL, 0.9f), -1};
-    int c2 = node(g, "Conv", ins2, 2, "c2", NULL, 0);
-    int r = node(g, "Relu", &c2, 1, "r2", NULL, 0);
-    output(g, node(g, "Sigmoid", &r, 1, "y3", NULL, 0));
+    int c2 = ut_node(g, "Conv", 13, ins2, 2, "c2", NULL, 0);
+    int r = ut_node(g, "Relu", 13, &c2, 1, "r2", NULL, 0);
+    ut_output(g, ut_node(g, "Sigmoid", 13, &r, 1, "y3", NULL, 0));
     int ins3[2] = {g->inputs[0], constant(g, "w3", 4, WD, NULL, 1.9f)};
-    int c3 = node(g, "Conv", ins3, 2, "c3", NULL, 0);
-    int r3 = node(g, "Relu", &c3, 1, "r3", NULL, 0);
+    int c3 = ut_node(g, "Conv", 13, ins3, 2, "c3", NULL, 0);
+    int r3 = ut_node(g, "Relu", 13, &c3, 1, "r3", NULL, 0);
     int bn[5] = {r3, constant(g, "sc", 1, BD, NULL, 1), constant(g, "bb", 1, BD, NULL, 2),
                  constant(g, "mn", 1, BD, NULL, 3), constant(g, "vr", 1, BD, (float[]){1, 2, 3, 4}, 0)};
-    output(g, node(g, "BatchNormalization", bn, 5, "y4", NULL, 0));
+    ut_output(g, ut_node(g, "BatchNormalization", 13, bn, 5, "y4", NULL, 0));
 }
 
 Test(fuse, not_fused)
@@ -385,22 +339,22 @@ Test(fuse, not_fused)
 
 static void build_matmul_add_relu(ember_graph *g)
 {
-    int a = input(g, "a", 2, (int64_t[]){3, 8});
+    int a = ut_input(g, "a", 2, (int64_t[]){3, 8});
     int ins[2] = {a, constant(g, "w", 2, (int64_t[]){8, 5}, NULL, 0.2f)};
-    int m = node(g, "MatMul", ins, 2, "m", NULL, 0);
+    int m = ut_node(g, "MatMul", 13, ins, 2, "m", NULL, 0);
     int add[2] = {constant(g, "bias", 1, (int64_t[]){5}, NULL, 1.0f), m}; /* bias first */
-    int s = node(g, "Add", add, 2, "s", NULL, 0);
-    output(g, node(g, "Relu", &s, 1, "y", NULL, 0));
+    int s = ut_node(g, "Add", 13, add, 2, "s", NULL, 0);
+    ut_output(g, ut_node(g, "Relu", 13, &s, 1, "y", NULL, 0));
 }
 
 /* Rank 3: stays MatMul + Add. */
 static void build_matmul3_add(ember_graph *g)
 {
-    int a = input(g, "a", 3, (int64_t[]){2, 3, 8});
+    int a = ut_input(g, "a", 3, (int64_t[]){2, 3, 8});
     int ins[2] = {a, constant(g, "w", 2, (int64_t[]){8, 5}, NULL, 0.2f)};
-    int m = node(g, "MatMul", ins, 2, "m", NULL, 0);
+    int m = ut_node(g, "MatMul", 13, ins, 2, "m", NULL, 0);
     int add[2] = {m, constant(g, "bias", 1, (int64_t[]){5}, NULL, 1.0f)};
-    output(g, node(g, "Add", add, 2, "y", NULL, 0));
+    ut_output(g, ut_node(g, "Add", 13, add, 2, "y", NULL, 0));
 }
 
 Test(fuse, matmul_add_becomes_gemm)
@@ -428,16 +382,16 @@ static const int64_t YD[4] = {1, 4, 4, 4};
 static void build_conv_add_relu(ember_graph *g)
 {
     int c = conv(g, "c");
-    int r = input(g, "r", 4, YD);
+    int r = ut_input(g, "r", 4, YD);
     int add[2] = {r, c};
-    int s = node(g, "Add", add, 2, "s", NULL, 0);
-    output(g, node(g, "Relu", &s, 1, "y", NULL, 0));
+    int s = ut_node(g, "Add", 13, add, 2, "s", NULL, 0);
+    ut_output(g, ut_node(g, "Relu", 13, &s, 1, "y", NULL, 0));
     int ins2[2] = {g->inputs[0], constant(g, "w2", 4, WD, NULL, 0.9f)};
-    int c2 = node(g, "Conv", ins2, 2, "c2", NULL, 0);
+    int c2 = ut_node(g, "Conv", 13, ins2, 2, "c2", NULL, 0);
     int ins3[2] = {g->inputs[0], constant(g, "w3", 4, WD, NULL, 1.3f)};
-    int c3 = node(g, "Conv", ins3, 2, "c3", NULL, 0);
+    int c3 = ut_node(g, "Conv", 13, ins3, 2, "c3", NULL, 0);
     int add2[2] = {c2, c3};
-    output(g, node(g, "Add", add2, 2, "y2", NULL, 0));
+    ut_output(g, ut_node(g, "Add", 13, add2, 2, "y2", NULL, 0));
 }
 
 /* Not fused: a broadcast (bias-like) addend; a Conv with an activation already; a sum
@@ -446,19 +400,19 @@ static void build_conv_add_unfusable(ember_graph *g)
 {
     int c = conv(g, "c");
     int add[2] = {c, constant(g, "k", 3, (int64_t[]){4, 1, 1}, NULL, 0.3f)};
-    output(g, node(g, "Add", add, 2, "y", NULL, 0));
+    ut_output(g, ut_node(g, "Add", 13, add, 2, "y", NULL, 0));
     int ins2[2] = {g->inputs[0], constant(g, "w2", 4, WD, NULL, 0.9f)};
-    int c2 = node(g, "Conv", ins2, 2, "c2", NULL, 0);
-    int r2 = node(g, "Relu", &c2, 1, "r2", NULL, 0);
-    int add2[2] = {r2, input(g, "r", 4, YD)};
-    output(g, node(g, "Add", add2, 2, "y2", NULL, 0));
+    int c2 = ut_node(g, "Conv", 13, ins2, 2, "c2", NULL, 0);
+    int r2 = ut_node(g, "Relu", 13, &c2, 1, "r2", NULL, 0);
+    int add2[2] = {r2, ut_input(g, "r", 4, YD)};
+    ut_output(g, ut_node(g, "Add", 13, add2, 2, "y2", NULL, 0));
     int ins3[2] = {g->inputs[0], constant(g, "w3", 4, WD, NULL, 1.9f)};
-    int c3 = node(g, "Conv", ins3, 2, "c3", NULL, 0);
+    int c3 = ut_node(g, "Conv", 13, ins3, 2, "c3", NULL, 0);
     int add3[2] = {c3, g->inputs[1]};
-    int s3 = node(g, "Add", add3, 2, "s3", NULL, 0);
+    int s3 = ut_node(g, "Add", 13, add3, 2, "s3", NULL, 0);
     int bn[5] = {s3, constant(g, "sc", 1, BD, NULL, 1), constant(g, "bb", 1, BD, NULL, 2),
                  constant(g, "mn", 1, BD, NULL, 3), constant(g, "vr", 1, BD, (float[]){1, 2, 3, 4}, 0)};
-    output(g, node(g, "BatchNormalization", bn, 5, "y3", NULL, 0));
+    ut_output(g, ut_node(g, "BatchNormalization", 13, bn, 5, "y3", NULL, 0));
 }
 
 Test(fuse, conv_add_residual)
@@ -500,29 +454,6 @@ Test(fuse, conv_add_not_fused)
 
 /* ---- the zoo ---- */
 
-static ember_model *load(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, ZOO "%s/model.onnx", name);
-    ember_model *m;
-    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
-    return m;
-}
-
-static void load_pb(const char *path, ember_tensor *t)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    cr_assert_eq(ember_onnx_read_tensor(buf, (size_t)n, t, NULL), EMBER_OK, "%s", ember_last_error());
-    free(buf);
-}
-
 static void expect_close(const ember_tensor *a, const ember_tensor *b, const char *what, int o)
 {
     cr_assert_eq(a->nbytes, b->nbytes);
@@ -538,7 +469,7 @@ static void expect_close(const ember_tensor *a, const ember_tensor *b, const cha
  * cpu backend, on the model's reference inputs. */
 static void zoo_check(const char *name, int *fused_count, int *left_acts)
 {
-    ember_model *m = load(name);
+    ember_model *m = ut_load_zoo(name);
     cr_assert_eq(ember_graph_optimize(m->graph, NULL), EMBER_OK, "%s", ember_last_error());
     const ember_graph *g = m->graph;
     *fused_count = 0;
@@ -553,7 +484,7 @@ static void zoo_check(const char *name, int *fused_count, int *left_acts)
     fprintf(stderr, "fusion: %-20s %3d activations fused, %3d left, %d Gemm\n", name, *fused_count, *left_acts,
             count_op(g, EMBER_OP_GEMM));
 
-    ember_model *base = load(name);
+    ember_model *base = ut_load_zoo(name);
     int ni = ember_model_num_inputs(base), no = ember_model_num_outputs(base);
     cr_assert_leq(ni, 8);
     cr_assert_leq(no, 8);
@@ -562,7 +493,7 @@ static void zoo_check(const char *name, int *fused_count, int *left_acts)
     char path[512];
     for (int i = 0; i < ni; i++) {
         snprintf(path, sizeof path, ZOO "%s/test_data_set_0/input_%d.pb", name, i);
-        load_pb(path, &in[i]);
+        ut_load_pb(path, &in[i]);
         memset(&ot[i], 0, sizeof ot[i]);
         ot[i].dtype = in[i].dtype;
         ot[i].rank = in[i].rank;
@@ -596,7 +527,7 @@ static void zoo_check(const char *name, int *fused_count, int *left_acts)
 
 Test(fuse_models, mobilenet_v2_every_clip_fused, .timeout = 300)
 {
-    ember_model *m0 = load("mobilenet_v2");
+    ember_model *m0 = ut_load_zoo("mobilenet_v2");
     int clips = count_op(m0->graph, EMBER_OP_CLIP);
     ember_model_free(m0);
     cr_assert_gt(clips, 0);
@@ -610,7 +541,7 @@ Test(fuse_models, resnet18_every_conv_relu_fused, .timeout = 300)
 {
     /* Relus after a Conv (after BN folding) go; so do the residual Adds (into the block's
      * last Conv as a sum input) and the Relus after them. */
-    ember_model *m = load("resnet18");
+    ember_model *m = ut_load_zoo("resnet18");
     ember_graph *g = m->graph;
     cr_assert_eq(ember_graph_optimize(g, NULL), EMBER_OK, "%s", ember_last_error());
     int relus = 0, adds = 0, sums = 0;

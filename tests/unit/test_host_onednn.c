@@ -13,6 +13,7 @@
 #include "importers/onnx.h"
 #include "ops/host.h"
 #include "op_harness.h"
+#include "test_util.h"
 
 extern const ember_host_kernel ember_host_onednn_conv;
 extern const ember_host_kernel ember_host_onednn_max_pool;
@@ -41,19 +42,6 @@ static int64_t numel(const int64_t *d, int r)
     int64_t n = 1;
     for (int i = 0; i < r; i++) n *= d[i];
     return n;
-}
-
-static ember_op_tensor op_tensor(ember_dtype dt, int rank, const int64_t *dims, void *data)
-{
-    ember_op_tensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    memcpy(t.dims, dims, sizeof(int64_t) * (size_t)rank);
-    for (int k = 0; k < EMBER_MAX_RANK; k++) t.syms[k] = -1;
-    t.data = data;
-    t.nbytes = (size_t)numel(dims, rank) * ember_dtype_size(dt);
-    return t;
 }
 
 /* A node for the host kernels: op, opset and attributes (inputs/outputs unused). */
@@ -191,12 +179,12 @@ static ember_status check_conv(const conv_case *cc, int threads)
         }
     }
     ember_node node = make_node(EMBER_OP_CONV, "Conv", 13, attrs, na, cc->bias ? 3 : 2, 1);
-    ember_op_tensor ins[3] = {op_tensor(EMBER_DT_FLOAT, 4, xd, x), op_tensor(EMBER_DT_FLOAT, 4, wd, w),
-                              op_tensor(EMBER_DT_FLOAT, 1, bd, b)};
+    ember_op_tensor ins[3] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, x), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w),
+                              ut_op_tensor(EMBER_DT_FLOAT, 1, bd, b)};
     int is_const[3] = {0, 1, 1};
     float *y = malloc(sizeof(float) * (size_t)yn);
     for (int64_t i = 0; i < yn; i++) y[i] = NAN;
-    ember_op_tensor yt = op_tensor(EMBER_DT_FLOAT, ref.rank, ref.dims, y);
+    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, ref.rank, ref.dims, y);
     ember_status s = host_call(&ember_host_onednn_conv, &node, ins, is_const, cc->bias ? 3 : 2, &yt, threads);
     if (s == EMBER_OK) {
         char what[256];
@@ -291,8 +279,8 @@ static ember_status conv_prepare_status(ember_dtype dt, int rank, int w_const, c
     int na = 0;
     if (act) attrs[na++] = harness_attr_string("ember_activation", act);
     ember_node node = make_node(EMBER_OP_CONV, "Conv", 13, attrs, na, 2, 1);
-    ember_op_tensor x = op_tensor(dt, rank, xd, NULL), w = op_tensor(dt, rank, wd, w_const ? buf : NULL),
-                    y = op_tensor(dt, rank, yd, NULL);
+    ember_op_tensor x = ut_op_tensor(dt, rank, xd, NULL), w = ut_op_tensor(dt, rank, wd, w_const ? buf : NULL),
+                    y = ut_op_tensor(dt, rank, yd, NULL);
     ember_op_tensor *pin[2] = {&x, &w}, *pout[1] = {&y};
     ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = 2, .n_out = 1, .in = pin, .out = pout};
     void *state = NULL;
@@ -350,10 +338,10 @@ static ember_status check_pool(const pool_case *pc, int threads)
     }
     int64_t yn = numel(ref.dims, ref.rank);
     ember_node node = make_node(pc->avg ? EMBER_OP_AVERAGE_POOL : EMBER_OP_MAX_POOL, op, pc->opset, attrs, na, 1, 1);
-    ember_op_tensor ins[1] = {op_tensor(EMBER_DT_FLOAT, 4, xd, x)};
+    ember_op_tensor ins[1] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, x)};
     int is_const[1] = {0};
     float *y = malloc(sizeof(float) * (size_t)(yn ? yn : 1));
-    ember_op_tensor yt = op_tensor(EMBER_DT_FLOAT, ref.rank, ref.dims, y);
+    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, ref.rank, ref.dims, y);
     const ember_host_kernel *k = pc->avg ? &ember_host_onednn_average_pool : &ember_host_onednn_max_pool;
     ember_status s = host_call(k, &node, ins, is_const, 1, &yt, threads);
     if (s == EMBER_OK) {
@@ -429,8 +417,8 @@ Test(host_onednn, pool_fixed_and_declines)
     int64_t xd[4] = {1, 2, 4, 4}, yd[4] = {1, 2, 2, 2}, ks[2] = {2, 2}, ss[2] = {2, 2};
     ember_attr attrs[2] = {harness_attr_ints("kernel_shape", ks, 2), harness_attr_ints("strides", ss, 2)};
     ember_node node = make_node(EMBER_OP_MAX_POOL, "MaxPool", 12, attrs, 2, 1, 2);
-    ember_op_tensor x = op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), y = op_tensor(EMBER_DT_FLOAT, 4, yd, NULL),
-                    i = op_tensor(EMBER_DT_INT64, 4, yd, NULL);
+    ember_op_tensor x = ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), y = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL),
+                    i = ut_op_tensor(EMBER_DT_INT64, 4, yd, NULL);
     ember_op_tensor *pin[1] = {&x}, *pout[2] = {&y, &i};
     ember_op_ctx ctx = {.node = &node, .opset = 12, .running = true, .n_in = 1, .n_out = 2, .in = pin, .out = pout};
     void *state = NULL;
@@ -450,10 +438,10 @@ Test(host_onednn, global_average_pool)
         ember_op_tensor ref;
         cr_assert_eq(harness_run("GlobalAveragePool", 13, hin, 1, NULL, 0, &ref, 1), EMBER_OK);
         ember_node node = make_node(EMBER_OP_GLOBAL_AVERAGE_POOL, "GlobalAveragePool", 13, NULL, 0, 1, 1);
-        ember_op_tensor ins[1] = {op_tensor(EMBER_DT_FLOAT, 4, xd, x)};
+        ember_op_tensor ins[1] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, x)};
         int is_const[1] = {0};
         float *y = malloc(sizeof(float) * (size_t)numel(yd, 4));
-        ember_op_tensor yt = op_tensor(EMBER_DT_FLOAT, 4, yd, y);
+        ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, y);
         cr_expect_eq(host_call(&ember_host_onednn_global_average_pool, &node, ins, is_const, 1, &yt, 0), EMBER_OK);
         expect_close(y, ref.data, numel(yd, 4), "GlobalAveragePool");
         free(ref.data);
@@ -463,7 +451,7 @@ Test(host_onednn, global_average_pool)
     /* A small one stays on the reference (faster there). */
     int64_t xd[4] = {1, 512, 7, 7}, yd[4] = {1, 512, 1, 1};
     ember_node node = make_node(EMBER_OP_GLOBAL_AVERAGE_POOL, "GlobalAveragePool", 13, NULL, 0, 1, 1);
-    ember_op_tensor ins[1] = {op_tensor(EMBER_DT_FLOAT, 4, xd, NULL)}, yt = op_tensor(EMBER_DT_FLOAT, 4, yd, NULL);
+    ember_op_tensor ins[1] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL)}, yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL);
     int is_const[1] = {0};
     cr_expect_eq(host_call(&ember_host_onednn_global_average_pool, &node, ins, is_const, 1, &yt, 0),
                  EMBER_E_UNSUPPORTED);
@@ -556,16 +544,16 @@ Test(host_onednn, layout_chain)
     float *ya = malloc(sizeof(float) * 32 * 144), *yb = malloc(sizeof(float) * 32 * 144),
           *yp = malloc(sizeof(float) * 32 * 36), *yc = malloc(sizeof(float) * 16 * 36);
     chain_step A = {0}, B = {0}, P = {0}, C = {0};
-    A.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, xd, x), A.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, wad, wa);
-    A.ins[2] = op_tensor(EMBER_DT_FLOAT, 1, bd, ba), A.out = op_tensor(EMBER_DT_FLOAT, 4, ad, ya);
+    A.ins[0] = ut_op_tensor(EMBER_DT_FLOAT, 4, xd, x), A.ins[1] = ut_op_tensor(EMBER_DT_FLOAT, 4, wad, wa);
+    A.ins[2] = ut_op_tensor(EMBER_DT_FLOAT, 1, bd, ba), A.out = ut_op_tensor(EMBER_DT_FLOAT, 4, ad, ya);
     chain_prepare(&A, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", a3, 4, 3);
-    B.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, ad, ya), B.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, wbd, wb);
-    B.out = op_tensor(EMBER_DT_FLOAT, 4, ad, yb);
+    B.ins[0] = ut_op_tensor(EMBER_DT_FLOAT, 4, ad, ya), B.ins[1] = ut_op_tensor(EMBER_DT_FLOAT, 4, wbd, wb);
+    B.out = ut_op_tensor(EMBER_DT_FLOAT, 4, ad, yb);
     chain_prepare(&B, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", a1, 3, 2);
-    P.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, ad, yb), P.out = op_tensor(EMBER_DT_FLOAT, 4, pd, yp);
+    P.ins[0] = ut_op_tensor(EMBER_DT_FLOAT, 4, ad, yb), P.out = ut_op_tensor(EMBER_DT_FLOAT, 4, pd, yp);
     chain_prepare(&P, &ember_host_onednn_max_pool, EMBER_OP_MAX_POOL, "MaxPool", ap, 3, 1);
-    C.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, pd, yp), C.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, wcd, wc);
-    C.ins[2] = op_tensor(EMBER_DT_FLOAT, 1, bcd, bc), C.out = op_tensor(EMBER_DT_FLOAT, 4, cd, yc);
+    C.ins[0] = ut_op_tensor(EMBER_DT_FLOAT, 4, pd, yp), C.ins[1] = ut_op_tensor(EMBER_DT_FLOAT, 4, wcd, wc);
+    C.ins[2] = ut_op_tensor(EMBER_DT_FLOAT, 1, bcd, bc), C.out = ut_op_tensor(EMBER_DT_FLOAT, 4, cd, yc);
     chain_prepare(&C, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", a3, 4, 3);
     int l1 = chain_link(&A, &B), l2 = chain_link(&B, &P), l3 = chain_link(&P, &C);
     cr_log_info("layout chain: %d %d %d", l1, l2, l3);
@@ -580,7 +568,7 @@ Test(host_onednn, layout_chain)
     if (l2) {
         chain_step Q = {0};
         float *yq = malloc(sizeof(float) * 32 * 36);
-        Q.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, ad, yb), Q.out = op_tensor(EMBER_DT_FLOAT, 4, pd, yq);
+        Q.ins[0] = ut_op_tensor(EMBER_DT_FLOAT, 4, ad, yb), Q.out = ut_op_tensor(EMBER_DT_FLOAT, 4, pd, yq);
         chain_prepare(&Q, &ember_host_onednn_max_pool, EMBER_OP_MAX_POOL, "MaxPool", ap, 3, 1);
         cr_assert(Q.k->accepts_layout(Q.state, 0, l2));
         cr_assert_eq(Q.k->set_layout(Q.state, 0, 0, l2, &Q.scratch_bytes), EMBER_OK);
@@ -632,13 +620,13 @@ Test(host_onednn, conv_sum_input)
     float *y = malloc(sizeof(float) * (size_t)numel(xd, 4)), *t = malloc(sizeof(float) * (size_t)numel(xd, 4));
     for (int chained = 0; chained < 2; chained++) {
         chain_step P = {0}, S = {0};
-        P.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, xd, r), P.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, w1d, w1);
-        P.out = op_tensor(EMBER_DT_FLOAT, 4, xd, t);
+        P.ins[0] = ut_op_tensor(EMBER_DT_FLOAT, 4, xd, r), P.ins[1] = ut_op_tensor(EMBER_DT_FLOAT, 4, w1d, w1);
+        P.out = ut_op_tensor(EMBER_DT_FLOAT, 4, xd, t);
         chain_prepare(&P, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", a1, 3, 2);
-        S.ins[0] = op_tensor(EMBER_DT_FLOAT, 4, xd, x), S.ins[1] = op_tensor(EMBER_DT_FLOAT, 4, wd, w);
-        S.ins[2] = op_tensor(EMBER_DT_FLOAT, 1, bd, b);
-        S.out = op_tensor(EMBER_DT_FLOAT, 4, xd, y);
-        S.ins[3] = op_tensor(EMBER_DT_FLOAT, 4, xd, t);
+        S.ins[0] = ut_op_tensor(EMBER_DT_FLOAT, 4, xd, x), S.ins[1] = ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w);
+        S.ins[2] = ut_op_tensor(EMBER_DT_FLOAT, 1, bd, b);
+        S.out = ut_op_tensor(EMBER_DT_FLOAT, 4, xd, y);
+        S.ins[3] = ut_op_tensor(EMBER_DT_FLOAT, 4, xd, t);
         chain_prepare(&S, &ember_host_onednn_conv, EMBER_OP_CONV, "Conv", as, 5, 4);
         int l = 0;
         if (chained) {
@@ -663,20 +651,6 @@ Test(host_onednn, conv_sum_input)
 
 /* ---- the zoo on the cpu backend ---- */
 
-static void *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 /* Reads <dir>/<prefix>_N.pb for N = 0, 1, ...; returns the count. */
 static int load_pbs(const char *dir, const char *prefix, ember_tensor *t, int max)
 {
@@ -685,7 +659,7 @@ static int load_pbs(const char *dir, const char *prefix, ember_tensor *t, int ma
         char path[1200];
         snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
         size_t size;
-        void *buf = slurp(path, &size);
+        void *buf = ut_slurp(path, &size);
         if (!buf) break;
         cr_assert_eq(ember_onnx_read_tensor(buf, size, &t[n], NULL), EMBER_OK, "%s: %s", path, ember_last_error());
         free(buf);

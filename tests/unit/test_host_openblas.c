@@ -9,6 +9,7 @@
 
 #include "op_harness.h"
 #include "ops/host.h"
+#include "test_util.h"
 
 static const ember_host_kernel *find_kernel(int op, const char *name)
 {
@@ -21,23 +22,6 @@ static const ember_host_kernel *find_kernel(int op, const char *name)
 }
 
 static uint32_t rng = 12345;
-static float frand(void)
-{
-    rng = rng * 1664525u + 1013904223u;
-    return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-static int irand(int lo, int hi) /* [lo, hi] */
-{
-    rng = rng * 1664525u + 1013904223u;
-    return lo + (int)((rng >> 8) % (uint32_t)(hi - lo + 1));
-}
-
-static float *rand_buf(int64_t n)
-{
-    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) p[i] = frand();
-    return p;
-}
 
 static harness_in f32_in(int rank, const int64_t *dims, const float *data, int is_const)
 {
@@ -57,13 +41,7 @@ static ember_status run_fast(const ember_host_kernel *k, const char *op_type, co
     for (int i = 0; i < n_in; i++) {
         pin[i] = ins[i].data ? &t[i] : NULL;
         if (!pin[i]) continue;
-        memset(&t[i], 0, sizeof t[i]);
-        t[i].dtype = ins[i].dtype;
-        t[i].rank = ins[i].rank;
-        memcpy(t[i].dims, ins[i].dims, sizeof t[i].dims);
-        for (int d = 0; d < EMBER_MAX_RANK; d++) t[i].syms[d] = -1;
-        t[i].nbytes = (size_t)ember_op_numel(&t[i]) * sizeof(float);
-        t[i].data = (void *)ins[i].data;
+        t[i] = ut_op_tensor(ins[i].dtype, ins[i].rank, ins[i].dims, (void *)ins[i].data);
     }
     memset(out, 0, sizeof *out);
     out->rank = -1;
@@ -89,17 +67,6 @@ static ember_status run_fast(const ember_host_kernel *k, const char *op_type, co
     return EMBER_OK;
 }
 
-static void expect_same(const ember_op_tensor *ref, const ember_op_tensor *got, const char *what)
-{
-    cr_assert_eq(ref->rank, got->rank, "%s: rank", what);
-    for (int d = 0; d < ref->rank; d++) cr_assert_eq(ref->dims[d], got->dims[d], "%s: dim %d", what, d);
-    int64_t n = ember_op_numel(ref);
-    const float *a = ref->data, *b = got->data;
-    for (int64_t i = 0; i < n; i++)
-        cr_assert(fabsf(a[i] - b[i]) <= 1e-4f + 1e-4f * fabsf(a[i]), "%s: element %lld: reference %.7g, openblas %.7g",
-                  what, (long long)i, a[i], b[i]);
-}
-
 /* Activation attributes as the fusion pass writes them. */
 static const char *const act_names[] = {NULL, "Relu", "Clip", "Sigmoid", "LeakyRelu", "HardSigmoid", "Tanh"};
 
@@ -118,10 +85,11 @@ Test(host_openblas, gemm_random)
     const ember_host_kernel *k = find_kernel(EMBER_OP_GEMM, "openblas_gemm");
     int taken = 0, declined = 0;
     for (int it = 0; it < 300; it++) {
-        int64_t M = irand(1, 40), N = irand(1, 40), K = irand(1, 40);
+        int64_t M = ut_irand(&rng, 1, 40), N = ut_irand(&rng, 1, 40), K = ut_irand(&rng, 1, 40);
         if (it % 10 == 0) M = 1; /* GEMV, as in the MLPs */
-        int ta = irand(0, 1), tb = irand(0, 1), cform = irand(0, 6), act = irand(0, 6), threads = irand(0, 2);
-        float alpha = it % 3 ? 0.5f + frand() : 1.0f, beta = it % 4 ? frand() * 2 : 1.0f;
+        int ta = ut_irand(&rng, 0, 1), tb = ut_irand(&rng, 0, 1), cform = ut_irand(&rng, 0, 6),
+            act = ut_irand(&rng, 0, 6), threads = ut_irand(&rng, 0, 2);
+        float alpha = it % 3 ? 0.5f + ut_frand(&rng) : 1.0f, beta = it % 4 ? ut_frand(&rng) * 2 : 1.0f;
         if (it % 17 == 0) beta = 0.0f;
         int64_t ad[2] = {ta ? K : M, ta ? M : K}, bd[2] = {tb ? N : K, tb ? K : N};
         /* C: absent, scalar, [1], [N], [1, N], [M, 1], [M, N] */
@@ -133,7 +101,8 @@ Test(host_openblas, gemm_random)
         if (cform == 5) cd[0] = M, cd[1] = 1;
         if (cform == 6) cd[0] = M, cd[1] = N;
         int64_t cn = crank[cform] < 0 ? 0 : crank[cform] == 0 ? 1 : crank[cform] == 1 ? cd[0] : cd[0] * cd[1];
-        float *A = rand_buf(M * K), *B = rand_buf(K * N), *C = crank[cform] >= 0 ? rand_buf(cn) : NULL;
+        float *A = ut_rand_buf(&rng, M * K, 1.0f), *B = ut_rand_buf(&rng, K * N, 1.0f),
+              *C = crank[cform] >= 0 ? ut_rand_buf(&rng, cn, 1.0f) : NULL;
         harness_in ins[3] = {f32_in(2, ad, A, 0), f32_in(2, bd, B, it % 2), f32_in(crank[cform] < 0 ? 0 : crank[cform], cd, C, 1)};
         ember_attr attrs[8];
         int na = 0;
@@ -153,7 +122,7 @@ Test(host_openblas, gemm_random)
             declined++;
         } else {
             cr_assert_eq(s, EMBER_OK, "%s: %s", what, ember_last_error());
-            expect_same(&ref, &got, what);
+            ut_assert_op_close(&ref, &got, what, 1e-4f, 1e-4f, "openblas");
             free(got.data);
             taken++;
         }
@@ -193,7 +162,7 @@ Test(host_openblas, matmul_shapes)
         for (int d = 0; d < mc->ar; d++) na *= mc->ad[d];
         for (int d = 0; d < mc->br; d++) nb *= mc->bd[d];
         for (int act = 0; act < 7; act++) {
-            float *A = rand_buf(na), *B = rand_buf(nb);
+            float *A = ut_rand_buf(&rng, na, 1.0f), *B = ut_rand_buf(&rng, nb, 1.0f);
             harness_in ins[2] = {f32_in(mc->ar, mc->ad, A, 0), f32_in(mc->br, mc->bd, B, act % 2)};
             ember_attr attrs[4];
             int n = add_act(attrs, 0, act);
@@ -203,7 +172,7 @@ Test(host_openblas, matmul_shapes)
             snprintf(what, sizeof what, "MatMul case %zu act %s", ci, act_names[act] ? act_names[act] : "-");
             cr_assert_eq(run_fast(k, "MatMul", ins, 2, attrs, n, act % 3, &got), EMBER_OK, "%s: %s", what,
                          ember_last_error());
-            expect_same(&ref, &got, what);
+            ut_assert_op_close(&ref, &got, what, 1e-4f, 1e-4f, "openblas");
             free(got.data);
             free(ref.data);
             free(A);

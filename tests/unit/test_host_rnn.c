@@ -14,6 +14,7 @@
 #include "importers/onnx.h"
 #include "op_harness.h"
 #include "ops/host.h"
+#include "test_util.h"
 
 extern const ember_host_kernel ember_host_openblas_lstm;
 extern const ember_host_kernel ember_host_openblas_gru;
@@ -23,24 +24,6 @@ extern const ember_host_kernel ember_host_openblas_rnn;
 #define ATOL 1e-5f
 
 static uint32_t rng = 4242;
-static float frand(void)
-{
-    rng = rng * 1664525u + 1013904223u;
-    return (float)(rng >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-}
-static int irand(int lo, int hi) /* [lo, hi] */
-{
-    rng = rng * 1664525u + 1013904223u;
-    return lo + (int)((rng >> 8) % (uint32_t)(hi - lo + 1));
-}
-
-static float *rand_buf(int64_t n, float scale)
-{
-    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    for (int64_t i = 0; i < n; i++) p[i] = frand() * scale;
-    return p;
-}
-
 enum { LSTM, GRU, RNN };
 static const char *const op_names[] = {"LSTM", "GRU", "RNN"};
 static const ember_host_kernel *kernel_of(int kind)
@@ -61,13 +44,7 @@ static ember_status run_fast(const ember_host_kernel *k, const char *op_type, in
     for (int i = 0; i < n_in; i++) {
         pin[i] = ins[i].data ? &t[i] : NULL;
         if (!pin[i]) continue;
-        memset(&t[i], 0, sizeof t[i]);
-        t[i].dtype = ins[i].dtype;
-        t[i].rank = ins[i].rank;
-        memcpy(t[i].dims, ins[i].dims, sizeof t[i].dims);
-        for (int d = 0; d < EMBER_MAX_RANK; d++) t[i].syms[d] = -1;
-        t[i].nbytes = (size_t)ember_op_numel(&t[i]) * ember_dtype_size(ins[i].dtype);
-        t[i].data = (void *)ins[i].data;
+        t[i] = ut_op_tensor(ins[i].dtype, ins[i].rank, ins[i].dims, (void *)ins[i].data);
     }
     for (int o = 0; o < n_out; o++) {
         memset(&got[o], 0, sizeof got[o]);
@@ -117,17 +94,6 @@ static ember_status run_fast(const ember_host_kernel *k, const char *op_type, in
     return EMBER_OK;
 }
 
-static void expect_close(const ember_op_tensor *ref, const ember_op_tensor *got, const char *what)
-{
-    cr_assert_eq(ref->rank, got->rank, "%s: rank", what);
-    for (int d = 0; d < ref->rank; d++) cr_assert_eq(ref->dims[d], got->dims[d], "%s: dim %d", what, d);
-    int64_t n = ember_op_numel(ref);
-    const float *a = ref->data, *b = got->data;
-    for (int64_t i = 0; i < n; i++)
-        cr_assert(fabsf(a[i] - b[i]) <= ATOL + RTOL * fabsf(a[i]), "%s: element %lld: reference %.8g, fast %.8g",
-                  what, (long long)i, a[i], b[i]);
-}
-
 typedef struct rnn_case {
     int kind, dirs, reverse, layout, lbr;
     int64_t S, B, I, H;
@@ -156,14 +122,15 @@ static ember_status check_case(const rnn_case *k)
     int G = k->kind == LSTM ? 4 : k->kind == GRU ? 3 : 1;
     int64_t GH = G * H;
     /* weights at the usual initialization scale, so that pre-activations stay O(1) */
-    float *x = rand_buf(S * B * I, 1.5f), *w = rand_buf(D * GH * I, 1.5f / sqrtf((float)I)),
-          *r = rand_buf(D * GH * H, 1.5f / sqrtf((float)H));
-    float *bias = k->bias ? rand_buf(D * 2 * GH, 0.5f) : NULL;
-    float *h0 = k->h0 ? rand_buf(D * B * H, 0.8f) : NULL, *c0 = k->c0 ? rand_buf(D * B * H, 0.8f) : NULL;
+    float *x = ut_rand_buf(&rng, S * B * I, 1.5f), *w = ut_rand_buf(&rng, D * GH * I, 1.5f / sqrtf((float)I)),
+          *r = ut_rand_buf(&rng, D * GH * H, 1.5f / sqrtf((float)H));
+    float *bias = k->bias ? ut_rand_buf(&rng, D * 2 * GH, 0.5f) : NULL;
+    float *h0 = k->h0 ? ut_rand_buf(&rng, D * B * H, 0.8f) : NULL,
+          *c0 = k->c0 ? ut_rand_buf(&rng, D * B * H, 0.8f) : NULL;
     float *p = NULL;
     if (k->peep_zero || k->peep) {
         p = calloc((size_t)(D * 3 * H), sizeof(float));
-        if (k->peep) p[irand(0, (int)(D * 3 * H - 1))] = 0.3f;
+        if (k->peep) p[ut_irand(&rng, 0, (int)(D * 3 * H - 1))] = 0.3f;
     }
     int32_t lens[3];
     for (int64_t b = 0; b < B; b++) lens[b] = (int32_t)S;
@@ -235,7 +202,7 @@ static ember_status check_case(const rnn_case *k)
             if (!k->want[o]) continue;
             char w2[300];
             snprintf(w2, sizeof w2, "%s: %s", what, out_names[o]);
-            expect_close(&ref[o], &got[o], w2);
+            ut_assert_op_close(&ref[o], &got[o], w2, RTOL, ATOL, "fast");
             free(got[o].data);
         }
     }
@@ -247,27 +214,27 @@ static ember_status check_case(const rnn_case *k)
 static rnn_case random_case(int kind, int it)
 {
     rnn_case k = {.kind = kind};
-    k.dirs = irand(1, 2);
-    k.reverse = k.dirs == 1 && irand(0, 1);
-    k.layout = irand(0, 3) == 0;
-    k.lbr = kind == GRU && irand(0, 1);
-    k.S = irand(1, 9);
-    k.B = irand(1, 3);
-    k.I = irand(1, 14);
-    k.H = irand(1, 20);
-    if (it % 7 == 0) k.H = irand(24, 40); /* bigger recurrent products */
-    k.bias = irand(0, 3) != 0;
-    k.h0 = irand(0, 1);
-    k.c0 = kind == LSTM && irand(0, 1);
-    k.h0_const = irand(0, 1);
-    k.peep_zero = kind == LSTM && irand(0, 4) == 0;
-    k.lens_full = irand(0, 4) == 0;
-    k.explicit_acts = irand(0, 3) == 0;
-    k.relu = kind == RNN && irand(0, 3) == 0;
-    k.hidden_attr = irand(0, 1);
-    k.threads = irand(0, 2);
+    k.dirs = ut_irand(&rng, 1, 2);
+    k.reverse = k.dirs == 1 && ut_irand(&rng, 0, 1);
+    k.layout = ut_irand(&rng, 0, 3) == 0;
+    k.lbr = kind == GRU && ut_irand(&rng, 0, 1);
+    k.S = ut_irand(&rng, 1, 9);
+    k.B = ut_irand(&rng, 1, 3);
+    k.I = ut_irand(&rng, 1, 14);
+    k.H = ut_irand(&rng, 1, 20);
+    if (it % 7 == 0) k.H = ut_irand(&rng, 24, 40); /* bigger recurrent products */
+    k.bias = ut_irand(&rng, 0, 3) != 0;
+    k.h0 = ut_irand(&rng, 0, 1);
+    k.c0 = kind == LSTM && ut_irand(&rng, 0, 1);
+    k.h0_const = ut_irand(&rng, 0, 1);
+    k.peep_zero = kind == LSTM && ut_irand(&rng, 0, 4) == 0;
+    k.lens_full = ut_irand(&rng, 0, 4) == 0;
+    k.explicit_acts = ut_irand(&rng, 0, 3) == 0;
+    k.relu = kind == RNN && ut_irand(&rng, 0, 3) == 0;
+    k.hidden_attr = ut_irand(&rng, 0, 1);
+    k.threads = ut_irand(&rng, 0, 2);
     do {
-        for (int o = 0; o < 3; o++) k.want[o] = irand(0, 1);
+        for (int o = 0; o < 3; o++) k.want[o] = ut_irand(&rng, 0, 1);
         if (kind != LSTM) k.want[2] = 0;
     } while (!k.want[0] && !k.want[1] && !k.want[2]);
     if (it % 5 == 0) k.want[0] = k.want[1] = 1, k.want[2] = kind == LSTM; /* every output */
@@ -371,34 +338,6 @@ Test(host_rnn, declines_the_unusual)
 
 #define LSTM_KWS EMBER_SHARED_DIR "/models/lstm_kws"
 
-static void load_pb(const char *path, ember_tensor *t)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    cr_assert_eq(ember_onnx_read_tensor(buf, (size_t)n, t, NULL), EMBER_OK, "%s", ember_last_error());
-    free(buf);
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
 Test(host_rnn, lstm_kws_matches_reference_outputs)
 {
     ember_model *m;
@@ -406,8 +345,8 @@ Test(host_rnn, lstm_kws_matches_reference_outputs)
     cr_assert_eq(ember_model_load(LSTM_KWS "/model.onnx", &m), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(ember_session_create(m, "cpu", &s), EMBER_OK, "%s", ember_last_error());
     ember_tensor in, ref, out;
-    load_pb(LSTM_KWS "/test_data_set_0/input_0.pb", &in);
-    load_pb(LSTM_KWS "/test_data_set_0/output_0.pb", &ref);
+    ut_load_pb(LSTM_KWS "/test_data_set_0/input_0.pb", &in);
+    ut_load_pb(LSTM_KWS "/test_data_set_0/output_0.pb", &ref);
     cr_assert_eq(ember_session_set_profiling(s, 1), EMBER_OK);
     cr_assert_eq(ember_session_run(s, &in, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(out.rank, ref.rank);
@@ -422,7 +361,7 @@ Test(host_rnn, lstm_kws_matches_reference_outputs)
     cr_assert_geq(fd, 0);
     close(fd);
     cr_assert_eq(ember_session_write_profile(s, path), EMBER_OK, "%s", ember_last_error());
-    char *prof = read_text(path);
+    char *prof = ut_read_text(path);
     cr_expect_not_null(strstr(prof, "openblas_lstm"), "profile:\n%s", prof);
     free(prof);
     remove(path);

@@ -11,32 +11,9 @@
 #include "ember_onnx.pb-c.h"
 #include "importers/onnx.h"
 #include "ops/op.h"
+#include "onnx_build.h"
 
 /* ---- a tiny model builder; everything it allocates is freed by pool_free ---- */
-
-static void **pool;
-static size_t pool_n, pool_cap;
-
-static void *P(size_t n)
-{
-    void *p = calloc(1, n ? n : 1);
-    if (pool_n == pool_cap) {
-        pool_cap = pool_cap ? pool_cap * 2 : 256;
-        pool = realloc(pool, pool_cap * sizeof *pool);
-    }
-    pool[pool_n++] = p;
-    return p;
-}
-
-static void pool_free(void)
-{
-    for (size_t i = 0; i < pool_n; i++) free(pool[i]);
-    free(pool);
-    pool = NULL;
-    pool_n = pool_cap = 0;
-}
-
-static char *S(const char *s) { return strcpy(P(strlen(s) + 1), s); }
 
 #define CAP 64 /* room in every repeated field the builder fills */
 
@@ -67,31 +44,6 @@ static Onnx__NodeProto *node(const char *op, const char *name, const char *ins, 
     split(outs, &n->n_output, &n->output);
     n->attribute = P(CAP * sizeof *n->attribute);
     return n;
-}
-
-static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, int type)
-{
-    Onnx__AttributeProto *a = P(sizeof *a);
-    onnx__attribute_proto__init(a);
-    a->name = S(name);
-    if (type) {
-        a->has_type = 1;
-        a->type = type;
-    }
-    n->attribute[n->n_attribute++] = a;
-    return a;
-}
-
-static Onnx__GraphProto *graph(const char *name)
-{
-    Onnx__GraphProto *g = P(sizeof *g);
-    onnx__graph_proto__init(g);
-    g->name = S(name);
-    g->node = P(CAP * sizeof *g->node);
-    g->input = P(CAP * sizeof *g->input);
-    g->output = P(CAP * sizeof *g->output);
-    g->initializer = P(CAP * sizeof *g->initializer);
-    return g;
 }
 
 /* shape: NULL no type at all, "?" a type without shape, "" a scalar, "N,3" dims where a
@@ -152,22 +104,7 @@ static Onnx__TensorProto *tensor(const char *name, int dt, int rank, const int64
     return t;
 }
 
-static Onnx__ModelProto *model(Onnx__GraphProto *g, int opset)
-{
-    Onnx__ModelProto *m = P(sizeof *m);
-    onnx__model_proto__init(m);
-    m->has_ir_version = 1;
-    m->ir_version = 8;
-    m->producer_name = S("ember-tests");
-    m->graph = g;
-    m->opset_import = P(CAP * sizeof *m->opset_import);
-    Onnx__OperatorSetIdProto *o = m->opset_import[m->n_opset_import++] = P(sizeof *o);
-    onnx__operator_set_id_proto__init(o);
-    o->domain = S("");
-    o->has_version = 1;
-    o->version = opset;
-    return m;
-}
+static Onnx__ModelProto *model(Onnx__GraphProto *g, int opset) { return model_new(g, opset, CAP); }
 
 static uint8_t *pack(const Onnx__ModelProto *m, size_t *n)
 {
@@ -202,7 +139,7 @@ static void expect_error(const Onnx__ModelProto *m, const char *base, ember_stat
 /* x -> Identity -> y */
 static Onnx__ModelProto *identity_model(void)
 {
-    Onnx__GraphProto *g = graph("main");
+    Onnx__GraphProto *g = graph_new("main", CAP);
     g->input[g->n_input++] = vi("x", EMBER_DT_FLOAT, "N,3");
     g->output[g->n_output++] = vi("y", EMBER_DT_FLOAT, "N,3");
     g->node[g->n_node++] = node("Identity", "id", "x", "y");
@@ -252,7 +189,7 @@ Test(importer, identity_model_imports)
 
 Test(importer, initializers_constants_and_absent_optionals)
 {
-    Onnx__GraphProto *g = graph("main");
+    Onnx__GraphProto *g = graph_new("main", CAP);
     float w[4] = {1, 2, 3, 4};
     int64_t dims[2] = {2, 2};
     g->initializer[g->n_initializer++] = tensor("w", EMBER_DT_FLOAT, 2, dims, w, sizeof w);
@@ -295,7 +232,7 @@ Test(importer, initializers_constants_and_absent_optionals)
 
 Test(importer, all_unsupported_ops_in_one_error)
 {
-    Onnx__GraphProto *g = graph("main");
+    Onnx__GraphProto *g = graph_new("main", CAP);
     g->input[g->n_input++] = vi("x", EMBER_DT_FLOAT, "1");
     g->node[g->n_node++] = node("FooOp", "a", "x", "y1");
     g->node[g->n_node++] = node("Identity", "ok", "y1", "y2");
@@ -334,7 +271,7 @@ Test(importer, bad_tensors_refused)
         {0, 1, {3}, EMBER_E_INVALID_MODEL, "no data type"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        Onnx__GraphProto *g = graph("main");
+        Onnx__GraphProto *g = graph_new("main", CAP);
         g->initializer[g->n_initializer++] =
             tensor("w", cases[i].dt, cases[i].rank, cases[i].dims, w, sizeof w);
         g->node[g->n_node++] = node("Identity", "id", "w", "y");
@@ -346,7 +283,7 @@ Test(importer, bad_tensors_refused)
 
 Test(importer, typed_fields_decoded)
 {
-    Onnx__GraphProto *g = graph("main");
+    Onnx__GraphProto *g = graph_new("main", CAP);
     int64_t d3[1] = {3};
     Onnx__TensorProto *i8 = tensor("i8", EMBER_DT_INT8, 1, d3, NULL, 0);
     int32_t v[3] = {-1, 2, 127};
@@ -394,7 +331,7 @@ Test(importer, bad_shapes_and_types_refused)
 
 Test(importer, structural_errors_refused)
 {
-    Onnx__GraphProto *g = graph("main");
+    Onnx__GraphProto *g = graph_new("main", CAP);
     g->input[g->n_input++] = vi("x", EMBER_DT_FLOAT, "1");
     g->node[g->n_node++] = node("Identity", "a", "x,b_out", "a_out");
     g->node[g->n_node++] = node("Identity", "b", "a_out", "b_out");
@@ -474,16 +411,16 @@ Test(importer, attribute_types_checked)
 /* If with branches that read values of the main graph, one of them two levels down. */
 static Onnx__ModelProto *if_model(void)
 {
-    Onnx__GraphProto *g = graph("main");
+    Onnx__GraphProto *g = graph_new("main", CAP);
     g->input[g->n_input++] = vi("cond", EMBER_DT_BOOL, "");
     g->input[g->n_input++] = vi("x", EMBER_DT_FLOAT, "2");
     Onnx__NodeProto *iff = node("If", "if", "cond", "z");
-    Onnx__GraphProto *then = graph("then");
+    Onnx__GraphProto *then = graph_new("then", CAP);
     then->node[then->n_node++] = node("Identity", "t", "b", "t_out");
     then->output[then->n_output++] = vi("t_out", EMBER_DT_FLOAT, "2");
-    Onnx__GraphProto *els = graph("else");
+    Onnx__GraphProto *els = graph_new("else", CAP);
     Onnx__NodeProto *inner = node("If", "inner", "cond", "e_out");
-    Onnx__GraphProto *it = graph("inner_then"), *ie = graph("inner_else");
+    Onnx__GraphProto *it = graph_new("inner_then", CAP), *ie = graph_new("inner_else", CAP);
     it->node[it->n_node++] = node("Identity", "it", "a", "it_out");
     it->output[it->n_output++] = vi("it_out", 0, NULL);
     ie->output[ie->n_output++] = vi("x", 0, NULL); /* an outer value as a direct output */
@@ -661,7 +598,7 @@ Test(importer, mutated_models_never_crash)
 Test(importer, long_chain_imports)
 {
     enum { N = 200000 };
-    Onnx__GraphProto *g = graph("chain");
+    Onnx__GraphProto *g = graph_new("chain", CAP);
     g->input[g->n_input++] = vi("t0", EMBER_DT_FLOAT, "4");
     g->output[g->n_output++] = vi("t200000", EMBER_DT_FLOAT, "4");
     Onnx__NodeProto *nodes = P(sizeof *nodes * N);
@@ -743,7 +680,7 @@ static void ext_teardown(void)
 static Onnx__ModelProto *external_model(const char *location, const char *offset,
                                         const char *length)
 {
-    Onnx__GraphProto *g = graph("main");
+    Onnx__GraphProto *g = graph_new("main", CAP);
     int64_t dims[1] = {4};
     Onnx__TensorProto *t = tensor("w", EMBER_DT_FLOAT, 1, dims, NULL, 0);
     t->has_data_location = 1;

@@ -13,52 +13,17 @@
 #include "engine/program.h"
 #include "importers/onnx.h"
 #include "jit/jit.h"
+#include "onnx_build.h"
+#include "test_util.h"
 
-#define ZOO EMBER_SHARED_DIR "/models/"
 #define RTOL 1e-4
 #define ATOL 1e-5
 
 /* ---- a tiny ONNX builder; everything it allocates is freed by pool_free ---- */
 
-static void **pool;
-static size_t pool_n, pool_cap;
-
-static void *P(size_t n)
-{
-    void *p = calloc(1, n ? n : 1);
-    if (pool_n == pool_cap) {
-        pool_cap = pool_cap ? pool_cap * 2 : 256;
-        pool = realloc(pool, pool_cap * sizeof *pool);
-    }
-    pool[pool_n++] = p;
-    return p;
-}
-
-static void pool_free(void)
-{
-    for (size_t i = 0; i < pool_n; i++) free(pool[i]);
-    free(pool);
-    pool = NULL;
-    pool_n = pool_cap = 0;
-}
-
-static char *S(const char *s) { return strcpy(P(strlen(s) + 1), s); }
-
 #define CAP 32
 #define DT_FLOAT 1 /* TensorProto.DataType */
 #define DT_INT64 7
-
-static Onnx__GraphProto *graph(void)
-{
-    Onnx__GraphProto *g = P(sizeof *g);
-    onnx__graph_proto__init(g);
-    g->name = S("jit_test");
-    g->node = P(CAP * sizeof *g->node);
-    g->input = P(CAP * sizeof *g->input);
-    g->output = P(CAP * sizeof *g->output);
-    g->initializer = P(CAP * sizeof *g->initializer);
-    return g;
-}
 
 static Onnx__ValueInfoProto *vi(const char *name, int rank, const int64_t *dims)
 {
@@ -156,17 +121,6 @@ static Onnx__NodeProto *node(Onnx__GraphProto *g, const char *op, const char *in
     return n;
 }
 
-static Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, int type)
-{
-    Onnx__AttributeProto *a = P(sizeof *a);
-    onnx__attribute_proto__init(a);
-    a->name = S(name);
-    a->has_type = 1;
-    a->type = type;
-    n->attribute[n->n_attribute++] = a;
-    return a;
-}
-
 static void attr_i(Onnx__NodeProto *n, const char *name, int64_t v)
 {
     Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
@@ -192,18 +146,7 @@ static void output(Onnx__GraphProto *g, const char *name) { g->output[g->n_outpu
 
 static ember_model *finish(Onnx__GraphProto *g, int opset)
 {
-    Onnx__ModelProto *m = P(sizeof *m);
-    onnx__model_proto__init(m);
-    m->has_ir_version = 1;
-    m->ir_version = 8;
-    m->producer_name = S("ember-tests");
-    m->graph = g;
-    m->opset_import = P(sizeof *m->opset_import);
-    Onnx__OperatorSetIdProto *o = m->opset_import[m->n_opset_import++] = P(sizeof *o);
-    onnx__operator_set_id_proto__init(o);
-    o->domain = S("");
-    o->has_version = 1;
-    o->version = opset;
+    Onnx__ModelProto *m = model_new(g, opset, 1);
     size_t n = onnx__model_proto__get_packed_size(m);
     uint8_t *buf = P(n);
     onnx__model_proto__pack(m, buf);
@@ -270,27 +213,18 @@ static void jit_matches_interp(ember_model *m, const char *what)
     ember_model_free(m);
 }
 
-static ember_model *load_zoo(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, ZOO "%s/model.onnx", name);
-    ember_model *m;
-    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
-    return m;
-}
-
 /* ---- the zoo ---- */
 
-Test(jit, zoo_kws_dscnn) { jit_matches_interp(load_zoo("kws_dscnn"), "kws_dscnn"); }
-Test(jit, zoo_cifar_resnet8) { jit_matches_interp(load_zoo("cifar_resnet8"), "cifar_resnet8"); }
-Test(jit, zoo_vww_mobilenet025) { jit_matches_interp(load_zoo("vww_mobilenet025"), "vww_mobilenet025"); }
-Test(jit, zoo_ad_autoencoder) { jit_matches_interp(load_zoo("ad_autoencoder"), "ad_autoencoder"); }
+Test(jit, zoo_kws_dscnn) { jit_matches_interp(ut_load_zoo("kws_dscnn"), "kws_dscnn"); }
+Test(jit, zoo_cifar_resnet8) { jit_matches_interp(ut_load_zoo("cifar_resnet8"), "cifar_resnet8"); }
+Test(jit, zoo_vww_mobilenet025) { jit_matches_interp(ut_load_zoo("vww_mobilenet025"), "vww_mobilenet025"); }
+Test(jit, zoo_ad_autoencoder) { jit_matches_interp(ut_load_zoo("ad_autoencoder"), "ad_autoencoder"); }
 
 /* EMBER_JIT=0 keeps the executor; an op without a lowering does too, and says which. */
 Test(jit, env_off_and_unlowered_op)
 {
     setenv("EMBER_JIT", "0", 1);
-    ember_model *m = load_zoo("kws_dscnn");
+    ember_model *m = ut_load_zoo("kws_dscnn");
     ember_program *p;
     const uint8_t *consts;
     cr_assert_eq(ember_program_build(m, NULL, 0, NULL, &p), EMBER_OK, "%s", ember_last_error());
@@ -299,7 +233,7 @@ Test(jit, env_off_and_unlowered_op)
     ember_model_free(m);
     unsetenv("EMBER_JIT");
 
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t d[2] = {4, 6};
     input(g, "x", 2, d);
     node(g, "CumSum", "x,ax", "y");
@@ -318,7 +252,7 @@ Test(jit, env_off_and_unlowered_op)
 
 static ember_model *unary_model(const char *op, int opset)
 {
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t d[4] = {2, 3, 5, 7};
     input(g, "x", 4, d);
     Onnx__NodeProto *n = node(g, op, "x", "y");
@@ -337,7 +271,7 @@ Test(jit, unary_ops)
 
 Test(jit, clip)
 {
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t d[2] = {6, 9};
     input(g, "x", 2, d);
     float_init(g, "lo", -0.5f);
@@ -345,7 +279,7 @@ Test(jit, clip)
     node(g, "Clip", "x,lo,hi", "y");
     output(g, "y");
     jit_matches_interp(finish(g, 13), "Clip(13)");
-    g = graph();
+    g = graph_new("jit_test", CAP);
     input(g, "x", 2, d);
     Onnx__NodeProto *n = node(g, "Clip", "x", "y");
     attr_f(n, "min", -0.25f);
@@ -356,7 +290,7 @@ Test(jit, clip)
 
 static ember_model *binary_model(const char *op, int ra, const int64_t *da, int rb, const int64_t *db, int b_const)
 {
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     input(g, "a", ra, da);
     if (b_const) weight(g, "b", rb, db);
     else input(g, "b", rb, db);
@@ -382,7 +316,7 @@ Test(jit, binary_ops)
 static ember_model *conv_model(int64_t C, int64_t M, int64_t G, int64_t k, int64_t s, int64_t pad, int bias,
                                const char *act)
 {
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t x[4] = {2, C, 11, 9}, w[4] = {M, C / G, k, k}, b[1] = {M};
     input(g, "x", 4, x);
     weight(g, "w", 4, w);
@@ -413,7 +347,7 @@ Test(jit, conv)
 Test(jit, conv_residual)
 {
     for (int dw = 0; dw < 2; dw++) {
-        Onnx__GraphProto *g = graph();
+        Onnx__GraphProto *g = graph_new("jit_test", CAP);
         int64_t x[4] = {2, 4, 8, 8}, w[4] = {4, dw ? 1 : 4, 3, 3}, b[1] = {4};
         input(g, "x", 4, x);
         input(g, "r", 4, x);
@@ -433,7 +367,7 @@ Test(jit, conv_residual)
 
 Test(jit, gemm_matmul)
 {
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t a[2] = {5, 7}, b[2] = {4, 7}, c[1] = {4};
     input(g, "a", 2, a);
     weight(g, "b", 2, b);
@@ -445,7 +379,7 @@ Test(jit, gemm_matmul)
     output(g, "y");
     jit_matches_interp(finish(g, 13), "Gemm transB");
 
-    g = graph();
+    g = graph_new("jit_test", CAP);
     int64_t a2[2] = {7, 5}, b2[2] = {7, 3}, c2[2] = {5, 1};
     input(g, "a", 2, a2);
     input(g, "b", 2, b2);
@@ -456,7 +390,7 @@ Test(jit, gemm_matmul)
     output(g, "y");
     jit_matches_interp(finish(g, 13), "Gemm transA + relu");
 
-    g = graph();
+    g = graph_new("jit_test", CAP);
     int64_t ma[3] = {2, 3, 4}, mb[2] = {4, 5};
     input(g, "a", 3, ma);
     weight(g, "b", 2, mb);
@@ -464,7 +398,7 @@ Test(jit, gemm_matmul)
     output(g, "y");
     jit_matches_interp(finish(g, 13), "MatMul folded batch");
 
-    g = graph();
+    g = graph_new("jit_test", CAP);
     int64_t ba[3] = {2, 3, 4}, bb[3] = {2, 4, 5};
     input(g, "a", 3, ba);
     input(g, "b", 3, bb);
@@ -475,7 +409,7 @@ Test(jit, gemm_matmul)
 
 static ember_model *pool_model(const char *op, int64_t k, int64_t s, int64_t pad, int cip)
 {
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t x[4] = {2, 3, 10, 9};
     input(g, "x", 4, x);
     Onnx__NodeProto *n = node(g, op, "x", "y");
@@ -504,7 +438,7 @@ Test(jit, softmax)
     const char *ops[] = {"Softmax", "LogSoftmax"};
     for (int i = 0; i < 2; i++)
         for (int64_t axis = -1; axis <= 1; axis++) {
-            Onnx__GraphProto *g = graph();
+            Onnx__GraphProto *g = graph_new("jit_test", CAP);
             int64_t x[3] = {3, 4, 6};
             input(g, "x", 3, x);
             attr_i(node(g, ops[i], "x", "y"), "axis", axis);
@@ -515,7 +449,7 @@ Test(jit, softmax)
 
 Test(jit, reshapes_transpose_concat)
 {
-    Onnx__GraphProto *g = graph();
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t x[4] = {2, 3, 4, 5}, shape[2] = {6, 20}, axes[1] = {1}, perm[4] = {0, 2, 3, 1};
     input(g, "x", 4, x);
     /* Exp between the shape ops keeps the optimizer from collapsing them. */
@@ -531,13 +465,13 @@ Test(jit, reshapes_transpose_concat)
     output(g, "y");
     jit_matches_interp(finish(g, 13), "Reshape/Unsqueeze/Squeeze/Flatten");
 
-    g = graph();
+    g = graph_new("jit_test", CAP);
     input(g, "x", 4, x);
     attr_ints(node(g, "Transpose", "x", "y"), "perm", 4, perm);
     output(g, "y");
     jit_matches_interp(finish(g, 13), "Transpose");
 
-    g = graph();
+    g = graph_new("jit_test", CAP);
     int64_t a[3] = {2, 3, 4}, b[3] = {2, 1, 4}, c[3] = {2, 5, 4};
     input(g, "a", 3, a);
     input(g, "b", 3, b);

@@ -3,17 +3,9 @@
 #include <math.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 #define F32(r, ...) EMBER_DT_FLOAT, r, {__VA_ARGS__}
-
-static void expect_f32(const ember_op_tensor *t, const float *want, int64_t n)
-{
-    cr_assert_eq(t->dtype, EMBER_DT_FLOAT);
-    cr_assert_eq(ember_op_numel(t), n, "numel %lld, expected %lld", (long long)ember_op_numel(t), (long long)n);
-    for (int64_t i = 0; i < n; i++)
-        cr_assert(fabsf(((const float *)t->data)[i] - want[i]) <= 1e-4f + 1e-4f * fabsf(want[i]),
-                  "element %lld: got %g, expected %g", (long long)i, ((const float *)t->data)[i], want[i]);
-}
 
 Test(nn_conv, valid_2x2_kernel)
 {
@@ -23,7 +15,7 @@ Test(nn_conv, valid_2x2_kernel)
     cr_assert_eq(harness_run("Conv", 13, in, 2, NULL, 0, &out, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(out.rank, 4);
     cr_assert_eq(out.dims[2], 2);
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
 }
 
@@ -36,7 +28,7 @@ Test(nn_conv, pads_strides_bias)
     harness_in in[3] = {{F32(4, 1, 1, 3, 3), x, 0}, {F32(4, 1, 1, 2, 2), w, 1}, {F32(1, 1), b, 1}};
     ember_op_tensor out;
     cr_assert_eq(harness_run("Conv", 13, in, 3, a, 2, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
 }
 
@@ -48,7 +40,7 @@ Test(nn_conv, depthwise_groups)
     ember_op_tensor out;
     cr_assert_eq(harness_run("Conv", 13, in, 2, &a, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(out.dims[1], 2);
-    expect_f32(&out, want, 2);
+    ut_assert_f32_close(&out, want, 2);
     free(out.data);
 }
 
@@ -90,7 +82,7 @@ Test(nn_conv, matches_direct_loops)
     harness_in in[2] = {{F32(4, 1, C, H, W), x, 0}, {F32(4, M, C, K, K), w, 1}};
     ember_op_tensor out;
     cr_assert_eq(harness_run("Conv", 13, in, 2, &a, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, M * H * W);
+    ut_assert_f32_close(&out, want, M * H * W);
     free(out.data);
 }
 
@@ -109,7 +101,7 @@ Test(nn_conv, transpose_1d)
     harness_in in[2] = {{F32(3, 1, 1, 2), x, 0}, {F32(3, 1, 1, 2), w, 1}};
     ember_op_tensor out;
     cr_assert_eq(harness_run("ConvTranspose", 13, in, 2, NULL, 0, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, 3);
+    ut_assert_f32_close(&out, want, 3);
     free(out.data);
 }
 
@@ -121,7 +113,7 @@ Test(nn_gemm, alpha_beta_vector_bias)
     harness_in in[3] = {{F32(2, 2, 3), a, 0}, {F32(2, 3, 2), b, 0}, {F32(1, 2), cb, 0}};
     ember_op_tensor out;
     cr_assert_eq(harness_run("Gemm", 13, in, 3, &at, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
 }
 
@@ -132,7 +124,7 @@ Test(nn_gemm, transposes)
     harness_in in[2] = {{F32(2, 3, 2), at_, 0}, {F32(2, 2, 3), bt, 0}};
     ember_op_tensor out;
     cr_assert_eq(harness_run("Gemm", 13, in, 2, a, 2, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
 }
 
@@ -151,7 +143,7 @@ Test(nn_matmul, vector_times_matrix)
     ember_op_tensor out;
     cr_assert_eq(harness_run("MatMul", 13, in, 2, NULL, 0, &out, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(out.rank, 1);
-    expect_f32(&out, want, 3);
+    ut_assert_f32_close(&out, want, 3);
     free(out.data);
 }
 
@@ -166,7 +158,7 @@ Test(nn_matmul, batch_broadcast)
     cr_assert_eq(out.rank, 4);
     cr_assert_eq(out.dims[0], 2);
     cr_assert_eq(out.dims[1], 3);
-    expect_f32(&out, want, 6);
+    ut_assert_f32_close(&out, want, 6);
     free(out.data);
 }
 
@@ -188,7 +180,7 @@ Test(nn_pool, maxpool_with_indices)
     ember_op_tensor out[2];
     cr_assert_eq(harness_run("MaxPool", 12, &in, 1, a, 2, out, 2), EMBER_OK, "%s", ember_last_error());
     float want[4] = {5, 7, 13, 15};
-    expect_f32(&out[0], want, 4);
+    ut_assert_f32_close(&out[0], want, 4);
     int64_t wi[4] = {5, 7, 13, 15};
     cr_assert_eq(out[1].dtype, EMBER_DT_INT64);
     cr_assert_arr_eq(out[1].data, wi, sizeof wi);
@@ -206,12 +198,12 @@ Test(nn_pool, average_count_include_pad)
     ember_op_tensor out;
     cr_assert_eq(harness_run("AveragePool", 11, &in, 1, a, 3, &out, 1), EMBER_OK, "%s", ember_last_error());
     float want[4] = {2.5f, 2.5f, 2.5f, 2.5f};
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
     a[2] = harness_attr_int("count_include_pad", 1);
     cr_assert_eq(harness_run("AveragePool", 11, &in, 1, a, 3, &out, 1), EMBER_OK, "%s", ember_last_error());
     float want2[4] = {10.0f / 9, 10.0f / 9, 10.0f / 9, 10.0f / 9};
-    expect_f32(&out, want2, 4);
+    ut_assert_f32_close(&out, want2, 4);
     free(out.data);
 }
 
@@ -224,11 +216,11 @@ Test(nn_pool, global_average_and_max)
     cr_assert_eq(out.rank, 4);
     cr_assert_eq(out.dims[3], 1);
     float want[2] = {2.5f, -2.5f};
-    expect_f32(&out, want, 2);
+    ut_assert_f32_close(&out, want, 2);
     free(out.data);
     cr_assert_eq(harness_run("GlobalMaxPool", 13, &in, 1, NULL, 0, &out, 1), EMBER_OK, "%s", ember_last_error());
     float want2[2] = {4, -1};
-    expect_f32(&out, want2, 2);
+    ut_assert_f32_close(&out, want2, 2);
     free(out.data);
 }
 

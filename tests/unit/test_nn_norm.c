@@ -3,17 +3,9 @@
 #include <math.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 #define F32(r, ...) EMBER_DT_FLOAT, r, {__VA_ARGS__}
-
-static void expect_f32(const ember_op_tensor *t, const float *want, int64_t n)
-{
-    cr_assert_eq(t->dtype, EMBER_DT_FLOAT);
-    cr_assert_eq(ember_op_numel(t), n, "numel %lld, expected %lld", (long long)ember_op_numel(t), (long long)n);
-    for (int64_t i = 0; i < n; i++)
-        cr_assert(fabsf(((const float *)t->data)[i] - want[i]) <= 1e-4f + 1e-4f * fabsf(want[i]),
-                  "element %lld: got %g, expected %g", (long long)i, ((const float *)t->data)[i], want[i]);
-}
 
 Test(nn_norm, batchnorm_inference)
 {
@@ -24,7 +16,7 @@ Test(nn_norm, batchnorm_inference)
                         {F32(1, 2), m, 1}, {F32(1, 2), v, 1}};
     ember_op_tensor out;
     cr_assert_eq(harness_run("BatchNormalization", 15, in, 5, &a, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
 }
 
@@ -46,11 +38,11 @@ Test(nn_norm, layernorm_with_stats)
     harness_in in[3] = {{F32(2, 2, 2), x, 0}, {F32(1, 2), s, 1}, {F32(1, 2), b, 1}};
     ember_op_tensor out[3];
     cr_assert_eq(harness_run("LayerNormalization", 17, in, 3, &a, 1, out, 3), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out[0], want, 4);
+    ut_assert_f32_close(&out[0], want, 4);
     cr_assert_eq(out[1].rank, 2);
     cr_assert_eq(out[1].dims[1], 1);
-    expect_f32(&out[1], wm, 2);
-    expect_f32(&out[2], wi, 2);
+    ut_assert_f32_close(&out[1], wm, 2);
+    ut_assert_f32_close(&out[2], wi, 2);
     for (int i = 0; i < 3; i++) free(out[i].data);
 }
 
@@ -64,7 +56,7 @@ Test(nn_norm, instance_norm)
     /* channel 1 has zero variance: 0 / 0 would be NaN, so give it a tiny epsilon */
     a = harness_attr_float("epsilon", 1e-12f);
     cr_assert_eq(harness_run("InstanceNormalization", 6, in, 3, &a, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
 }
 
@@ -78,7 +70,7 @@ Test(nn_norm, lrn_size_one)
     ember_op_tensor out;
     cr_assert_eq(harness_run("LRN", 13, &in, 1, a, 4, &out, 1), EMBER_OK, "%s", ember_last_error());
     float want[2] = {0.4f, 0};
-    expect_f32(&out, want, 2);
+    ut_assert_f32_close(&out, want, 2);
     free(out.data);
 }
 
@@ -93,8 +85,8 @@ Test(nn_rnn, relu_rnn_two_steps)
     cr_assert_eq(harness_run("RNN", 14, in, 3, a, 2, out, 2), EMBER_OK, "%s", ember_last_error());
     float wy[2] = {2, 5}, wh[1] = {5};
     cr_assert_eq(out[0].rank, 4);
-    expect_f32(&out[0], wy, 2);
-    expect_f32(&out[1], wh, 1);
+    ut_assert_f32_close(&out[0], wy, 2);
+    ut_assert_f32_close(&out[1], wh, 1);
     free(out[0].data);
     free(out[1].data);
 }
@@ -111,8 +103,8 @@ Test(nn_rnn, lstm_zero_weights_initial_c)
     cr_assert_eq(harness_run("LSTM", 14, in, 7, &a, 1, out, 3), EMBER_OK, "%s", ember_last_error());
     /* gates all sigmoid(0) = 0.5, candidate tanh(0) = 0: c = 0.5, h = 0.5 tanh(0.5) */
     float wh[1] = {0.5f * tanhf(0.5f)}, wc[1] = {0.5f};
-    expect_f32(&out[1], wh, 1);
-    expect_f32(&out[2], wc, 1);
+    ut_assert_f32_close(&out[1], wh, 1);
+    ut_assert_f32_close(&out[2], wc, 1);
     for (int i = 0; i < 3; i++) free(out[i].data);
 }
 
@@ -127,7 +119,7 @@ Test(nn_rnn, gru_keeps_half_of_state)
     ember_op_tensor out[2];
     cr_assert_eq(harness_run("GRU", 14, in, 6, &a, 1, out, 2), EMBER_OK, "%s", ember_last_error());
     float wh[1] = {0.5f};
-    expect_f32(&out[1], wh, 1);
+    ut_assert_f32_close(&out[1], wh, 1);
     free(out[0].data);
     free(out[1].data);
 }
@@ -153,7 +145,7 @@ Test(nn_resize, nearest_half_pixel_scales)
     cr_assert_eq(out.dims[2], 2);
     cr_assert_eq(out.dims[3], 4);
     float want[8] = {1, 1, 2, 2, 1, 1, 2, 2};
-    expect_f32(&out, want, 8);
+    ut_assert_f32_close(&out, want, 8);
     free(out.data);
 }
 
@@ -168,7 +160,7 @@ Test(nn_resize, linear_align_corners_sizes)
     ember_op_tensor out;
     cr_assert_eq(harness_run("Resize", 13, in, 4, a, 2, &out, 1), EMBER_OK, "%s", ember_last_error());
     float want[3] = {1, 2, 3};
-    expect_f32(&out, want, 3);
+    ut_assert_f32_close(&out, want, 3);
     free(out.data);
 }
 
@@ -193,7 +185,7 @@ Test(nn_quant, dequantize_per_axis)
     harness_in in[3] = {{EMBER_DT_INT8, 2, {2, 2}, x, 0}, {F32(1, 2), s, 1}, {EMBER_DT_INT8, 1, {2}, z, 1}};
     ember_op_tensor out;
     cr_assert_eq(harness_run("DequantizeLinear", 13, in, 3, &a, 1, &out, 1), EMBER_OK, "%s", ember_last_error());
-    expect_f32(&out, want, 4);
+    ut_assert_f32_close(&out, want, 4);
     free(out.data);
 }
 

@@ -11,6 +11,7 @@
 #include "engine/graph_edit.h"
 #include "engine/model.h"
 #include "engine/passes.h"
+#include "test_util.h"
 
 /* From test_passes_models.c. */
 typedef struct passes_outs {
@@ -24,20 +25,6 @@ void passes_compare(const passes_outs *ref, const passes_outs *got, const char *
 void passes_check_interface(const ember_graph *before, const ember_graph *after);
 
 /* ---- a graph builder ---- */
-
-static int input(ember_graph *g, const char *name, int rank, const int64_t *dims)
-{
-    int v = ember_graph_add_value(g, name);
-    cr_assert_geq(v, 0);
-    ember_value *val = &g->values[v];
-    val->flags = EMBER_VALUE_INPUT;
-    val->dtype = EMBER_DT_FLOAT;
-    val->shape.rank = rank;
-    for (int i = 0; i < rank; i++) val->shape.dims[i] = dims[i];
-    g->inputs = realloc(g->inputs, sizeof(int) * (size_t)(g->n_inputs + 1));
-    g->inputs[g->n_inputs++] = v;
-    return v;
-}
 
 static int constant(ember_graph *g, const char *name, ember_dtype dt, int rank, const int64_t *dims,
                     const void *data)
@@ -65,49 +52,11 @@ static int weights(ember_graph *g, const char *name, int rank, const int64_t *di
     return v;
 }
 
-/* Adds a node; output names that are new become values. Returns the node's first output. */
-static int node(ember_graph *g, const char *op, const int *ins, int n_in, const char *out,
-                const ember_attr *attrs, int n_attrs)
-{
-    int o = ember_graph_value(g, out);
-    ember_attr *copy = NULL;
-    if (n_attrs) {
-        copy = ember_arena_alloc(&g->arena, sizeof *copy * (size_t)n_attrs);
-        memcpy(copy, attrs, sizeof *copy * (size_t)n_attrs);
-        for (int a = 0; a < n_attrs; a++) /* callers build arrays on the stack */
-            if (copy[a].type == EMBER_ATTR_INTS) {
-                int64_t *v = ember_arena_alloc(&g->arena, sizeof(int64_t) * (size_t)copy[a].n);
-                memcpy(v, copy[a].ints, sizeof(int64_t) * (size_t)copy[a].n);
-                copy[a].ints = v;
-            }
-    }
-    int ni = ember_graph_add_node(g, NULL, op, "", ins, n_in, &o, 1, copy, n_attrs);
-    cr_assert_geq(ni, 0);
-    g->nodes[ni].opset = 13;
-    g->nodes[ni].op = ember_op_lookup("", op);
-    cr_assert_geq(g->nodes[ni].op, 0, "no op %s", op);
-    return o;
-}
-
-static void output(ember_graph *g, int v)
-{
-    g->values[v].flags |= EMBER_VALUE_OUTPUT;
-    g->outputs = realloc(g->outputs, sizeof(int) * (size_t)(g->n_outputs + 1));
-    g->outputs[g->n_outputs++] = v;
-}
-
 static ember_graph *begin(void)
 {
     ember_graph *g = ember_graph_new(NULL);
     g->opset = 13;
     return g;
-}
-
-static void finish(ember_graph *g)
-{
-    for (int i = 0; i < g->n_nodes; i++) cr_assert_eq(ember_op_check_attrs(&g->nodes[i]), EMBER_OK, "%s", ember_last_error());
-    cr_assert_eq(ember_graph_toposort(g), EMBER_OK, "%s", ember_last_error());
-    cr_assert_eq(ember_graph_infer(g), EMBER_OK, "%s", ember_last_error());
 }
 
 static ember_attr ints(const char *name, int64_t *v, int n)
@@ -151,9 +100,9 @@ static ember_graph *apply(build_fn build, int pass, ember_pass_stats *st, int *n
 {
     ember_graph *ref = begin(), *g = begin();
     build(ref);
-    finish(ref);
+    ut_graph_finish(ref);
     build(g);
-    finish(g);
+    ut_graph_finish(g);
     *nodes_before = g->n_nodes;
     ember_pass_stats local = {0, 0};
     if (!st) st = &local;
@@ -191,20 +140,20 @@ static const int64_t D4[4] = {1, 3, 4, 5};
 
 static void build_identity(ember_graph *g)
 {
-    int x = input(g, "x", 4, D4);
-    int a = node(g, "Identity", &x, 1, "a", NULL, 0);
-    int r = node(g, "Relu", &a, 1, "r", NULL, 0);
-    int y = node(g, "Identity", &r, 1, "y", NULL, 0); /* graph output: the Relu takes its name */
-    output(g, y);
-    int d = node(g, "Dropout", &r, 1, "d", NULL, 0);
-    int s = node(g, "Sigmoid", &d, 1, "s", NULL, 0);
-    output(g, s);
-    int z = node(g, "Identity", &x, 1, "z", NULL, 0); /* input -> output: must stay */
-    output(g, z);
+    int x = ut_input(g, "x", 4, D4);
+    int a = ut_node(g, "Identity", 13, &x, 1, "a", NULL, 0);
+    int r = ut_node(g, "Relu", 13, &a, 1, "r", NULL, 0);
+    int y = ut_node(g, "Identity", 13, &r, 1, "y", NULL, 0); /* graph output: the Relu takes its name */
+    ut_output(g, y);
+    int d = ut_node(g, "Dropout", 13, &r, 1, "d", NULL, 0);
+    int s = ut_node(g, "Sigmoid", 13, &d, 1, "s", NULL, 0);
+    ut_output(g, s);
+    int z = ut_node(g, "Identity", 13, &x, 1, "z", NULL, 0); /* input -> output: must stay */
+    ut_output(g, z);
     int64_t one = 1;
     int w = constant(g, "w", EMBER_DT_FLOAT, 1, &one, (float[]){2.0f});
-    int c = node(g, "Identity", &w, 1, "c", NULL, 0); /* constant -> output: becomes a constant */
-    output(g, c);
+    int c = ut_node(g, "Identity", 13, &w, 1, "c", NULL, 0); /* constant -> output: becomes a constant */
+    ut_output(g, c);
 }
 
 Test(passes, identity_and_dropout_removed_output_names_kept)
@@ -225,13 +174,13 @@ Test(passes, identity_and_dropout_removed_output_names_kept)
 
 static void build_dropout_mask(ember_graph *g)
 {
-    int x = input(g, "x", 4, D4);
+    int x = ut_input(g, "x", 4, D4);
     int outs[2] = {ember_graph_value(g, "d"), ember_graph_value(g, "mask")};
     int ni = ember_graph_add_node(g, "drop", "Dropout", "", &x, 1, outs, 2, NULL, 0);
     g->nodes[ni].opset = 13;
     g->nodes[ni].op = EMBER_OP_DROPOUT;
-    output(g, outs[0]);
-    output(g, outs[1]);
+    ut_output(g, outs[0]);
+    ut_output(g, outs[1]);
 }
 
 Test(passes, dropout_with_read_mask_stays)
@@ -248,32 +197,32 @@ Test(passes, dropout_with_read_mask_stays)
 
 static void build_fold(ember_graph *g)
 {
-    int x = input(g, "x", 4, D4);
+    int x = ut_input(g, "x", 4, D4);
     int64_t three = 3;
     int a = weights(g, "a", 1, &three, 0.5f);
     ember_attr val = flt("value_float", 2.0f);
-    int k = node(g, "Constant", NULL, 0, "k", &val, 1);
-    int ak = node(g, "Mul", (int[]){a, k}, 2, "ak", NULL, 0);
-    int sh = node(g, "Shape", &x, 1, "sh", NULL, 0); /* static: folds */
+    int k = ut_node(g, "Constant", 13, NULL, 0, "k", &val, 1);
+    int ak = ut_node(g, "Mul", 13, (int[]){a, k}, 2, "ak", NULL, 0);
+    int sh = ut_node(g, "Shape", 13, &x, 1, "sh", NULL, 0); /* static: folds */
     int64_t idx = 1;
     int i1 = constant(g, "i1", EMBER_DT_INT64, 0, NULL, &idx);
-    int c = node(g, "Gather", (int[]){sh, i1}, 2, "c", NULL, 0);
+    int c = ut_node(g, "Gather", 13, (int[]){sh, i1}, 2, "c", NULL, 0);
     int64_t m1 = -1, one = 1;
     int neg = constant(g, "neg", EMBER_DT_INT64, 1, &one, &m1);
     ember_attr ax = int1("axis", 0);
-    int cu = node(g, "Unsqueeze", (int[]){c, constant(g, "ax0", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "cu", NULL, 0);
-    int tgt = node(g, "Concat", (int[]){cu, neg}, 2, "tgt", &ax, 1);
-    int r = node(g, "Reshape", (int[]){x, tgt}, 2, "r", NULL, 0);
+    int cu = ut_node(g, "Unsqueeze", 13, (int[]){c, constant(g, "ax0", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "cu", NULL, 0);
+    int tgt = ut_node(g, "Concat", 13, (int[]){cu, neg}, 2, "tgt", &ax, 1);
+    int r = ut_node(g, "Reshape", 13, (int[]){x, tgt}, 2, "r", NULL, 0);
     int64_t bshape[3] = {3, 1, 1};
-    int ak3 = node(g, "Reshape", (int[]){ak, constant(g, "s3", EMBER_DT_INT64, 1, &three, bshape)}, 2, "ak3", NULL, 0);
-    int y = node(g, "Add", (int[]){node(g, "Reshape", (int[]){r, constant(g, "s4", EMBER_DT_INT64, 1, &three, (int64_t[]){3, 4, 5})}, 2, "r3", NULL, 0), ak3}, 2, "y", NULL, 0);
-    output(g, y);
+    int ak3 = ut_node(g, "Reshape", 13, (int[]){ak, constant(g, "s3", EMBER_DT_INT64, 1, &three, bshape)}, 2, "ak3", NULL, 0);
+    int y = ut_node(g, "Add", 13, (int[]){ut_node(g, "Reshape", 13, (int[]){r, constant(g, "s4", EMBER_DT_INT64, 1, &three, (int64_t[]){3, 4, 5})}, 2, "r3", NULL, 0), ak3}, 2, "y", NULL, 0);
+    ut_output(g, y);
     /* 128 MiB of zeros: stays a run-time node. */
     int64_t big[2] = {1 << 12, 1 << 13};
     int bs = constant(g, "bigshape", EMBER_DT_INT64, 1, (int64_t[]){2}, big);
-    int z = node(g, "ConstantOfShape", &bs, 1, "z", NULL, 0);
-    int zs = node(g, "ReduceSum", &z, 1, "zs", NULL, 0);
-    output(g, zs);
+    int z = ut_node(g, "ConstantOfShape", 13, &bs, 1, "z", NULL, 0);
+    int zs = ut_node(g, "ReduceSum", 13, &z, 1, "zs", NULL, 0);
+    ut_output(g, zs);
 }
 
 Test(passes, fold_constants_and_static_shape_chains, .timeout = 60)
@@ -300,13 +249,13 @@ Test(passes, fold_constants_and_static_shape_chains, .timeout = 60)
 
 static void build_dce(ember_graph *g)
 {
-    int x = input(g, "x", 4, D4);
+    int x = ut_input(g, "x", 4, D4);
     int64_t five = 5;
     int unused_w = weights(g, "unused_w", 1, &five, 1.0f);
-    int dead = node(g, "Relu", &x, 1, "dead", NULL, 0);
-    node(g, "Mul", (int[]){dead, unused_w}, 2, "dead2", NULL, 0);
-    int y = node(g, "Sigmoid", &x, 1, "y", NULL, 0);
-    output(g, y);
+    int dead = ut_node(g, "Relu", 13, &x, 1, "dead", NULL, 0);
+    ut_node(g, "Mul", 13, (int[]){dead, unused_w}, 2, "dead2", NULL, 0);
+    int y = ut_node(g, "Sigmoid", 13, &x, 1, "y", NULL, 0);
+    ut_output(g, y);
 }
 
 Test(passes, dce_removes_unreachable_nodes_and_drops_constants)
@@ -326,21 +275,21 @@ Test(passes, dce_removes_unreachable_nodes_and_drops_constants)
 
 static void build_cse(ember_graph *g)
 {
-    int x = input(g, "x", 4, D4);
+    int x = ut_input(g, "x", 4, D4);
     int64_t wd[4] = {2, 3, 1, 1};
     int w1 = weights(g, "w1", 4, wd, 0.0f), w2 = weights(g, "w2", 4, wd, 0.0f); /* equal bytes */
     int64_t one[2] = {1, 1}, zero4[4] = {0, 0, 0, 0};
     ember_attr a1[2] = {ints("strides", one, 2), ints("pads", zero4, 4)};
     ember_attr a2[2] = {ints("pads", zero4, 4), ints("strides", one, 2)}; /* same, other order */
-    int c1 = node(g, "Conv", (int[]){x, w1}, 2, "c1", a1, 2);
-    int c2 = node(g, "Conv", (int[]){x, w2}, 2, "c2", a2, 2);
+    int c1 = ut_node(g, "Conv", 13, (int[]){x, w1}, 2, "c1", a1, 2);
+    int c2 = ut_node(g, "Conv", 13, (int[]){x, w2}, 2, "c2", a2, 2);
     int64_t two[2] = {2, 2};
     ember_attr a3 = ints("strides", two, 2);
-    int c3 = node(g, "Conv", (int[]){x, w1}, 2, "c3", &a3, 1); /* different attribute */
-    int r1 = node(g, "Relu", &c1, 1, "r1", NULL, 0), r2 = node(g, "Relu", &c2, 1, "r2", NULL, 0);
-    output(g, node(g, "Add", (int[]){r1, r2}, 2, "y", NULL, 0));
-    output(g, node(g, "Relu", &c3, 1, "y3", NULL, 0));
-    output(g, node(g, "Relu", &c3, 1, "y4", NULL, 0)); /* pinned: stays despite being equal */
+    int c3 = ut_node(g, "Conv", 13, (int[]){x, w1}, 2, "c3", &a3, 1); /* different attribute */
+    int r1 = ut_node(g, "Relu", 13, &c1, 1, "r1", NULL, 0), r2 = ut_node(g, "Relu", 13, &c2, 1, "r2", NULL, 0);
+    ut_output(g, ut_node(g, "Add", 13, (int[]){r1, r2}, 2, "y", NULL, 0));
+    ut_output(g, ut_node(g, "Relu", 13, &c3, 1, "y3", NULL, 0));
+    ut_output(g, ut_node(g, "Relu", 13, &c3, 1, "y4", NULL, 0)); /* pinned: stays despite being equal */
 }
 
 Test(passes, cse_merges_equal_constants_and_nodes)
@@ -359,28 +308,28 @@ Test(passes, cse_merges_equal_constants_and_nodes)
 static void build_big(ember_graph *g)
 {
     int64_t d[1] = {4};
-    int x = input(g, "x", 1, d), cur = x;
+    int x = ut_input(g, "x", 1, d), cur = x;
     char name[32];
     for (int i = 0; i < 50000; i++) {
         snprintf(name, sizeof name, "k%d", i);
         int k = constant(g, name, EMBER_DT_FLOAT, 1, d, (float[]){1, 2, 3, 4});
         snprintf(name, sizeof name, "a%d", i);
-        int a = node(g, "Add", (int[]){cur, k}, 2, name, NULL, 0);
+        int a = ut_node(g, "Add", 13, (int[]){cur, k}, 2, name, NULL, 0);
         snprintf(name, sizeof name, "b%d", i);
-        int b = node(g, "Add", (int[]){cur, k}, 2, name, NULL, 0);
+        int b = ut_node(g, "Add", 13, (int[]){cur, k}, 2, name, NULL, 0);
         snprintf(name, sizeof name, "m%d", i);
-        int m = node(g, "Mul", (int[]){a, b}, 2, name, NULL, 0);
+        int m = ut_node(g, "Mul", 13, (int[]){a, b}, 2, name, NULL, 0);
         snprintf(name, sizeof name, "t%d", i);
-        cur = node(g, "Tanh", &m, 1, name, NULL, 0);
+        cur = ut_node(g, "Tanh", 13, &m, 1, name, NULL, 0);
     }
-    output(g, cur);
+    ut_output(g, cur);
 }
 
 Test(passes, optimizer_scales_to_200k_nodes, .timeout = 120)
 {
     ember_graph *g = begin();
     build_big(g);
-    finish(g);
+    ut_graph_finish(g);
     cr_assert_eq(g->n_nodes, 200000);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -409,34 +358,34 @@ static int bn(ember_graph *g, int x, int64_t C, const char *out, float seed)
     float *var = g->values[p[3]].data;
     for (int64_t c = 0; c < C; c++) var[c] = 0.5f + var[c] * var[c];
     ember_attr eps = flt("epsilon", 1e-3f);
-    return node(g, "BatchNormalization", (int[]){x, p[0], p[1], p[2], p[3]}, 5, out, &eps, 1);
+    return ut_node(g, "BatchNormalization", 13, (int[]){x, p[0], p[1], p[2], p[3]}, 5, out, &eps, 1);
 }
 
 static void build_bn(ember_graph *g)
 {
-    int x = input(g, "x", 4, D4);
+    int x = ut_input(g, "x", 4, D4);
     int64_t wd[4] = {6, 3, 3, 3}, one[2] = {1, 1}, pads[4] = {1, 1, 1, 1};
     int w = weights(g, "w", 4, wd, 0.3f); /* shared by two convs: copied, not changed */
     int64_t six = 6;
     int b = weights(g, "b", 1, &six, 0.9f);
     ember_attr at[2] = {ints("strides", one, 2), ints("pads", pads, 4)};
-    int c1 = node(g, "Conv", (int[]){x, w, b}, 3, "c1", at, 2);
-    int c2 = node(g, "Conv", (int[]){x, w}, 2, "c2", at, 2);
+    int c1 = ut_node(g, "Conv", 13, (int[]){x, w, b}, 3, "c1", at, 2);
+    int c2 = ut_node(g, "Conv", 13, (int[]){x, w}, 2, "c2", at, 2);
     int y1 = bn(g, c1, 6, "y1", 1.0f), y2 = bn(g, c2, 6, "y2", 2.0f);
-    output(g, y1);
-    int s = node(g, "Add", (int[]){y1, y2}, 2, "s", NULL, 0);
+    ut_output(g, y1);
+    int s = ut_node(g, "Add", 13, (int[]){y1, y2}, 2, "s", NULL, 0);
     /* [1, 120] -> Gemm(transB) -> BN; MatMul -> BN; MatMul + Add -> BN */
     int64_t gd[2] = {8, 120}, md[2] = {120, 8}, eight = 8;
     ember_attr fa = int1("axis", 1);
-    int f = node(g, "Flatten", &s, 1, "f", &fa, 1);
+    int f = ut_node(g, "Flatten", 13, &s, 1, "f", &fa, 1);
     ember_attr ga[3] = {int1("transB", 1), flt("beta", 0.5f), flt("alpha", 1.5f)};
-    int gm = node(g, "Gemm", (int[]){f, weights(g, "gw", 2, gd, 0.1f), weights(g, "gc", 1, &eight, 0.2f)}, 3, "gm", ga, 3);
-    output(g, bn(g, gm, 8, "y3", 3.0f));
-    int mm = node(g, "MatMul", (int[]){f, weights(g, "mw", 2, md, 0.4f)}, 2, "mm", NULL, 0);
-    output(g, bn(g, mm, 8, "y4", 4.0f));
-    int mm2 = node(g, "MatMul", (int[]){f, weights(g, "mw2", 2, md, 0.5f)}, 2, "mm2", NULL, 0);
-    int ad = node(g, "Add", (int[]){weights(g, "ab", 2, (int64_t[]){1, 8}, 0.6f), mm2}, 2, "ad", NULL, 0);
-    output(g, bn(g, ad, 8, "y5", 5.0f));
+    int gm = ut_node(g, "Gemm", 13, (int[]){f, weights(g, "gw", 2, gd, 0.1f), weights(g, "gc", 1, &eight, 0.2f)}, 3, "gm", ga, 3);
+    ut_output(g, bn(g, gm, 8, "y3", 3.0f));
+    int mm = ut_node(g, "MatMul", 13, (int[]){f, weights(g, "mw", 2, md, 0.4f)}, 2, "mm", NULL, 0);
+    ut_output(g, bn(g, mm, 8, "y4", 4.0f));
+    int mm2 = ut_node(g, "MatMul", 13, (int[]){f, weights(g, "mw2", 2, md, 0.5f)}, 2, "mm2", NULL, 0);
+    int ad = ut_node(g, "Add", 13, (int[]){weights(g, "ab", 2, (int64_t[]){1, 8}, 0.6f), mm2}, 2, "ad", NULL, 0);
+    ut_output(g, bn(g, ad, 8, "y5", 5.0f));
 }
 
 Test(passes, bn_folds_into_conv_gemm_matmul)
@@ -460,24 +409,24 @@ Test(passes, bn_folds_into_conv_gemm_matmul)
 
 static void build_reshape(ember_graph *g)
 {
-    int x = input(g, "x", 4, D4);
+    int x = ut_input(g, "x", 4, D4);
     int64_t p1[4] = {0, 2, 3, 1}, p2[4] = {0, 3, 1, 2}, p3[4] = {1, 0, 2, 3};
     ember_attr a1 = ints("perm", p1, 4), a2 = ints("perm", p2, 4), a3 = ints("perm", p3, 4);
-    int t1 = node(g, "Transpose", &x, 1, "t1", &a1, 1);
-    int t2 = node(g, "Transpose", &t1, 1, "t2", &a2, 1); /* cancels t1 */
-    int t3 = node(g, "Transpose", &t2, 1, "t3", &a1, 1);
-    int t4 = node(g, "Transpose", &t3, 1, "t4", &a3, 1); /* composes with t3 */
-    output(g, node(g, "Relu", &t4, 1, "y", NULL, 0));
+    int t1 = ut_node(g, "Transpose", 13, &x, 1, "t1", &a1, 1);
+    int t2 = ut_node(g, "Transpose", 13, &t1, 1, "t2", &a2, 1); /* cancels t1 */
+    int t3 = ut_node(g, "Transpose", 13, &t2, 1, "t3", &a1, 1);
+    int t4 = ut_node(g, "Transpose", 13, &t3, 1, "t4", &a3, 1); /* composes with t3 */
+    ut_output(g, ut_node(g, "Relu", 13, &t4, 1, "y", NULL, 0));
     int64_t four = 4, s1[4] = {3, 20, 1, 1}, two = 2;
-    int r1 = node(g, "Reshape", (int[]){x, constant(g, "s1", EMBER_DT_INT64, 1, &four, s1)}, 2, "r1", NULL, 0);
-    int sq = node(g, "Squeeze", (int[]){r1, constant(g, "ax", EMBER_DT_INT64, 1, &two, (int64_t[]){2, 3})}, 2, "sq", NULL, 0);
+    int r1 = ut_node(g, "Reshape", 13, (int[]){x, constant(g, "s1", EMBER_DT_INT64, 1, &four, s1)}, 2, "r1", NULL, 0);
+    int sq = ut_node(g, "Squeeze", 13, (int[]){r1, constant(g, "ax", EMBER_DT_INT64, 1, &two, (int64_t[]){2, 3})}, 2, "sq", NULL, 0);
     ember_attr fa = int1("axis", 0);
-    int fl = node(g, "Flatten", &sq, 1, "fl", &fa, 1);
-    output(g, node(g, "Sigmoid", &fl, 1, "y2", NULL, 0));
+    int fl = ut_node(g, "Flatten", 13, &sq, 1, "fl", &fa, 1);
+    ut_output(g, ut_node(g, "Sigmoid", 13, &fl, 1, "y2", NULL, 0));
     int64_t one = 1;
-    int un = node(g, "Unsqueeze", (int[]){x, constant(g, "ax0", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "un", NULL, 0);
-    int back = node(g, "Squeeze", (int[]){un, constant(g, "ax1", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "back", NULL, 0);
-    output(g, node(g, "Tanh", &back, 1, "y3", NULL, 0));
+    int un = ut_node(g, "Unsqueeze", 13, (int[]){x, constant(g, "ax0", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "un", NULL, 0);
+    int back = ut_node(g, "Squeeze", 13, (int[]){un, constant(g, "ax1", EMBER_DT_INT64, 1, &one, (int64_t[]){0})}, 2, "back", NULL, 0);
+    ut_output(g, ut_node(g, "Tanh", 13, &back, 1, "y3", NULL, 0));
 }
 
 Test(passes, transposes_and_reshape_chains_collapse)

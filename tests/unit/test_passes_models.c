@@ -15,6 +15,7 @@
 #include "engine/model.h"
 #include "engine/passes.h"
 #include "importers/onnx.h"
+#include "test_util.h"
 
 #define MODELS EMBER_SHARED_DIR "/models/"
 #define RTOL 1e-4
@@ -107,20 +108,6 @@ typedef struct feed {
     int n;
 } feed;
 
-static void *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n + 1);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 /* Reads <dir>/input_N.pb for N = 0, 1, ... */
 static bool load_feed(const char *dir, feed *fd)
 {
@@ -129,7 +116,7 @@ static bool load_feed(const char *dir, feed *fd)
         char path[1200];
         snprintf(path, sizeof path, "%s/input_%d.pb", dir, fd->n);
         size_t size;
-        void *buf = slurp(path, &size);
+        void *buf = ut_slurp(path, &size);
         if (!buf) break;
         ember_tensor *t = &fd->t[fd->n];
         bool ok = fd->n < 16 && ember_onnx_read_tensor(buf, size, t, NULL) == EMBER_OK;
@@ -151,15 +138,6 @@ static bool load_feed(const char *dir, feed *fd)
 static void free_feed(feed *fd)
 {
     for (int i = 0; i < fd->n; i++) ember_tensor_release(&fd->t[i]);
-}
-
-static ember_model *load(const char *model)
-{
-    char path[512];
-    snprintf(path, sizeof path, MODELS "%s/model.onnx", model);
-    ember_model *m;
-    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
-    return m;
 }
 
 static bool reshape_like(int op)
@@ -195,7 +173,7 @@ static void check_model(const char *name)
     char dir[512];
     snprintf(dir, sizeof dir, MODELS "%s/test_data_set_0", name);
     cr_assert(load_feed(dir, &fd) && fd.n > 0, "%s: cannot read the inputs", name);
-    ember_model *base = load(name);
+    ember_model *base = ut_load_zoo(name);
     passes_outs ref;
     passes_run(base->graph, fd.p, fd.n, &ref);
     static ember_status (*const fns[])(ember_graph *, ember_pass_stats *) = {
@@ -204,7 +182,7 @@ static void check_model(const char *name)
 #undef X
     };
     for (int p = 0; p < EMBER_PASS_COUNT; p++) {
-        ember_model *m = load(name);
+        ember_model *m = ut_load_zoo(name);
         ember_graph *g = m->graph;
         int before = g->n_nodes, ids = passes_count_op(g, EMBER_OP_IDENTITY);
         ember_pass_stats st = {0, 0};
@@ -231,7 +209,7 @@ static void check_model(const char *name)
         passes_outs_free(&got);
         ember_model_free(m);
     }
-    ember_model *m = load(name);
+    ember_model *m = ut_load_zoo(name);
     ember_optimize_report r;
     cr_assert_eq(ember_graph_optimize(m->graph, &r), EMBER_OK, "%s: %s", name, ember_last_error());
     const ember_graph *g = m->graph;
@@ -274,14 +252,14 @@ MODEL_TEST(lstm_kws, 9)
 /* The expected effect on models with something to remove. */
 static ember_graph *optimized(const char *name, ember_model **m, ember_optimize_report *r)
 {
-    *m = load(name);
+    *m = ut_load_zoo(name);
     cr_assert_eq(ember_graph_optimize((*m)->graph, r), EMBER_OK, "%s", ember_last_error());
     return (*m)->graph;
 }
 
 Test(passes_models, shufflenet_shape_chains_fold)
 {
-    ember_model *m0 = load("shufflenet_v2_x1_0"), *m;
+    ember_model *m0 = ut_load_zoo("shufflenet_v2_x1_0"), *m;
     int shapes = passes_count_op(m0->graph, EMBER_OP_SHAPE);
     cr_assert_gt(shapes, 0);
     ember_optimize_report r;
@@ -298,7 +276,7 @@ Test(passes_models, shufflenet_shape_chains_fold)
 
 Test(passes_models, ad_autoencoder_bn_folds_into_gemm)
 {
-    ember_model *m0 = load("ad_autoencoder"), *m;
+    ember_model *m0 = ut_load_zoo("ad_autoencoder"), *m;
     cr_assert_gt(passes_count_op(m0->graph, EMBER_OP_BATCH_NORMALIZATION), 0);
     ember_optimize_report r;
     ember_graph *g = optimized("ad_autoencoder", &m, &r);

@@ -4,16 +4,10 @@
 #include <math.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 #define IN(dt, r, data, ...) ((harness_in){dt, r, {__VA_ARGS__}, data, 0})
 #define CONST_IN(dt, r, data, ...) ((harness_in){dt, r, {__VA_ARGS__}, data, 1})
-
-static void expect_f32(const ember_op_tensor *t, const float *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        cr_expect_float_eq(((float *)t->data)[i], want[i], 1e-5, "element %d: %g vs %g", i,
-                           ((float *)t->data)[i], want[i]);
-}
 
 static const float X23[6] = {1, 2, 3, 4, 5, 6}; /* [[1,2,3],[4,5,6]] */
 
@@ -27,7 +21,7 @@ Test(reduce, sum_axes_input_opset13)
     cr_assert_eq(y.rank, 1);
     cr_assert_eq(y.dims[0], 2);
     float want[2] = {6, 15};
-    expect_f32(&y, want, 2);
+    ut_expect_f32_eq(&y, want, 2, 1e-5);
     free(y.data);
 }
 
@@ -42,7 +36,7 @@ Test(reduce, mean_axes_attribute_keepdims)
     cr_assert_eq(y.dims[0], 1);
     cr_assert_eq(y.dims[1], 3);
     float want[3] = {2.5f, 3.5f, 4.5f};
-    expect_f32(&y, want, 3);
+    ut_expect_f32_eq(&y, want, 3, 1e-5);
     free(y.data);
 }
 
@@ -67,7 +61,7 @@ Test(reduce, sum_noop_with_empty_axes)
     ember_op_tensor y;
     cr_assert_eq(harness_run("ReduceSum", 13, &in, 1, &a, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(y.dims[1], 3);
-    expect_f32(&y, X23, 6);
+    ut_expect_f32_eq(&y, X23, 6, 1e-5);
     free(y.data);
 }
 
@@ -102,7 +96,7 @@ Test(reduce, middle_axis_of_3d)
     ember_op_tensor y;
     cr_assert_eq(harness_run("ReduceProd", 11, &in, 1, a, 2, &y, 1), EMBER_OK, "%s", ember_last_error());
     float want[4] = {3, 8, 35, 48};
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-5);
     free(y.data);
 }
 

@@ -8,23 +8,10 @@
 
 #include "ember.h"
 #include "importers/onnx.h"
+#include "test_util.h"
 
 #define ZOO EMBER_SHARED_DIR "/models/"
 #define SYM_MLP EMBER_SOURCE_DIR "/tests/data/sym_mlp.onnx"
-
-static void load_pb(const char *path, ember_tensor *t)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = malloc((size_t)n);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    cr_assert_eq(ember_onnx_read_tensor(buf, (size_t)n, t, NULL), EMBER_OK, "%s", ember_last_error());
-    free(buf);
-}
 
 /* Runs a zoo model on both backends from its reference inputs; outputs must agree within
  * the passes' tolerance (BN folding reassociates float math). */
@@ -38,7 +25,7 @@ static void cpu_matches_interp(const char *name)
     ember_tensor in[8], a[8], b[8];
     for (int i = 0; i < ni; i++) {
         snprintf(path, sizeof path, ZOO "%s/test_data_set_0/input_%d.pb", name, i);
-        load_pb(path, &in[i]);
+        ut_load_pb(path, &in[i]);
     }
     ember_session *si, *sc;
     cr_assert_eq(ember_session_create(m, "interp", &si), EMBER_OK, "%s", ember_last_error());

@@ -4,15 +4,9 @@
 #include <math.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 #define IN(dt, r, data, ...) ((harness_in){dt, r, {__VA_ARGS__}, data, 0})
-
-static void expect_f32(const ember_op_tensor *t, const float *want, int n)
-{
-    for (int i = 0; i < n; i++)
-        cr_expect_float_eq(((float *)t->data)[i], want[i], 1e-5, "element %d: %g vs %g", i,
-                           ((float *)t->data)[i], want[i]);
-}
 
 Test(softmax, last_axis_opset13)
 {
@@ -21,11 +15,11 @@ Test(softmax, last_axis_opset13)
     ember_op_tensor y;
     cr_assert_eq(harness_run("Softmax", 13, &in, 1, NULL, 0, &y, 1), EMBER_OK, "%s", ember_last_error());
     float want[4] = {0.25f, 0.75f, 0.5f, 0.5f};
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-5);
     free(y.data);
     cr_assert_eq(harness_run("LogSoftmax", 13, &in, 1, NULL, 0, &y, 1), EMBER_OK, "%s", ember_last_error());
     float lw[4] = {logf(0.25f), logf(0.75f), logf(0.5f), logf(0.5f)};
-    expect_f32(&y, lw, 4);
+    ut_expect_f32_eq(&y, lw, 4, 1e-5);
     free(y.data);
 }
 
@@ -37,7 +31,7 @@ Test(softmax, axis0_runs_down_columns)
     ember_op_tensor y;
     cr_assert_eq(harness_run("Softmax", 13, &in, 1, &a, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
     float want[4] = {0.25f, 0.5f, 0.75f, 0.5f};
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-5);
     free(y.data);
 }
 
@@ -49,12 +43,12 @@ Test(softmax, legacy_opset_coerces_to_2d)
     ember_op_tensor y;
     cr_assert_eq(harness_run("Softmax", 11, &in, 1, NULL, 0, &y, 1), EMBER_OK, "%s", ember_last_error());
     float want[4] = {0.25f, 0.25f, 0.25f, 0.25f};
-    expect_f32(&y, want, 4);
+    ut_expect_f32_eq(&y, want, 4, 1e-5);
     free(y.data);
     /* from opset 13 the same input reduces along the last axis only */
     cr_assert_eq(harness_run("Softmax", 13, &in, 1, NULL, 0, &y, 1), EMBER_OK, "%s", ember_last_error());
     float want13[4] = {0.5f, 0.5f, 0.5f, 0.5f};
-    expect_f32(&y, want13, 4);
+    ut_expect_f32_eq(&y, want13, 4, 1e-5);
     free(y.data);
 }
 
@@ -65,7 +59,7 @@ Test(softmax, hardmax_first_max_wins)
     ember_op_tensor y;
     cr_assert_eq(harness_run("Hardmax", 13, &in, 1, NULL, 0, &y, 1), EMBER_OK, "%s", ember_last_error());
     float want[6] = {0, 1, 0, 1, 0, 0};
-    expect_f32(&y, want, 6);
+    ut_expect_f32_eq(&y, want, 6, 1e-5);
     free(y.data);
 }
 
@@ -111,7 +105,7 @@ Test(softmax, sce_sum_and_log_prob)
                  ember_last_error());
     cr_assert_float_eq(((float *)y[0].data)[0], -logf(0.75f) - logf(0.5f), 1e-5);
     float lp[4] = {logf(0.25f), logf(0.75f), logf(0.5f), logf(0.5f)};
-    expect_f32(&y[1], lp, 4);
+    ut_expect_f32_eq(&y[1], lp, 4, 1e-5);
     free(y[0].data);
     free(y[1].data);
     ember_attr none = harness_attr_string("reduction", "none");
@@ -119,6 +113,6 @@ Test(softmax, sce_sum_and_log_prob)
                  ember_last_error());
     cr_assert_eq(y[0].rank, 1);
     float per[2] = {-logf(0.75f), -logf(0.5f)};
-    expect_f32(&y[0], per, 2);
+    ut_expect_f32_eq(&y[0], per, 2, 1e-5);
     free(y[0].data);
 }

@@ -4,19 +4,7 @@
 #include <criterion/criterion.h>
 
 #include "op_harness.h"
-
-#define CHECK_T(T, out, ...)                                                                   \
-    do {                                                                                       \
-        const T want_[] = {__VA_ARGS__};                                                       \
-        size_t n_ = sizeof want_ / sizeof want_[0];                                            \
-        cr_assert_eq(ember_op_numel(&(out)), (int64_t)n_, "numel %lld, expected %zu",           \
-                     (long long)ember_op_numel(&(out)), n_);                                   \
-        for (size_t i_ = 0; i_ < n_; i_++)                                                     \
-            cr_assert_eq(((T *)(out).data)[i_], want_[i_], "element %zu: %g, expected %g", i_, \
-                         (double)((T *)(out).data)[i_], (double)want_[i_]);                    \
-    } while (0)
-#define CHECK_F(out, ...) CHECK_T(float, out, __VA_ARGS__)
-#define CHECK_I64(out, ...) CHECK_T(int64_t, out, __VA_ARGS__)
+#include "test_util.h"
 
 static const float D6[6] = {1, 2, 3, 4, 5, 6};
 

@@ -2,19 +2,9 @@
 #include <criterion/criterion.h>
 
 #include "op_harness.h"
+#include "test_util.h"
 
 static const float X24[24] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23};
-
-#define CHECK_F(out, ...)                                                                     \
-    do {                                                                                      \
-        const float want_[] = {__VA_ARGS__};                                                  \
-        size_t n_ = sizeof want_ / sizeof want_[0];                                           \
-        cr_assert_eq(ember_op_numel(&(out)), (int64_t)n_, "numel %lld, expected %zu",          \
-                     (long long)ember_op_numel(&(out)), n_);                                  \
-        for (size_t i_ = 0; i_ < n_; i_++)                                                    \
-            cr_assert_eq(((float *)(out).data)[i_], want_[i_], "element %zu: %g, expected %g", \
-                         i_, ((float *)(out).data)[i_], want_[i_]);                           \
-    } while (0)
 
 Test(tensor_move, transpose_default_and_perm)
 {

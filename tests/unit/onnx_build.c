@@ -1,0 +1,71 @@
+/* Shared pieces of the tests' protobuf-c ONNX builders: see onnx_build.h. */
+#include "onnx_build.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void **pool;
+static size_t pool_n, pool_cap;
+
+void *P(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (pool_n == pool_cap) {
+        pool_cap = pool_cap ? pool_cap * 2 : 256;
+        pool = realloc(pool, pool_cap * sizeof *pool);
+    }
+    pool[pool_n++] = p;
+    return p;
+}
+
+void pool_free(void)
+{
+    for (size_t i = 0; i < pool_n; i++) free(pool[i]);
+    free(pool);
+    pool = NULL;
+    pool_n = pool_cap = 0;
+}
+
+char *S(const char *s) { return strcpy(P(strlen(s) + 1), s); }
+
+Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, int type)
+{
+    Onnx__AttributeProto *a = P(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = S(name);
+    if (type) {
+        a->has_type = 1;
+        a->type = type;
+    }
+    n->attribute[n->n_attribute++] = a;
+    return a;
+}
+
+Onnx__GraphProto *graph_new(const char *name, size_t cap)
+{
+    Onnx__GraphProto *g = P(sizeof *g);
+    onnx__graph_proto__init(g);
+    g->name = S(name);
+    g->node = P(cap * sizeof *g->node);
+    g->input = P(cap * sizeof *g->input);
+    g->output = P(cap * sizeof *g->output);
+    g->initializer = P(cap * sizeof *g->initializer);
+    return g;
+}
+
+Onnx__ModelProto *model_new(Onnx__GraphProto *g, int opset, size_t n_opsets)
+{
+    Onnx__ModelProto *m = P(sizeof *m);
+    onnx__model_proto__init(m);
+    m->has_ir_version = 1;
+    m->ir_version = 8;
+    m->producer_name = S("ember-tests");
+    m->graph = g;
+    m->opset_import = P(n_opsets * sizeof *m->opset_import);
+    Onnx__OperatorSetIdProto *o = m->opset_import[m->n_opset_import++] = P(sizeof *o);
+    onnx__operator_set_id_proto__init(o);
+    o->domain = S("");
+    o->has_version = 1;
+    o->version = opset;
+    return m;
+}

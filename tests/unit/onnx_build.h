@@ -1,0 +1,26 @@
+/* Shared pieces of the tests' protobuf-c ONNX builders (test_importer.c, test_jit.c):
+ * a pool allocator whose blocks are all freed by pool_free, graph, model and attribute builders. */
+#ifndef EMBER_TEST_ONNX_BUILD_H
+#define EMBER_TEST_ONNX_BUILD_H
+#include <stddef.h>
+
+#include "ember_onnx.pb-c.h"
+
+/* n zeroed bytes (at least 1), kept until pool_free. */
+void *P(size_t n);
+/* A pool copy of s. */
+char *S(const char *s);
+/* Frees everything P and S handed out. */
+void pool_free(void);
+
+/* Appends attribute `name` to n (whose attribute array has room); type 0 leaves
+ * has_type unset. */
+Onnx__AttributeProto *attr(Onnx__NodeProto *n, const char *name, int type);
+
+/* A graph named `name` with room for `cap` nodes, inputs, outputs and initializers. */
+Onnx__GraphProto *graph_new(const char *name, size_t cap);
+/* A model around g (ir_version 8) importing the default domain at `opset`, with room for
+ * `n_opsets` opset imports. */
+Onnx__ModelProto *model_new(Onnx__GraphProto *g, int opset, size_t n_opsets);
+
+#endif
