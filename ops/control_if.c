@@ -53,7 +53,7 @@ bool ctl_truth(const ember_op_tensor *t)
 
 ember_status ember_infer_if(ember_op_ctx *c)
 {
-    const ember_graph *tg, *eg;
+    const ember_graph *tg = NULL, *eg = NULL;
     TRY(ctl_graph(c, "then_branch", &tg));
     TRY(ctl_graph(c, "else_branch", &eg));
     const ember_op_tensor *cond = ember_op_in(c, 0);

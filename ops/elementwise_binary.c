@@ -71,7 +71,7 @@ static bool pow_mixed(const ember_op_ctx *c, int kop)
 
 ember_status ember_infer_binary(ember_op_ctx *c)
 {
-    binop_info bi;
+    binop_info bi = {0};
     TRY(binop_of(c, &bi));
     const ember_op_tensor *a = ember_op_in(c, 0), *b = ember_op_in(c, 1);
     if (!a || !b) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs two inputs");
@@ -106,7 +106,7 @@ ember_status ember_infer_binary(ember_op_ctx *c)
 
 ember_status ember_run_binary(ember_op_ctx *c)
 {
-    binop_info bi;
+    binop_info bi = {0};
     TRY(binop_of(c, &bi));
     ember_op_tensor *a = c->in[0], *b = c->in[1], *y = c->out[0];
     const ember_op_tensor *ins[2] = {a, b};
@@ -128,7 +128,7 @@ ember_status ember_run_binary(ember_op_ctx *c)
 /* Max, Min, Sum, Mean: any number of inputs, broadcast together. */
 ember_status ember_infer_variadic(ember_op_ctx *c)
 {
-    binop_info bi;
+    binop_info bi = {0};
     TRY(binop_of(c, &bi));
     if (c->n_in < 1) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs at least one input");
     ember_op_tensor acc = {0};
@@ -156,7 +156,7 @@ ember_status ember_infer_variadic(ember_op_ctx *c)
 
 ember_status ember_run_variadic(ember_op_ctx *c)
 {
-    binop_info bi;
+    binop_info bi = {0};
     TRY(binop_of(c, &bi));
     ember_op_tensor *y = c->out[0];
     if (c->n_in == 1) {

@@ -24,7 +24,7 @@ ember_status ember_infer_loss(ember_op_ctx *c)
     bool sce = c->node->op == EMBER_OP_SOFTMAX_CROSS_ENTROPY_LOSS;
     const ember_op_tensor *x = ember_op_in(c, 0), *t = ember_op_in(c, 1), *w = ember_op_in(c, 2);
     if (!x || !t) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs inputs and targets");
-    int red;
+    int red = 0;
     TRY(loss_reduction(c, &red));
     if (x->dtype != EMBER_DT_UNDEFINED && x->dtype != EMBER_DT_FLOAT && x->dtype != EMBER_DT_DOUBLE)
         return ember_op_fail(c, EMBER_E_UNSUPPORTED, "input has type %s; only float32 and float64 "
@@ -61,7 +61,7 @@ ember_status ember_run_loss(ember_op_ctx *c)
 {
     bool sce = c->node->op == EMBER_OP_SOFTMAX_CROSS_ENTROPY_LOSS;
     const ember_op_tensor *x = c->in[0], *t = c->in[1], *w = ember_op_in(c, 2);
-    int red;
+    int red = 0;
     TRY(loss_reduction(c, &red));
     int64_t N = x->dims[0], C = x->dims[1], D = 1;
     for (int d = 2; d < x->rank; d++) D *= x->dims[d];

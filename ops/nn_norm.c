@@ -147,7 +147,7 @@ static ember_status ln_prepare(ember_op_ctx *c, int *axis, int *exact_s, int *ex
 ember_status ember_infer_layer_normalization(ember_op_ctx *c)
 {
     const ember_op_tensor *x = c->in[0];
-    int axis, es, eb;
+    int axis = 0, es = 0, eb = 0;
     TRY(ln_prepare(c, &axis, &es, &eb));
     ember_op_set_out(c, 0, x->dtype, x->rank, x->dims);
     int64_t d[EMBER_MAX_RANK];
@@ -182,7 +182,7 @@ static void ln_expand(const ember_op_tensor *t, const ember_op_tensor *x, int ax
 ember_status ember_run_layer_normalization(ember_op_ctx *c)
 {
     const ember_op_tensor *x = c->in[0], *s = c->in[1], *b = ember_op_in(c, 2);
-    int axis, es, eb;
+    int axis = 0, es = 0, eb = 0;
     TRY(ln_prepare(c, &axis, &es, &eb));
     int64_t rows = nn_prod(x->dims, 0, axis), cols = nn_prod(x->dims, axis, x->rank);
     const float *sv = s->data, *bv = b ? b->data : NULL;

@@ -87,7 +87,7 @@ ember_status ember_infer_quantize_linear(ember_op_ctx *c)
     TRY(nn_need_f32(c, x, "x"));
     if (z && !is_q8(z->dtype))
         return ember_op_fail(c, EMBER_E_UNSUPPORTED, "zero point type %s is not supported", ember_dtype_name(z->dtype));
-    int64_t C;
+    int64_t C = 0;
     int axis;
     TRY(qparams(c, x, 1, 2, &C, &axis));
     ember_op_set_out(c, 0, z ? z->dtype : EMBER_DT_UINT8, x->rank, x->dims);
@@ -120,7 +120,7 @@ ember_status ember_infer_dequantize_linear(ember_op_ctx *c)
     if (!x) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "needs input x");
     if (!is_q8(x->dtype) && x->dtype != EMBER_DT_INT32)
         return ember_op_fail(c, EMBER_E_UNSUPPORTED, "input type %s is not supported", ember_dtype_name(x->dtype));
-    int64_t C;
+    int64_t C = 0;
     int axis;
     TRY(qparams(c, x, 1, 2, &C, &axis));
     ember_op_set_out(c, 0, EMBER_DT_FLOAT, x->rank, x->dims);
@@ -294,7 +294,7 @@ ember_status ember_infer_qlinear_matmul(ember_op_ctx *c)
     int rank;
     int64_t dims[EMBER_MAX_RANK];
     TRY(qmm_plan(c, &io, &mm, &rank, dims));
-    ember_dtype dt;
+    ember_dtype dt = EMBER_DT_UNDEFINED;
     TRY(qlinear_out(c, 1, 4, 6, 7, mm.N, &dt));
     ember_op_set_out(c, 0, dt, rank, dims);
     int64_t na = ember_op_numel(c->in[0]), nb = ember_op_numel(c->in[3]);
@@ -401,7 +401,7 @@ ember_status ember_infer_qlinear_conv(ember_op_ctx *c)
     qconv_io io = {0, 3, 2, 5, 8};
     nn_conv_plan p;
     TRY(qconv_plan(c, &io, &p));
-    ember_dtype dt;
+    ember_dtype dt = EMBER_DT_UNDEFINED;
     TRY(qlinear_out(c, 1, 4, 6, 7, p.M, &dt));
     nn_conv_set_out(c, &p, dt);
     size_t s = qconv_scratch(&p);

@@ -50,7 +50,7 @@ ember_status ember_infer_pad(ember_op_ctx *c)
     const ember_op_tensor *x = ember_op_in(c, 0);
     TRY(tu_need(c, 0, "data"));
     TRY(tu_need_sized(c, x->dtype, "data"));
-    int mode, n;
+    int mode = K_PAD_CONSTANT, n = 0;
     TRY(pad_mode(c, &mode));
     int64_t pads[2 * EMBER_MAX_RANK];
     TRY(pad_amounts(c, x->rank, pads, &n));
@@ -93,7 +93,7 @@ ember_status ember_infer_pad(ember_op_ctx *c)
 ember_status ember_run_pad(ember_op_ctx *c)
 {
     const ember_op_tensor *x = c->in[0];
-    int mode, n;
+    int mode = K_PAD_CONSTANT, n = 0;
     TRY(pad_mode(c, &mode));
     int64_t pads[2 * EMBER_MAX_RANK];
     TRY(pad_amounts(c, x->rank, pads, &n));

@@ -40,7 +40,7 @@ static ember_status scatter_common(ember_op_ctx *c, int *op)
 
 ember_status ember_infer_scatterelements(ember_op_ctx *c)
 {
-    int op, axis;
+    int op = 0, axis = 0;
     TRY(scatter_common(c, &op));
     const ember_op_tensor *ind = c->in[1], *u = c->in[2];
     TRY(tu_elements_check(c, c->in[0], ind, &axis));
@@ -56,7 +56,7 @@ ember_status ember_infer_scatterelements(ember_op_ctx *c)
 ember_status ember_run_scatterelements(ember_op_ctx *c)
 {
     const ember_op_tensor *x = c->in[0], *ind = c->in[1], *u = c->in[2];
-    int op, axis;
+    int op = 0, axis = 0;
     TRY(scatter_reduction(c, x->dtype, &op));
     TRY(tu_elements_check(c, x, ind, &axis));
     TRY(tu_check_indices(c, ind, x->dims[axis], "index"));
@@ -70,7 +70,7 @@ ember_status ember_run_scatterelements(ember_op_ctx *c)
 
 ember_status ember_infer_scatternd(ember_op_ctx *c)
 {
-    int op;
+    int op = 0;
     TRY(scatter_common(c, &op));
     const ember_op_tensor *x = c->in[0], *ind = c->in[1], *u = c->in[2];
     if (x->rank == 0 || ind->rank == 0)
@@ -93,7 +93,7 @@ ember_status ember_infer_scatternd(ember_op_ctx *c)
 ember_status ember_run_scatternd(ember_op_ctx *c)
 {
     const ember_op_tensor *x = c->in[0], *ind = c->in[1], *u = c->in[2];
-    int op;
+    int op = 0;
     TRY(scatter_reduction(c, x->dtype, &op));
     int k = (int)ind->dims[ind->rank - 1];
     TRY(tu_nd_check_indices(c, ind, x->dims, k));
