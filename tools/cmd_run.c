@@ -21,7 +21,7 @@ static void help(FILE *f)
             "--int-range; bools: 0/1).\n"
             "\n"
             "options:\n"
-            "  --backend B        backend to run on (default: interp)\n"
+            "  --backend B        backend to run on: cpu (default) or interp\n"
             "  -i, --input NAME=FILE\n"
             "                     feed input NAME from FILE (.npy or TensorProto .pb); a\n"
             "                     bare FILE is matched by its .pb name, else by position\n"
@@ -50,7 +50,7 @@ typedef struct run_opts {
 static int parse(int argc, char **argv, run_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->backend = "interp";
+    o->backend = "cpu";
     o->format = "pb";
     o->rtol = 1e-3;
     o->atol = 1e-4;
