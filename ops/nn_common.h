@@ -59,6 +59,13 @@ typedef struct nn_mm {
  * input ranks are unknown). */
 ember_status nn_matmul_plan(const ember_op_ctx *c, const ember_op_tensor *a,
                             const ember_op_tensor *b, nn_mm *mm, int *rank, int64_t *dims);
+/* The GEMM calls a planned matmul needs: with fold, one call of M*batch rows; else one
+ * call of M rows per batch element. out: *M rows per call, *calls. */
+static inline void nn_mm_calls(const nn_mm *mm, int64_t *M, int64_t *calls)
+{
+    *M = mm->fold ? mm->M * mm->batch : mm->M;
+    *calls = mm->fold ? 1 : mm->batch;
+}
 /* Matrix indices into a and b of batch element i. */
 void nn_mm_batch(const nn_mm *mm, int64_t i, int64_t *ai, int64_t *bi);
 

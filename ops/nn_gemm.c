@@ -193,14 +193,11 @@ ember_status ember_run_matmul(ember_op_ctx *c)
     int rank;
     int64_t dims[EMBER_MAX_RANK];
     TRY(nn_matmul_plan(c, a, b, &mm, &rank, dims));
-    int64_t M = mm.M, N = mm.N, K = mm.K, batch = mm.batch;
+    int64_t M, N = mm.N, K = mm.K, batch;
+    nn_mm_calls(&mm, &M, &batch);
     int act;
     float aa, ab;
     TRY(nn_fused_act(c, &act, &aa, &ab));
-    if (mm.fold) {
-        M *= batch;
-        batch = 1;
-    }
     for (int64_t i = 0; i < batch; i++) {
         int64_t ai, bi;
         nn_mm_batch(&mm, i, &ai, &bi);

@@ -122,7 +122,8 @@ static ember_status matmul_prepare(ember_op_ctx *c, int threads, void **state)
     int64_t dims[EMBER_MAX_RANK];
     if (nn_matmul_plan(c, a, b, &mm, &rank, dims) != EMBER_OK || mm.batch < 0) return EMBER_E_UNSUPPORTED;
     /* One call per batch element, or one call over the folded batch. */
-    int64_t M = mm.fold ? mm.M * mm.batch : mm.M;
+    int64_t M, calls;
+    nn_mm_calls(&mm, &M, &calls);
     return take(c, threads, M, mm.N, mm.K, state);
 }
 
@@ -134,11 +135,8 @@ static ember_status matmul_run(ember_op_ctx *c, void *state)
     int rank;
     int64_t dims[EMBER_MAX_RANK];
     TRY(nn_matmul_plan(c, a, b, &mm, &rank, dims));
-    int64_t M = mm.M, N = mm.N, K = mm.K, batch = mm.batch;
-    if (mm.fold) {
-        M *= batch;
-        batch = 1;
-    }
+    int64_t M, N = mm.N, K = mm.K, batch;
+    nn_mm_calls(&mm, &M, &batch);
     float *y = c->out[0]->data;
     const float *ad = a->data, *bd = b->data;
     use_threads(s->threads);

@@ -143,11 +143,8 @@ ember_status ember_lower_matmul(ember_lowered *L, const ember_op_ctx *c)
     int rank;
     int64_t dims[EMBER_MAX_RANK];
     TRY(nn_matmul_plan(c, c->in[0], c->in[1], &mm, &rank, dims));
-    int64_t M = mm.M, N = mm.N, K = mm.K, batch = mm.batch;
-    if (mm.fold) {
-        M *= batch;
-        batch = 1;
-    }
+    int64_t M, N = mm.N, K = mm.K, batch;
+    nn_mm_calls(&mm, &M, &batch);
     for (int64_t i = 0; i < batch; i++) {
         int64_t ai, bi;
         nn_mm_batch(&mm, i, &ai, &bi);
