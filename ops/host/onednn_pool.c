@@ -296,35 +296,19 @@ static ember_status pool_set_layout(void *state, int is_output, int idx, int lay
     return EMBER_OK;
 }
 
-const ember_host_kernel ember_host_onednn_max_pool = {
-    .name = "onednn_pool",
-    .op = EMBER_OP_MAX_POOL,
-    .prepare = window_prepare,
-    .run = pool_run,
-    .release = pool_release,
-    .out_layout = pool_out_layout,
-    .accepts_layout = pool_accepts_layout,
-    .set_layout = pool_set_layout,
-};
+/* The three pool ops differ only in their op and how a step is prepared. */
+#define ONEDNN_POOL_KERNEL(sym, op_enum, prep)   \
+    const ember_host_kernel sym = {              \
+        .name = "onednn_pool",                   \
+        .op = op_enum,                           \
+        .prepare = prep,                         \
+        .run = pool_run,                         \
+        .release = pool_release,                 \
+        .out_layout = pool_out_layout,           \
+        .accepts_layout = pool_accepts_layout,   \
+        .set_layout = pool_set_layout,           \
+    }
 
-const ember_host_kernel ember_host_onednn_average_pool = {
-    .name = "onednn_pool",
-    .op = EMBER_OP_AVERAGE_POOL,
-    .prepare = window_prepare,
-    .run = pool_run,
-    .release = pool_release,
-    .out_layout = pool_out_layout,
-    .accepts_layout = pool_accepts_layout,
-    .set_layout = pool_set_layout,
-};
-
-const ember_host_kernel ember_host_onednn_global_average_pool = {
-    .name = "onednn_pool",
-    .op = EMBER_OP_GLOBAL_AVERAGE_POOL,
-    .prepare = global_prepare,
-    .run = pool_run,
-    .release = pool_release,
-    .out_layout = pool_out_layout,
-    .accepts_layout = pool_accepts_layout,
-    .set_layout = pool_set_layout,
-};
+ONEDNN_POOL_KERNEL(ember_host_onednn_max_pool, EMBER_OP_MAX_POOL, window_prepare);
+ONEDNN_POOL_KERNEL(ember_host_onednn_average_pool, EMBER_OP_AVERAGE_POOL, window_prepare);
+ONEDNN_POOL_KERNEL(ember_host_onednn_global_average_pool, EMBER_OP_GLOBAL_AVERAGE_POOL, global_prepare);
