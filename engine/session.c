@@ -14,6 +14,7 @@ void ember_session_options_init(ember_session_options *o)
 {
     memset(o, 0, sizeof *o);
     o->optimize = 1;
+    o->use_cache = 1;
 }
 
 static int inputs_static(const ember_graph *g)

@@ -116,6 +116,12 @@ typedef struct ember_session_options {
     const char *backend; /* NULL = "cpu" */
     int threads;         /* intra-op threads; <= 0 = one per core */
     int optimize;        /* graph passes on (1, the default) or off (0) */
+    const char *precision; /* NULL or "fp32" (default); "bf16": weights and activations in
+                            * bfloat16, fp32 accumulation and fp32 model inputs/outputs
+                            * (needs AMX or AVX512-BF16; refused elsewhere) */
+    int use_cache;       /* persistent compile cache on (1, the default) or off (0); the
+                          * folder is $EMBER_CACHE_DIR, else $XDG_CACHE_HOME/ember, else
+                          * ~/.cache/ember */
 } ember_session_options;
 void ember_session_options_init(ember_session_options *opts); /* the defaults */
 
