@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "graph_edit.h"
 #include "passes.h"
 #ifdef EMBER_JIT
 #include "../jit/jit.h"
@@ -151,6 +152,27 @@ static ember_status prepare_steps(ember_program *p, int threads)
     return st;
 }
 
+ember_status ember_precision_parse(const char *s, int *precision)
+{
+    if (!s || strcmp(s, "fp32") == 0) *precision = EMBER_PRECISION_FP32;
+    else if (strcmp(s, "bf16") == 0) *precision = EMBER_PRECISION_BF16;
+    else return ember_error(EMBER_E_INVALID_ARG, "unknown precision '%s' (available: fp32, bf16)", s);
+    return EMBER_OK;
+}
+
+/* bf16: every node of the program's private graph is marked ember_precision = "bf16"
+ * before the fast paths are chosen; the kernels that compute in bf16 (oneDNN's) read
+ * it, the others ignore it. A per-node mark rather than a program-wide flag leaves room
+ * for keeping chosen nodes in fp32 later. */
+static ember_status mark_precision(ember_graph *g, int precision)
+{
+    if (precision != EMBER_PRECISION_BF16) return EMBER_OK;
+    TRY(ember_host_bf16_check());
+    ember_attr a = {.name = "ember_precision", .type = EMBER_ATTR_STRING, .s = "bf16", .s_len = 4};
+    for (int ni = 0; ni < g->n_nodes; ni++) TRY(ember_edit_set_attr(g, ni, &a));
+    return EMBER_OK;
+}
+
 /* Layout chaining (ops/host.h): a value written by a host step in a layout of its own
  * and read only by host steps that take it in that layout stays in it, so neither side
  * converts. Values read by a reference kernel, graph outputs and constants stay plain.
@@ -211,6 +233,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     if (st == EMBER_OK) st = ember_graph_infer(p->g);
     if (st == EMBER_OK && (!opt || opt->optimize)) st = ember_graph_optimize(p->g, NULL);
     if (st == EMBER_OK) st = check_static(p->g);
+    if (st == EMBER_OK) st = mark_precision(p->g, opt ? opt->precision : EMBER_PRECISION_FP32);
     if (st == EMBER_OK) st = ember_plan_memory(p->g, NULL, &p->plan);
     if (st != EMBER_OK) goto fail;
     ember_graph *g = p->g;

@@ -14,7 +14,15 @@
 typedef struct ember_program_options {
     int threads;      /* intra-op threads for fast paths; <= 0 = number of cores */
     int optimize;     /* run the graph passes (1) or not (0) */
+    int precision;    /* EMBER_PRECISION_*: part of what a program is (and of any cache key) */
 } ember_program_options;
+
+/* EMBER_PRECISION_BF16: the oneDNN steps keep weights and activations in bfloat16 and
+ * accumulate in fp32; model inputs and outputs, and every other step, stay fp32.
+ * Refused (EMBER_E_UNSUPPORTED) on hosts without AVX512-BF16 or AMX. */
+enum { EMBER_PRECISION_FP32 = 0, EMBER_PRECISION_BF16 = 1 };
+/* The precision named by s (NULL or "fp32", "bf16"); EMBER_E_INVALID_ARG otherwise. */
+ember_status ember_precision_parse(const char *s, int *precision);
 
 typedef struct ember_step {
     int node;                         /* index in g->nodes */

@@ -46,17 +46,26 @@ ember_status ember_session_create_ex(const ember_model *m, const ember_session_o
     const char *backend = o.backend ? o.backend : "cpu";
     if (strcmp(backend, "cpu") != 0 && strcmp(backend, "interp") != 0)
         return ember_error(EMBER_E_INVALID_ARG, "unknown backend '%s' (available: cpu, interp)", backend);
+    int precision;
+    TRY(ember_precision_parse(o.precision, &precision));
+    if (precision == EMBER_PRECISION_BF16) {
+        if (strcmp(backend, "cpu") != 0)
+            return ember_error(EMBER_E_INVALID_ARG, "precision bf16 needs the cpu backend (the %s backend "
+                               "computes in fp32)", backend);
+        TRY(ember_host_bf16_check()); /* a clear refusal, not a quiet fp32 session */
+    }
     ember_session *s = calloc(1, sizeof *s);
     if (!s) return ember_error(EMBER_E_NO_MEMORY, "out of memory creating a session");
     s->model = m;
     s->opts = o;
-    s->opts.backend = NULL; /* the caller's string may not outlive us */
+    s->opts.backend = NULL; /* the caller's strings may not outlive us */
+    s->opts.precision = precision == EMBER_PRECISION_BF16 ? "bf16" : NULL;
     pthread_mutex_init(&s->lock, NULL);
     snprintf(s->backend, sizeof s->backend, "%s", backend);
     if (strcmp(backend, "interp") == 0) {
         s->interpreted = 1;
     } else if (inputs_static(m->graph)) {
-        ember_program_options po = {o.threads, o.optimize};
+        ember_program_options po = {o.threads, o.optimize, precision};
         ember_program *p = NULL;
         ember_status st = ember_program_build(m, NULL, 0, &po, &p);
         if (st == EMBER_E_UNSUPPORTED) {
@@ -181,7 +190,8 @@ static ember_status find_program(ember_session *s, const ember_tensor *inputs, i
             *out = s->programs[i];
             return EMBER_OK;
         }
-    ember_program_options po = {s->opts.threads, s->opts.optimize};
+    ember_program_options po = {s->opts.threads, s->opts.optimize,
+                                s->opts.precision ? EMBER_PRECISION_BF16 : EMBER_PRECISION_FP32};
     ember_program *p;
     TRY(ember_program_build(s->model, inputs, n_inputs, &po, &p));
     /* Profiles point into programs: while one is recorded, keep every program. */

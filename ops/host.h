@@ -38,6 +38,11 @@ typedef struct ember_host_kernel {
     ember_status (*set_layout)(void *state, int is_output, int idx, int layout, size_t *scratch_bytes);
 } ember_host_kernel;
 
+/* EMBER_OK when the host fast paths can compute in bfloat16 natively (AVX512-BF16 or
+ * AMX; EMBER_FAKE_NO_BF16=1 pretends not, for tests); else EMBER_E_UNSUPPORTED saying
+ * why (ops/host/onednn_common.c). */
+ember_status ember_host_bf16_check(void);
+
 /* Fast paths for `op`, in preference order; *n gets their count. */
 const ember_host_kernel *const *ember_host_kernels_for(int op, int *n);
 #endif

@@ -74,12 +74,13 @@ int cli_make_inputs(const ember_model *m, const char *const *specs, int n_specs,
 /* ---- timed runs (cmd_bench.c), shared by bench and profile ---- */
 enum { CLI_TIMING_JSON = 1, CLI_TIMING_TRACE = 2 }; /* extra options a command accepts */
 typedef struct cli_timing_opts {
-    const char *model, *backend, *trace;
+    const char *model, *backend, *trace, *precision;
     const char *inputs[CLI_MAX_INPUTS];
     int n_inputs, threads, iters, warmup;
     bool json;
 } cli_timing_opts;
-/* Parses MODEL, --backend, --threads, --iters, --warmup, -i and the options in `allow`.
+/* Parses MODEL, --backend, --precision, --threads, --iters, --warmup, -i and the options
+ * in `allow`.
  * Returns 0, -1 after printing help, or CLI_USAGE. */
 int cli_timing_parse(const char *cmd, int argc, char **argv, unsigned allow, void (*help)(FILE *),
                      cli_timing_opts *o);

@@ -27,6 +27,9 @@ static void help(FILE *f)
             "\n"
             "options:\n"
             "  --backend B        backend (default: cpu)\n"
+            "  --precision P      fp32 (default) or bf16: weights and activations of the\n"
+            "                     oneDNN steps in bfloat16, fp32 accumulation, fp32 model\n"
+            "                     inputs/outputs (cpu backend; needs AVX512-BF16 or AMX)\n"
             "  --threads N        intra-op threads (default 0: one per core)\n"
             "  --iters N          timed runs (default 50)\n"
             "  --warmup N         untimed runs first (default 5)\n"
@@ -35,7 +38,7 @@ static void help(FILE *f)
             "  --json             print one JSON object: median_ms, p90_ms, min_ms, mean_ms,\n"
             "                     max_ms, throughput_ips, compile_ms, create_ms,\n"
             "                     first_run_ms, peak_rss_mb, iters, warmup, threads,\n"
-            "                     backend, model\n"
+            "                     backend, precision, model\n"
             "  -h, --help         show this help\n");
 }
 
@@ -67,6 +70,11 @@ int cli_timing_parse(const char *cmd, int argc, char **argv, unsigned allow, voi
         if (cli_opt_is(a, "--backend")) {
             VALUE("--backend");
             o->backend = v;
+        } else if (cli_opt_is(a, "--precision")) {
+            VALUE("--precision");
+            if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+                return cli_usage_error(cmd, "--precision must be fp32 or bf16, not '%s'", v);
+            o->precision = v;
         } else if (cli_opt_is(a, "--threads") || cli_opt_is(a, "--iters") || cli_opt_is(a, "--warmup")) {
             const char *opt = a[2] == 't' ? "--threads" : a[2] == 'i' ? "--iters" : "--warmup";
             VALUE(opt);
@@ -115,6 +123,7 @@ int cli_timing_setup(const cli_timing_opts *o, cli_timing_ctx *c)
     ember_session_options_init(&so);
     so.backend = o->backend;
     so.threads = o->threads;
+    so.precision = o->precision;
     double t0 = now_ms();
     if (ember_session_create_ex(c->model, &so, &c->session) != EMBER_OK)
         return cli_error("cannot prepare the model for backend '%s': %s", o->backend, ember_last_error());
@@ -202,13 +211,15 @@ int cmd_bench(int argc, char **argv)
         json_str(o.model);
         printf(", \"backend\": ");
         json_str(backend);
+        printf(", \"precision\": \"%s\"", o.precision ? o.precision : "fp32");
         printf(", \"threads\": %d, \"iters\": %d, \"warmup\": %d, \"median_ms\": %.6f, \"p90_ms\": %.6f, "
                "\"min_ms\": %.6f, \"mean_ms\": %.6f, \"max_ms\": %.6f, \"throughput_ips\": %.3f, "
                "\"compile_ms\": %.3f, \"create_ms\": %.3f, \"first_run_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
                threads, o.iters, o.warmup, median, p90, mn, mean, mx, ips, compile_ms, c.create_ms, first, rss_mb);
     } else {
-        printf("model:       %s\nbackend:     %s\nthreads:     %d%s\nruns:        %d timed after %d warm-up\n",
-               o.model, backend, threads, o.threads > 0 ? "" : " (one per core)", o.iters, o.warmup);
+        printf("model:       %s\nbackend:     %s\nprecision:   %s\nthreads:     %d%s\n"
+               "runs:        %d timed after %d warm-up\n", o.model, backend, o.precision ? o.precision : "fp32",
+               threads, o.threads > 0 ? "" : " (one per core)", o.iters, o.warmup);
         printf("latency ms:  median %.3f  p90 %.3f  min %.3f  mean %.3f  max %.3f\n", median, p90, mn, mean, mx);
         printf("throughput:  %.1f inferences/s (sequential)\n", ips);
         printf("compile:     %.1f ms (session creation %.1f ms wall, first run %.3f ms)\n", compile_ms, c.create_ms,

@@ -18,6 +18,7 @@ static void help(FILE *f)
             "\n"
             "options:\n"
             "  --backend B        backend (default: cpu)\n"
+            "  --precision P      fp32 (default) or bf16 (as in 'ember bench')\n"
             "  --threads N        intra-op threads (default 0: one per core)\n"
             "  --iters N          profiled runs (default 10)\n"
             "  --warmup N         unprofiled runs first (default 3)\n"
@@ -43,8 +44,8 @@ int cmd_profile(int argc, char **argv)
     if (rc == 0 && o.trace && ember_session_write_trace(c.session, o.trace) != EMBER_OK)
         rc = cli_error("cannot write the trace: %s", ember_last_error());
     if (rc == 0) {
-        printf("model: %s  backend: %s  runs: %d profiled after %d warm-up\n", o.model,
-               ember_session_backend(c.session), o.iters, o.warmup);
+        printf("model: %s  backend: %s  precision: %s  runs: %d profiled after %d warm-up\n", o.model,
+               ember_session_backend(c.session), o.precision ? o.precision : "fp32", o.iters, o.warmup);
         fflush(stdout);
         if (ember_session_write_profile(c.session, "-") != EMBER_OK)
             rc = cli_error("cannot write the profile: %s", ember_last_error());

@@ -22,6 +22,9 @@ static void help(FILE *f)
             "\n"
             "options:\n"
             "  --backend B        backend to run on: cpu (default) or interp\n"
+            "  --precision P      fp32 (default) or bf16: weights and activations of the\n"
+            "                     oneDNN steps in bfloat16, fp32 accumulation, fp32 model\n"
+            "                     inputs/outputs (cpu backend; needs AVX512-BF16 or AMX)\n"
             "  -i, --input NAME=FILE\n"
             "                     feed input NAME from FILE (.npy or TensorProto .pb); a\n"
             "                     bare FILE is matched by its .pb name, else by position\n"
@@ -38,7 +41,7 @@ static void help(FILE *f)
 }
 
 typedef struct run_opts {
-    const char *model, *backend, *check, *outdir, *format;
+    const char *model, *backend, *check, *outdir, *format, *precision;
     const char *inputs[MAX_IN];
     int n_inputs;
     double rtol, atol;
@@ -69,6 +72,11 @@ static int parse(int argc, char **argv, run_opts *o)
         if (cli_opt_is(a, "--backend")) {
             VALUE("--backend");
             o->backend = v;
+        } else if (cli_opt_is(a, "--precision")) {
+            VALUE("--precision");
+            if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+                return cli_usage_error("run", "--precision must be fp32 or bf16, not '%s'", v);
+            o->precision = v;
         } else if (cli_opt_is(a, "-i") || cli_opt_is(a, "--input")) {
             VALUE(a[1] == '-' ? "--input" : "-i");
             if (o->n_inputs == MAX_IN) return cli_usage_error("run", "too many -i options");
@@ -153,7 +161,11 @@ static int run_model(const run_opts *o, ember_model *m, cli_tensors *data, cli_t
     if ((rc = cli_fill_inputs(m, o->seed, o->lo, o->hi, gen, bound, have))) return rc;
 
     ember_session *s = NULL;
-    if (ember_session_create(m, o->backend, &s) != EMBER_OK)
+    ember_session_options so;
+    ember_session_options_init(&so);
+    so.backend = o->backend;
+    so.precision = o->precision;
+    if (ember_session_create_ex(m, &so, &s) != EMBER_OK)
         return cli_error("cannot prepare the model for backend '%s': %s", o->backend, ember_last_error());
     ember_status st = ember_session_run(s, bound, n_in, outs, n_out);
     if (st != EMBER_OK) {

@@ -85,10 +85,22 @@ ember_status onednn_execute(const ember_op_ctx *c, dnnl_primitive_t prim, const 
 int64_t onednn_pad_r(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe,
                      int64_t out);
 
-/* Layout chaining (ops/host.h): the layout code of md, a plain 4-D float32 activation
- * layout that oneDNN uses (nChw16c, nChw8c, nhwc; its format tag), when md is exactly that
- * layout and has the dense NCHW byte size; 0 otherwise (NCHW itself included). */
+/* Layout chaining (ops/host.h): the layout code of md, a 4-D activation layout that
+ * oneDNN uses, when md is exactly that layout: float32 nChw16c, nChw8c or nhwc (the format
+ * tag) of the dense NCHW byte size, or bfloat16 in one of those or nchw (the tag ORed with
+ * ONEDNN_LAYOUT_BF16) of at most that size; 0 otherwise (float32 NCHW itself included).
+ * bf16 values live in the float32 value's arena slot: half the bytes, so even a channel
+ * block padded up (C=24 in nChw16c) still fits. */
+#define ONEDNN_LAYOUT_BF16 0x100000
 int onednn_layout_code(const dnnl_memory_desc_t *md);
+/* The memory descriptor for layout code `layout` (nonzero) of an NCHW shape. */
+dnnl_status_t onednn_layout_md(dnnl_memory_desc_t *md, const dnnl_dim_t *dims, int layout);
+
+/* Precision. A program built with precision "bf16" marks its nodes with the attribute
+ * ember_precision = "bf16" (engine/program.c); the oneDNN kernels then keep weights and
+ * activations in bfloat16 (fp32 accumulation, fp32 bias) and convert at the edges of a
+ * oneDNN chain. True when c's node is so marked. */
+int onednn_want_bf16(const ember_op_ctx *c);
 
 /* 64-byte aligned allocation (NULL on failure); free with free(). */
 void *onednn_alloc(size_t bytes);

@@ -209,18 +209,52 @@ void *onednn_alloc(size_t bytes)
 
 int onednn_layout_code(const dnnl_memory_desc_t *md)
 {
-    static const dnnl_format_tag_t tags[] = {dnnl_nChw16c, dnnl_nChw8c, dnnl_nhwc};
-    if (md->ndims != 4 || md->data_type != dnnl_f32) return 0;
+    static const dnnl_format_tag_t tags[] = {dnnl_nChw16c, dnnl_nChw8c, dnnl_nhwc, dnnl_nchw};
+    int bf16 = md->data_type == dnnl_bf16;
+    if (md->ndims != 4 || (md->data_type != dnnl_f32 && !bf16)) return 0;
     size_t dense = sizeof(float);
     for (int i = 0; i < 4; i++) {
         if (md->dims[i] <= 0) return 0;
         dense *= (size_t)md->dims[i];
     }
-    if (dnnl_memory_desc_get_size(md) != dense) return 0;
-    for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++) {
+    size_t size = dnnl_memory_desc_get_size(md);
+    if (bf16 ? size > dense : size != dense) return 0;
+    /* float32 NCHW is the arena's own layout (code 0), not a chained one. */
+    size_t n_tags = sizeof tags / sizeof tags[0] - (bf16 ? 0 : 1);
+    for (size_t t = 0; t < n_tags; t++) {
         dnnl_memory_desc_t m;
-        if (dnnl_memory_desc_init_by_tag(&m, 4, md->dims, dnnl_f32, tags[t]) != dnnl_success) continue;
-        if (dnnl_memory_desc_equal(&m, md)) return (int)tags[t];
+        if (dnnl_memory_desc_init_by_tag(&m, 4, md->dims, md->data_type, tags[t]) != dnnl_success) continue;
+        if (dnnl_memory_desc_equal(&m, md)) return (int)tags[t] | (bf16 ? ONEDNN_LAYOUT_BF16 : 0);
     }
     return 0;
+}
+
+dnnl_status_t onednn_layout_md(dnnl_memory_desc_t *md, const dnnl_dim_t *dims, int layout)
+{
+    dnnl_data_type_t dt = layout & ONEDNN_LAYOUT_BF16 ? dnnl_bf16 : dnnl_f32;
+    return dnnl_memory_desc_init_by_tag(md, 4, dims, dt, (dnnl_format_tag_t)(layout & ~ONEDNN_LAYOUT_BF16));
+}
+
+int onednn_want_bf16(const ember_op_ctx *c)
+{
+    const ember_attr *a = ember_node_attr(c->node, "ember_precision");
+    return a && a->type == EMBER_ATTR_STRING && a->s && strcmp(a->s, "bf16") == 0;
+}
+
+ember_status ember_host_bf16_check(void)
+{
+    const char *fake = getenv("EMBER_FAKE_NO_BF16");
+    /* The ISA oneDNN will use (after DNNL_MAX_CPU_ISA / ONEDNN_MAX_CPU_ISA caps): its bf16
+     * kernels need AVX512-BF16 or AMX; without them it would emulate bf16 slowly or not at
+     * all, so the option is refused rather than quietly giving fp32. The ISA values are
+     * bit sets: each includes the ones below it on its line. */
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    int ok = ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+    if (fake && strcmp(fake, "1") == 0) ok = 0;
+    if (!ok)
+        return ember_error(EMBER_E_UNSUPPORTED,
+                           "precision bf16 needs a CPU with AVX512-BF16 or AMX (oneDNN sees ISA '%s'%s); "
+                           "use precision fp32 on this host",
+                           dnnl_cpu_isa2str(isa), fake && strcmp(fake, "1") == 0 ? ", EMBER_FAKE_NO_BF16=1" : "");
+    return EMBER_OK;
 }

@@ -8,7 +8,10 @@
  * dst reorder when every reader takes it (a blocked layout of the NCHW size only).
  * A fused residual (input 3, "ember_sum_input", engine/passes/fuse.c) is a sum post-op
  * ahead of the activation: it is copied (or reordered) into dst before the convolution;
- * chained, it comes in dst's layout. */
+ * chained, it comes in dst's layout.
+ * bf16 (onednn.h): the primitive's src, weights and dst are bfloat16 in the layouts
+ * oneDNN picks; the src/dst reorders to and from the arena's fp32 NCHW convert, and a
+ * chained value stays bf16 from one oneDNN step to the next. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +23,7 @@ typedef struct conv_state {
     int blocked;                       /* src and/or dst go through reorders */
     int reorder_src, reorder_dst;      /* which of them, now (layout chaining clears them) */
     int chained;                       /* src or dst is in a chained layout */
+    int bf16;                          /* src, weights, dst in bfloat16 (onednn.h) */
     int sum;                           /* input 3 is a residual added before the activation */
     int res_chained;                   /* it comes in conv.dst_md's layout */
     onednn_prim res_reorder;           /* NCHW residual -> conv.dst_md, when they differ */
@@ -94,13 +98,16 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
     int wnd = p->G > 1 ? 5 : 4;
     dnnl_memory_desc_t src_md, dst_md, w_any, w_user, b_md;
     dnnl_format_tag_t act_tag = blocked ? dnnl_format_tag_any : dnnl_nchw;
+    /* bf16: src, weights and dst in bfloat16 (oneDNN accumulates in fp32); the bias
+     * stays fp32. The user (arena) side stays fp32 NCHW, so the reorders convert. */
+    dnnl_data_type_t dt = st->bf16 ? dnnl_bf16 : dnnl_f32;
     DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&st->user_src_md, 4, src_d, dnnl_f32, dnnl_nchw));
     DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&st->user_dst_md, 4, dst_d, dnnl_f32, dnnl_nchw));
-    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&src_md, 4, src_d, dnnl_f32, act_tag));
-    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_d, dnnl_f32, act_tag));
+    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&src_md, 4, src_d, dt, act_tag));
+    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_d, dt, act_tag));
     dnnl_dims_t w_d4 = {p->M, p->Cg, p->w.k[0], p->w.k[1]};
     const dnnl_dim_t *wd = p->G > 1 ? w_d : w_d4;
-    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, dt, dnnl_format_tag_any));
     DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&w_user, wnd, wd, dnnl_f32, p->G > 1 ? dnnl_goihw : dnnl_oihw));
     DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&b_md, 1, b_d, dnnl_f32, dnnl_x));
     st->bias_md = b_md;
@@ -170,9 +177,10 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
         st->bias_input = 1;
     }
 
-    /* Blocked: src and dst reorders, their buffers in scratch ahead of oneDNN's own. */
-    st->reorder_src = blocked && !dnnl_memory_desc_equal(&st->conv.src_md, &st->user_src_md);
-    st->reorder_dst = blocked && !dnnl_memory_desc_equal(&st->conv.dst_md, &st->user_dst_md);
+    /* Blocked (or bf16): src and dst reorders, their buffers in scratch ahead of oneDNN's
+     * own. fp32 NCHW needs none: then the primitive's descriptors are the user's. */
+    st->reorder_src = !dnnl_memory_desc_equal(&st->conv.src_md, &st->user_src_md);
+    st->reorder_dst = !dnnl_memory_desc_equal(&st->conv.dst_md, &st->user_dst_md);
     st->blocked = st->reorder_src || st->reorder_dst;
     size_t scratch = 0;
     if (st->blocked) {
@@ -225,6 +233,7 @@ static ember_status conv_prepare(ember_op_ctx *c, int threads, void **state)
     if (!st) return ember_error(EMBER_E_NO_MEMORY, "out of memory for oneDNN conv");
     st->threads = onednn_threads(threads);
     st->sum = sum;
+    st->bf16 = onednn_want_bf16(c);
     onednn_set_threads(st->threads);
     ember_status es = conv_build(c, &p, conv_choose_layout(&p), st);
     if (es != EMBER_OK) {

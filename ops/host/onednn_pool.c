@@ -7,7 +7,8 @@
  *     make one; the reference then divides by the taps inside the padded extent, oneDNN
  *     by the whole window).
  * Layout chaining (ops/host.h): given a chained (blocked) input the pool runs in that
- * layout, and writes it as well when every reader takes it, else reorders to NCHW. */
+ * layout, and writes it as well when every reader takes it, else reorders to NCHW. A
+ * chained bf16 input (onednn.h) makes it a bf16 pool; the reorder to NCHW converts. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,7 +192,7 @@ static ember_status pool_run(ember_op_ctx *c, void *state)
     return onednn_execute(c, st->out_reorder.prim, ra, st->out_reorder.scratch_bytes ? 3 : 2);
 }
 
-/* The pool's primitive with src and dst in `layout` (a format tag): into st->alt. */
+/* The pool's primitive with src and dst in `layout` (a layout code): into st->alt. */
 static int pool_build_alt(pool_state *st, int layout)
 {
     dnnl_engine_t e;
@@ -206,8 +207,8 @@ static int pool_build_alt(pool_state *st, int layout)
     dnnl_pooling_v2_desc_t pd_desc;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t r = dnnl_memory_desc_init_by_tag(&src_md, 4, st->src_d, dnnl_f32, (dnnl_format_tag_t)layout);
-    if (r == dnnl_success) r = dnnl_memory_desc_init_by_tag(&dst_md, 4, st->dst_d, dnnl_f32, (dnnl_format_tag_t)layout);
+    dnnl_status_t r = onednn_layout_md(&src_md, st->src_d, layout);
+    if (r == dnnl_success) r = onednn_layout_md(&dst_md, st->dst_d, layout);
     if (r == dnnl_success)
         r = dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, st->alg, &src_md, &dst_md,
                                               st->ds, st->dk, st->dd, st->dl, st->dr);
