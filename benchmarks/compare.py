@@ -7,6 +7,9 @@ engine is timed in ROUNDS rounds that alternate the engines (the order rotates e
 round), and the median of the per-round medians is reported:
 
   ember       build/ember bench MODEL --json --threads N (its own process)
+  ember-bf16  the same with --precision bf16 (bf16 weights and activations in the oneDNN
+              steps, fp32 accumulation), on hosts with AVX512-BF16 / AMX (--bf16 auto|on|off);
+              reported in its own table against ORT's fp32
   ort         onnxruntime, intra_op_num_threads=N, inter_op_num_threads=1, sequential
   ov          OpenVINO CPU, LATENCY hint, INFERENCE_NUM_THREADS=N, default precision
               (bf16 on CPUs with AMX / AVX512-BF16)
@@ -43,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 PEERS = ("ort", "ov", "ov-f32", "torch")
-LABEL = {"ember": "Ember", "ort": "ORT", "ov": "OV", "ov-f32": "OV-f32", "torch": "Torch"}
+LABEL = {"ember": "Ember", "ember-bf16": "Ember-bf16", "ort": "ORT", "ov": "OV", "ov-f32": "OV-f32", "torch": "Torch"}
 
 ONNX_DTYPES = {1: np.float32, 6: np.int32, 7: np.int64, 9: np.bool_, 11: np.float64}
 
@@ -104,6 +107,15 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor()
+
+
+def host_has_bf16():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and ({"avx512_bf16", "amx_bf16"} & set(line.split()))
+                       for line in f)
+    except OSError:
+        return False
 
 
 def cpu_flags():
@@ -194,9 +206,9 @@ def find_models(args):
 
 # ---------------------------------------------------------------------------- engines
 class Ember:
-    def __init__(self, exe, path, threads, iters, warmup):
+    def __init__(self, exe, path, threads, iters, warmup, precision="fp32"):
         self.cmd = [exe, "bench", path, "--json", "--threads", str(threads), "--iters", str(iters),
-                    "--warmup", str(warmup)]
+                    "--warmup", str(warmup), "--precision", precision]
         self.last = None
 
     def measure(self):
@@ -356,6 +368,8 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
     log("%s, %d thread%s: %d iters, %d warm-up (Ember ~%.2f ms)" % (name, threads, "s" if threads > 1 else "",
                                                                  iters, warmup, est))
     engines = {"ember": Ember(args.ember, path, threads, iters, warmup)}
+    if args.bf16_on:
+        engines["ember-bf16"] = Ember(args.ember, path, threads, iters, warmup, "bf16")
     notes = {}
     for p in peers:
         try:
@@ -371,13 +385,13 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
         k = r % len(order)
         for e in order[k:] + order[:k]:
             eng = engines[e]
-            ms = eng.measure() if e == "ember" else time_loop(eng.call, iters, warmup)
+            ms = eng.measure() if e.startswith("ember") else time_loop(eng.call, iters, warmup)
             rounds[e].append(ms)
     # per-call overhead of each Python peer, on the Identity model with the same inputs
     overhead = {}
     id_path = identity_model(inputs, os.path.join(tmpdir, "identity_%s.onnx" % name))
     for p in engines:
-        if p == "ember":
+        if p.startswith("ember"):
             continue
         try:
             o = make_overhead_peer(p, id_path, feeds, threads)
@@ -390,8 +404,8 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
     for e, ts in rounds.items():
         ms = median_of(ts)
         d = {"median_ms": ms, "rounds_ms": ts}
-        if e == "ember":
-            last = engines["ember"].last
+        if e.startswith("ember"):
+            last = engines[e].last
             d.update(compile_ms=last["compile_ms"], create_ms=last["create_ms"], peak_rss_mb=last["peak_rss_mb"],
                      p90_ms=last["p90_ms"], min_ms=last["min_ms"], backend=last["backend"])
         else:
@@ -458,6 +472,24 @@ def print_table(rows, peers, out=sys.stdout):
     print_rows(lines, out)
 
 
+def print_bf16_table(rows, out=sys.stdout):
+    """Ember in bf16 against ORT in fp32 (and Ember fp32): the speed-up bf16 buys."""
+    lines = [["model", "thr", "Ember-bf16", "Ember", "ORT", "ORT/Ember-bf16", "Ember/Ember-bf16"]]
+    for r in rows:
+        e = r["engines"]
+        b = e.get("ember-bf16")
+        if not b:
+            continue
+        o = e.get("ort")
+        lines.append([r["model"], str(r["threads"]), fmt(b["median_ms"]), fmt(e["ember"]["median_ms"]),
+                      fmt(o["median_ms"]) if o else "-", fmt(o["median_ms"] / b["median_ms"]) if o else "-",
+                      fmt(e["ember"]["median_ms"] / b["median_ms"])])
+    if len(lines) == 1:
+        return
+    print("\nEmber --precision bf16 vs ORT fp32 (speed-ups, >1: Ember-bf16 faster)\n", file=out)
+    print_rows(lines, out)
+
+
 def chart(rows, peers, path):
     try:
         import matplotlib
@@ -507,12 +539,15 @@ def main():
     ap.add_argument("--max-iters", type=int, default=200)
     ap.add_argument("--idle-wait", type=float, default=30,
                     help="before each round, wait up to this many seconds for the CPU to be idle (0: don't)")
+    ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                    help="also time Ember with --precision bf16 (auto: when the CPU has AVX512-BF16/AMX)")
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--chart", default=os.path.join(HERE, "ratios.png"))
     args = ap.parse_args()
     if not os.access(args.ember, os.X_OK):
         sys.exit("no ember binary at %s (build it, or give --ember)" % args.ember)
     threads = [int(t) for t in args.threads.split(",")]
+    args.bf16_on = args.bf16 == "on" or (args.bf16 == "auto" and host_has_bf16())
     peers = available_peers([p for p in args.peers.split(",") if p])
     models = find_models(args)
     if not models:
@@ -550,6 +585,7 @@ def main():
     print("\nlatency (ms), median of %d per-round medians; X-c: X minus its per-call overhead "
           "(Identity model)\n" % args.rounds)
     print_table(rows, shown)
+    print_bf16_table(rows)
     if peak:
         print("\nsingle-thread SGEMM peak: %.1f GFLOP/s (numpy 2048^3, %s)" % (peak, blas or "?"))
         for r in rows:
@@ -565,6 +601,11 @@ def main():
             sub = [r["engines"][p] for r in rows if r["threads"] == t and p in r["engines"]]
             summary["%s_t%d" % (p, t)] = {"geomean_ratio": geomean([d["ratio"] for d in sub]),
                                           "geomean_ratio_corrected": geomean([d["ratio_corrected"] for d in sub])}
+        bf = [r for r in rows if r["threads"] == t and "ember-bf16" in r["engines"] and "ort" in r["engines"]]
+        if bf:
+            summary["ember_bf16_vs_ort_t%d" % t] = {
+                "geomean_speedup": geomean([r["engines"]["ort"]["median_ms"] / r["engines"]["ember-bf16"]["median_ms"]
+                                            for r in bf])}
     res = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),
            "cpu": cpu_name(), "cpu_flags": cpu_flags(), "cores": os.cpu_count(), "versions": versions,
            "ember": os.path.abspath(args.ember), "rounds": args.rounds, "threads": threads,
