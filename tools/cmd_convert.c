@@ -1,5 +1,6 @@
 /* `ember convert`: tensor files between TensorProto .pb and .npy (for feeding numpy
- * data to `run -i` and reading `run -o` results back into numpy). */
+ * data to `run -i` and reading `run -o` results back into numpy), and out to raw bytes
+ * (.raw/.bin), the layout of a bundle's inputs and outputs, for programs that call one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,19 @@ static void help(FILE *f)
             "usage: ember convert IN OUT [--name NAME]\n"
             "\n"
             "Converts a tensor file. IN is .npy or TensorProto .pb (detected from its\n"
-            "contents); OUT is written as .npy when it ends in .npy, else as .pb.\n"
+            "contents); OUT is written as .npy when it ends in .npy, as raw little-endian\n"
+            "row-major data (no header: a bundle's tensor layout) when it ends in .raw or\n"
+            ".bin, else as .pb.\n"
             "\n"
             "options:\n"
             "  --name NAME   tensor name stored in a .pb (default: the input's name)\n"
             "  -h, --help    show this help\n");
+}
+
+static int is_raw(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && (!strcmp(path + n - 4, ".raw") || !strcmp(path + n - 4, ".bin"));
 }
 
 int cmd_convert(int argc, char **argv)
@@ -47,7 +56,13 @@ int cmd_convert(int argc, char **argv)
     char *pbname = NULL;
     if (cli_load_tensor(in, &t, &pbname, err, sizeof err)) return cli_error("%s", err);
     int rc = CLI_OK;
-    if (cli_save_tensor(out, &t, name ? name : pbname, err, sizeof err)) rc = cli_error("%s", err);
+    if (is_raw(out)) {
+        /* Strings have no fixed-size layout to dump. */
+        if (t.dtype == EMBER_DT_STRING)
+            rc = cli_error("'%s': string tensors have no raw layout", in);
+        else if (cli_write_file(out, t.data, t.nbytes, err, sizeof err))
+            rc = cli_error("%s", err);
+    } else if (cli_save_tensor(out, &t, name ? name : pbname, err, sizeof err)) rc = cli_error("%s", err);
     free(pbname);
     ember_tensor_release(&t);
     return rc;
