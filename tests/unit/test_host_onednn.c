@@ -135,6 +135,31 @@ static float apply_act(int act, float v, float a, float b)
     }
 }
 
+/* bf16 (ops/host/onednn.h): check_conv marks the node ember_precision = "bf16" and checks
+ * against a bound of bf16's rounding instead of expect_close's fp32 tolerance. */
+static int conv_bf16;
+static int bf16_cases_off_fp32; /* cases whose result shows bf16 rounding (not fp32's) */
+
+/* x and w each rounded to bf16 (relative 2^-9) make each product off by at most ~2^-8
+ * of |x w|; fp32 accumulation adds little; the activations are at most 1-Lipschitz;
+ * dst rounded to bf16 adds 2^-9 |y|. So |y - ref| <= 2^-8 S + 2^-9 |ref|, S the
+ * convolution of |x| and |w|; checked with twice that margin. */
+static void expect_bf16_close(const float *got, const float *ref, const float *s, int64_t n, const char *what)
+{
+    int bad = 0, off = 0;
+    for (int64_t i = 0; i < n && bad < 5; i++) {
+        float d = fabsf(got[i] - ref[i]);
+        off |= !(d <= 1e-5f + 1e-4f * fabsf(ref[i]));
+        if (!(d <= 1e-6f + 0x1p-7f * s[i] + 0x1p-8f * fabsf(ref[i]))) {
+            cr_log_error("%s: element %lld is %.8g, the reference %.8g (bound from |x|*|w|: %.8g)", what,
+                         (long long)i, (double)got[i], (double)ref[i], (double)s[i]);
+            bad++;
+        }
+    }
+    cr_expect_eq(bad, 0, "%s differs from the reference beyond bf16 rounding", what);
+    bf16_cases_off_fp32 += off;
+}
+
 typedef struct conv_case {
     int64_t N, C, H, W, M, G, kh, kw, sh, sw, dh, dw, pads[4];
     const char *auto_pad; /* NULL: explicit pads */
@@ -167,6 +192,19 @@ static ember_status check_conv(const conv_case *cc, int threads)
     int64_t yn = numel(ref.dims, ref.rank);
     float *r = ref.data;
     for (int64_t i = 0; i < yn; i++) r[i] = apply_act(cc->act, r[i], cc->a, cc->b);
+    ember_op_tensor sabs = {0}; /* bf16: the convolution of |x| and |w|, for the bound */
+    if (conv_bf16) {
+        float *ax = malloc(sizeof(float) * (size_t)numel(xd, 4)), *aw = malloc(sizeof(float) * (size_t)numel(wd, 4));
+        for (int64_t i = 0; i < numel(xd, 4); i++) ax[i] = fabsf(x[i]);
+        for (int64_t i = 0; i < numel(wd, 4); i++) aw[i] = fabsf(w[i]);
+        harness_in ahin[2] = {hin[0], hin[1]};
+        ahin[0].data = ax;
+        ahin[1].data = aw;
+        cr_assert_eq(harness_run("Conv", 13, ahin, 2, attrs, na, &sabs, 1), EMBER_OK, "reference: %s",
+                     ember_last_error());
+        free(ax);
+        free(aw);
+    }
     /* The fused activation, as the fusion pass writes it. */
     if (cc->act != ACT_NONE) {
         attrs[na++] = harness_attr_string("ember_activation", act_names[cc->act]);
@@ -178,6 +216,7 @@ static ember_status check_conv(const conv_case *cc, int threads)
             if (cc->act == ACT_HARDSIGMOID) attrs[na++] = harness_attr_float("ember_act_beta", cc->b);
         }
     }
+    if (conv_bf16) attrs[na++] = harness_attr_string("ember_precision", "bf16");
     ember_node node = make_node(EMBER_OP_CONV, "Conv", 13, attrs, na, cc->bias ? 3 : 2, 1);
     ember_op_tensor ins[3] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, x), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w),
                               ut_op_tensor(EMBER_DT_FLOAT, 1, bd, b)};
@@ -195,8 +234,10 @@ static ember_status check_conv(const conv_case *cc, int threads)
                  (long long)cc->dh, (long long)cc->dw, (long long)pads[0], (long long)pads[1],
                  (long long)pads[2], (long long)pads[3], cc->auto_pad ? cc->auto_pad : "", cc->bias,
                  act_names[cc->act] ? act_names[cc->act] : "none");
-        expect_close(y, r, yn, what);
+        if (conv_bf16) expect_bf16_close(y, r, sabs.data, yn, what);
+        else expect_close(y, r, yn, what);
     }
+    free(sabs.data);
     free(ref.data);
     free(x);
     free(w);
@@ -252,6 +293,34 @@ Test(host_onednn, conv_random_vs_reference)
     }
     cr_log_info("oneDNN conv: %d of 300 random cases taken", taken);
     for (int a = 0; a < ACT_COUNT; a++) cr_expect_gt(acts[a], 0, "no case with activation %d", a);
+}
+
+/* The same random cases in bf16, on hosts that have it (else bf16 must be refused). A
+ * case oneDNN has no bf16 kernel for may decline (the fp32 reference then runs); most
+ * must be taken. */
+Test(host_onednn, conv_random_bf16)
+{
+    if (ember_host_bf16_check() != EMBER_OK) {
+        cr_log_info("no bf16 on this host: %s", ember_last_error());
+        cr_expect_str_not_empty(ember_last_error());
+        ember_error_clear();
+        return;
+    }
+    rng_state = 2025u;
+    conv_bf16 = 1;
+    int taken = 0;
+    for (int t = 0; t < 200; t++) {
+        conv_case cc;
+        random_conv(&cc);
+        ember_status s = check_conv(&cc, t % 3);
+        cr_expect(s == EMBER_OK || s == EMBER_E_UNSUPPORTED, "case %d: %s", t, ember_status_name(s));
+        taken += s == EMBER_OK;
+    }
+    conv_bf16 = 0;
+    cr_log_info("oneDNN bf16 conv: %d of 200 random cases taken, %d beyond fp32's tolerance", taken,
+                bf16_cases_off_fp32);
+    cr_expect_gt(taken, 150);
+    cr_expect_gt(bf16_cases_off_fp32, taken / 2, "bf16 was asked for, but the results look fp32");
 }
 
 Test(host_onednn, conv_fixed_shapes)
