@@ -1,7 +1,8 @@
 /* Graph optimization passes (engine/passes/, one file each) and the driver that runs
  * them to a fixed point. Every pass keeps the graph runnable by the interpreter and
- * its results equal to the unoptimized graph's (exactly, except BN folding, which
- * reassociates float math: within rtol 1e-4 / atol 1e-5 on the model zoo). Graph
+ * its results equal to the unoptimized graph's (exactly, except BN folding and the
+ * LayerNorm / GELU recognition, which reassociate float math: within rtol 1e-4 /
+ * atol 1e-5 on the model zoo). Graph
  * input and output names, order, dtypes and shapes never change.
  *
  * Each pass takes a topologically sorted root graph, leaves it sorted, with producers
@@ -24,6 +25,7 @@ typedef struct ember_pass_stats {
     X(IDENTITY, "identity-removal", ember_pass_identity) \
     X(FOLD, "constant-folding", ember_pass_fold)         \
     X(CSE, "cse", ember_pass_cse)                        \
+    X(LAYERNORM, "layernorm", ember_pass_layernorm)      \
     X(BN_FOLD, "bn-folding", ember_pass_bn_fold)         \
     X(FUSE, "fusion", ember_pass_fuse)                   \
     X(RESHAPE, "transpose-reshape", ember_pass_reshape)  \
@@ -45,6 +47,9 @@ enum ember_pass {
  *                      EMBER_FOLD_MAX_BYTES stay computed at run time.
  *   cse:               identical constants, then identical nodes (op, inputs,
  *                      attributes by value), merged.
+ *   layernorm:         the opset-14 LayerNormalization decomposition (ReduceMean, Sub,
+ *                      Pow/Mul, ReduceMean, Add eps, Sqrt, Div/Reciprocal+Mul, Mul gamma,
+ *                      Add beta over trailing axes) becomes one LayerNormalization.
  *   bn-folding:        BatchNormalization folded into the Conv / Gemm / MatMul(+Add)
  *                      before it.
  *   fusion:            an activation (Relu, Clip with constant bounds, Sigmoid,

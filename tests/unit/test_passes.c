@@ -461,3 +461,64 @@ Test(passes, optimize_all_at_once)
     cr_expect_eq(g->n_nodes, 4); /* Reshape, Add, ConstantOfShape, ReduceSum */
     ember_graph_free(g);
 }
+
+/* ---- LayerNormalization recognition ---- */
+
+/* Which decomposition build_ln writes: bit 0 squares with Mul(d, d) instead of Pow,
+ * bit 1 divides through Reciprocal + Mul, bit 2 leaves out gamma and beta, bit 3 makes
+ * the deviation a graph output too (then nothing may change). */
+static int ln_variant;
+
+static void build_ln(ember_graph *g)
+{
+    int x = ut_input(g, "x", 4, D4);
+    int64_t one = 1, last[1] = {-1}, five = 5;
+    ember_attr ax = ints("axes", last, 1);
+    int m = ut_node(g, "ReduceMean", 13, &x, 1, "m", &ax, 1);
+    int d = ut_node(g, "Sub", 13, (int[]){x, m}, 2, "d", NULL, 0);
+    int two = constant(g, "two", EMBER_DT_FLOAT, 0, &one, (float[]){2.0f});
+    int q = ln_variant & 1 ? ut_node(g, "Mul", 13, (int[]){d, d}, 2, "q", NULL, 0)
+                           : ut_node(g, "Pow", 13, (int[]){d, two}, 2, "q", NULL, 0);
+    int v = ut_node(g, "ReduceMean", 13, &q, 1, "v", &ax, 1);
+    int eps = constant(g, "eps", EMBER_DT_FLOAT, 0, &one, (float[]){1e-5f});
+    int ve = ut_node(g, "Add", 13, (int[]){v, eps}, 2, "ve", NULL, 0);
+    int s = ut_node(g, "Sqrt", 13, &ve, 1, "s", NULL, 0);
+    int n;
+    if (ln_variant & 2) {
+        int r = ut_node(g, "Reciprocal", 13, &s, 1, "r", NULL, 0);
+        n = ut_node(g, "Mul", 13, (int[]){r, d}, 2, "n", NULL, 0);
+    } else {
+        n = ut_node(g, "Div", 13, (int[]){d, s}, 2, "n", NULL, 0);
+    }
+    if (!(ln_variant & 4)) {
+        int gamma = weights(g, "gamma", 1, &five, 0.3f), beta = weights(g, "beta", 1, &five, 1.1f);
+        int sc = ut_node(g, "Mul", 13, (int[]){gamma, n}, 2, "sc", NULL, 0);
+        n = ut_node(g, "Add", 13, (int[]){sc, beta}, 2, "y", NULL, 0);
+    }
+    ut_output(g, ut_node(g, "Relu", 13, &n, 1, "out", NULL, 0));
+    if (ln_variant & 8) ut_output(g, d);
+}
+
+Test(passes, layernorm_decompositions_recognized)
+{
+    for (ln_variant = 0; ln_variant < 8; ln_variant++) {
+        ember_pass_stats st = {0, 0};
+        int before;
+        ember_graph *g = apply(build_ln, EMBER_PASS_LAYERNORM, &st, &before);
+        cr_expect_eq(st.changed, 1, "variant %d", ln_variant);
+        cr_expect_eq(passes_count_op(g, EMBER_OP_LAYER_NORMALIZATION), 1, "variant %d", ln_variant);
+        cr_expect_eq(g->n_nodes, 2, "variant %d: LayerNormalization + Relu", ln_variant);
+        const ember_node *ln = &g->nodes[0];
+        cr_expect_eq(ember_attr_int(ln, "axis", 0), 3);
+        cr_expect_float_eq(ember_attr_float(ln, "epsilon", 0), 1e-5f, 1e-12);
+        cr_expect_eq(ln->n_inputs, ln_variant & 4 ? 2 : 3);
+        ember_graph_free(g);
+    }
+    ln_variant = 8; /* the deviation is read outside the pattern */
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_ln, EMBER_PASS_LAYERNORM, &st, &before);
+    cr_expect_eq(st.changed, 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_LAYER_NORMALIZATION), 0);
+    ember_graph_free(g);
+}
