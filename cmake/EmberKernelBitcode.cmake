@@ -2,13 +2,17 @@
 # and linked into one module, which the JIT (and later the AOT bundle writer) links into
 # the code it generates.
 #
-#   ember_kernel_bitcode(TRIPLE OUT [FLAGS flag...])
+#   ember_kernel_bitcode(TRIPLE OUT [FREESTANDING] [FLAGS flag...])
 #
 # TRIPLE: a clang --target triple ("x86_64-pc-linux-gnu", "aarch64-none-elf",
 #         "thumbv7em-none-eabihf", "riscv32-unknown-elf", ...).
 # OUT:    the linked bitcode file to produce (a custom command's OUTPUT; depend on it).
 # FLAGS:  extra clang flags for this target (e.g. -ffreestanding -mcpu=cortex-m4
 #         -mfloat-abi=hard for an MCU).
+# FREESTANDING: no libc headers (bundle targets: bare metal, or a cross target whose libc
+#         is not installed): -ffreestanding and cmake/freestanding/ for <math.h> and
+#         <string.h>, which map the few libc functions the kernels use to __builtin_*
+#         (so they stay calls of the single-precision libm and mem* functions).
 #
 # Kernels are built at -O2 (an -O0 module is marked optnone and LLVM would never optimize
 # it after inlining), without errno from libm calls (so sqrtf and friends become
@@ -24,10 +28,16 @@ find_program(EMBER_CLANG NAMES clang-19 clang REQUIRED)
 find_program(EMBER_LLVM_LINK NAMES llvm-link-19 llvm-link REQUIRED)
 
 function(ember_kernel_bitcode TRIPLE OUT)
-  cmake_parse_arguments(KB "" "" "FLAGS" ${ARGN})
+  cmake_parse_arguments(KB "FREESTANDING" "" "FLAGS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/ops/kernels/*.c)
   file(GLOB hdrs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/ops/kernels/*.h)
-  set(dir ${CMAKE_BINARY_DIR}/bitcode/${TRIPLE})
+  get_filename_component(outname ${OUT} NAME_WE)
+  set(dir ${CMAKE_BINARY_DIR}/bitcode/${outname})
+  if(KB_FREESTANDING)
+    file(GLOB fhdrs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cmake/freestanding/*.h)
+    list(APPEND hdrs ${fhdrs})
+    list(PREPEND KB_FLAGS -ffreestanding -nostdlibinc -isystem ${CMAKE_SOURCE_DIR}/cmake/freestanding)
+  endif()
   file(MAKE_DIRECTORY ${dir})
   set(bcs)
   foreach(src ${srcs})

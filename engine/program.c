@@ -84,7 +84,7 @@ static double estimate_flops(const ember_graph *g, const ember_node *n)
 
 /* Scratch sizes and fast paths need each op's run-time view: inputs with data. Inputs
  * computed at run time get a zeroed stand-in here so no rule ever reads NULL. */
-static ember_status prepare_steps(ember_program *p, int threads)
+static ember_status prepare_steps(ember_program *p, int threads, int host)
 {
     ember_graph *g = p->g;
     size_t dummy_bytes = 64;
@@ -129,7 +129,7 @@ static ember_status prepare_steps(ember_program *p, int threads)
         for (int k = 0; k < n->n_inputs; k++)
             if (pin[k] && !(g->values[n->inputs[k]].flags & EMBER_VALUE_CONST)) ins[k].data = NULL;
         int nk = 0;
-        const ember_host_kernel *const *ks = ember_host_kernels_for(n->op, &nk);
+        const ember_host_kernel *const *ks = host ? ember_host_kernels_for(n->op, &nk) : NULL;
         for (int k = 0; k < nk; k++) {
             c.scratch_bytes = 0;
             void *state = NULL;
@@ -253,7 +253,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     }
     for (int i = 0; i < g->n_nodes; i++) p->steps[i].node = i;
     int threads = opt && opt->threads > 0 ? opt->threads : 0;
-    st = prepare_steps(p, threads);
+    st = prepare_steps(p, threads, !(opt && opt->reference_only));
     if (st == EMBER_OK) st = chain_layouts(p);
     if (st != EMBER_OK) goto fail;
     size_t scratch = 0;
@@ -264,7 +264,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     for (int i = 0; i < g->n_inputs && i < 64; i++)
         for (int k = 0; k < EMBER_MAX_RANK; k++) p->in_dims[i][k] = g->values[g->inputs[i]].shape.dims[k];
 #ifdef EMBER_JIT
-    ember_jit_attach(p); /* compiled code when every step lowers; the executor otherwise */
+    if (!(opt && opt->reference_only)) ember_jit_attach(p); /* compiled code when every step lowers */
 #endif
     p->compile_ms = now_ms() - t0;
     *out = p;

@@ -15,6 +15,8 @@ typedef struct ember_program_options {
     int threads;      /* intra-op threads for fast paths; <= 0 = number of cores */
     int optimize;     /* run the graph passes (1) or not (0) */
     int precision;    /* EMBER_PRECISION_*: part of what a program is (and of any cache key) */
+    int reference_only; /* 1: no host fast paths and no JIT, every step on its reference
+                         * kernel (what a code generator for another target lowers) */
 } ember_program_options;
 
 /* EMBER_PRECISION_BF16: the oneDNN steps keep weights and activations in bfloat16 and

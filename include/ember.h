@@ -160,6 +160,41 @@ ember_status ember_session_run(ember_session *session, const ember_tensor *input
                                int n_inputs, ember_tensor *outputs, int n_outputs);
 void ember_tensor_release(ember_tensor *t); /* frees t->data and zeroes t; NULL is fine */
 
+/* ---- AOT bundles ---- */
+/* A bundle is what a firmware or app developer links into their program: NAME.o (the
+ * model's code for one target, with its kernels), NAME.h (sizes, input/output offsets, the
+ * entry point `int NAME(const uint8_t *constant_weights, uint8_t *mutable_weights,
+ * uint8_t *activations)`), NAME.weights.bin (the constant blob) and optionally
+ * NAME.weights.c (the blob as a C array). No Ember runtime, malloc, threads or files: the
+ * object needs only mem*, the compiler runtime's helpers and single-precision libm.
+ * Built with the same passes, memory plan and lowering as the cpu backend's JIT, for the
+ * model's declared (static) input shapes. Needs a library built with LLVM (EMBER_LLVM,
+ * the default); otherwise EMBER_E_UNSUPPORTED. */
+typedef struct ember_bundle_options {
+    const char *target;   /* "x86_64-linux-gnu", "aarch64-linux-gnu", "thumbv7em-none-eabihf"
+                           * (Cortex-M4/M7), "riscv64-linux-gnu", "riscv32-unknown-elf" */
+    const char *cpu;      /* NULL: the target's default (x86-64, generic, cortex-m4,
+                           * generic-rv64, generic-rv32) */
+    const char *features; /* extra LLVM target features ("+avx2,-fma"), or NULL */
+    const char *name;     /* the bundle's name, a C identifier: file names and symbols */
+    int weights_c;        /* also write NAME.weights.c */
+} ember_bundle_options;
+void ember_bundle_options_init(ember_bundle_options *o); /* x86_64-linux-gnu, name "model" */
+
+typedef struct ember_bundle_report {
+    size_t text_bytes;              /* code in the object (.text sections) */
+    size_t constant_bytes;          /* NAME_CONSTANT_MEM_SIZE */
+    size_t mutable_bytes;           /* NAME_MUTABLE_MEM_SIZE (inputs and outputs) */
+    size_t activations_bytes;       /* NAME_ACTIVATIONS_MEM_SIZE */
+    size_t activations_lower_bound; /* max over steps of the bytes live at once */
+} ember_bundle_report;
+
+/* Compiles `model` into a bundle in out_dir (created if missing; files replaced).
+ * report may be NULL. Errors: an unknown target, a name that is not a C identifier, an
+ * op without a lowering (the message names the node and op), an unwritable folder. */
+ember_status ember_model_compile_bundle(const ember_model *model, const ember_bundle_options *options,
+                                        const char *out_dir, ember_bundle_report *report);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,7 @@
 /* The cpu backend's JIT hook. ember_program_build calls ember_jit_attach once the program
- * is built: when every step has a lowering (and the environment variable EMBER_JIT is not
- * "0"), the program is compiled to one native function, kept with the program until
- * ember_jit_detach (from ember_program_free). ember_program_run calls ember_jit_entry and,
+ * is built: when the environment variable EMBER_JIT is "1" (opt-in: the executor's
+ * oneDNN/OpenBLAS paths are faster today) and every step has a lowering, the program is
+ * compiled to one native function, kept with the program until ember_jit_detach (from ember_program_free). ember_program_run calls ember_jit_entry and,
  * when it gives a function, calls it instead of stepping through the kernels.
  * A program that cannot be JIT-compiled stays on the executor; the reason is printed when
  * EMBER_JIT_DEBUG is set, and kept for ember_jit_why. EMBER_JIT_DUMP=<file> writes the

@@ -14,6 +14,9 @@ ember_status ember_program_lower(const ember_program *p, ember_lowered *L)
     const ember_graph *g = p->g;
     memset(L, 0, sizeof *L);
     ember_op_tensor ins[64], outs[64], *pin[64], *pout[64];
+    L->n_steps = p->n_steps;
+    L->step_scratch = calloc((size_t)(p->n_steps ? p->n_steps : 1), sizeof *L->step_scratch);
+    if (!L->step_scratch) return ember_error(EMBER_E_NO_MEMORY, "out of memory lowering the program");
     for (int si = 0; si < p->n_steps; si++) {
         const ember_node *n = &g->nodes[p->steps[si].node];
         ember_lower_fn fn = n->op >= 0 ? ember_lower_for(n->op) : NULL;
@@ -49,11 +52,13 @@ ember_status ember_program_lower(const ember_program *p, ember_lowered *L)
                           .n_in = n->n_inputs, .n_out = n->n_outputs, .in = pin, .out = pout,
                           .scratch_bytes = p->steps[si].scratch_bytes};
         L->step = si;
+        L->scratch = p->steps[si].scratch_bytes;
         ember_status st = fn(L, &c);
         if (st != EMBER_OK) {
             ember_lowered_free(L);
             return st;
         }
+        L->step_scratch[si] = L->scratch;
     }
     return EMBER_OK;
 }
@@ -108,7 +113,7 @@ static ember_status locate_values(const ember_program *p, const ember_lowered *L
 
 ember_status ember_module_build(LLVMContextRef ctx, const ember_program *p, const ember_lowered *L,
                                 const void *bc, size_t bc_bytes, const char *cpu, const char *features,
-                                ember_module *out)
+                                const size_t *scratch_at, ember_module *out)
 {
     memset(out, 0, sizeof *out);
     const ember_graph *g = p->g;
@@ -217,7 +222,7 @@ ember_status ember_module_build(LLVMContextRef ctx, const ember_program *p, cons
                 int64_t off = x->i;
                 if (x->kind == EMBER_LARG_SCRATCH) {
                     base = arena;
-                    off += (int64_t)p->scratch_offset;
+                    off += (int64_t)(scratch_at ? scratch_at[call->step] : p->scratch_offset);
                 } else {
                     loc l = locs[x->value];
                     base = l.base == 0 ? consts : l.base == 2 ? arena : io_ptr[l.off];
@@ -265,8 +270,10 @@ ember_status ember_module_build(LLVMContextRef ctx, const ember_program *p, cons
     for (LLVMValueRef f = LLVMGetFirstFunction(emod); f; f = LLVMGetNextFunction(f)) {
         if (LLVMIsDeclaration(f)) continue;
         if (f != entry) LLVMSetLinkage(f, LLVMInternalLinkage);
-        if (cpu) LLVMAddTargetDependentFunctionAttr(f, "target-cpu", cpu);
-        if (features) LLVMAddTargetDependentFunctionAttr(f, "target-features", features);
+        if (cpu && *cpu) LLVMAddTargetDependentFunctionAttr(f, "target-cpu", cpu);
+        else if (cpu) LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-cpu", 10);
+        if (features && *features) LLVMAddTargetDependentFunctionAttr(f, "target-features", features);
+        else if (features) LLVMRemoveStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, "target-features", 15);
     }
     for (LLVMValueRef gv = LLVMGetFirstGlobal(emod); gv; gv = LLVMGetNextGlobal(gv))
         if (!LLVMIsDeclaration(gv) && LLVMGetLinkage(gv) != LLVMPrivateLinkage)

@@ -40,11 +40,13 @@ typedef struct ember_module {
 } ember_module;
 
 /* Builds the module for program p in ctx from its lowering L and the kernel bitcode
- * (bc, bc_bytes). cpu / features (may be NULL: left as the bitcode has them) are stamped
- * as "target-cpu" / "target-features" on every function. */
+ * (bc, bc_bytes). cpu / features (may be NULL: left as the bitcode has them; "" removes
+ * the bitcode's) are stamped as "target-cpu" / "target-features" on every function.
+ * scratch_at: per program step, the arena offset of its scratch (a bundle places each
+ * step's scratch in a gap of its own); NULL = p->scratch_offset for all. */
 ember_status ember_module_build(LLVMContextRef ctx, const ember_program *p, const ember_lowered *L,
                                 const void *bc, size_t bc_bytes, const char *cpu, const char *features,
-                                ember_module *out);
+                                const size_t *scratch_at, ember_module *out);
 /* Runs the "default<O3>" pipeline with tm's cost model (tm may be NULL). */
 ember_status ember_module_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm);
 void ember_module_dispose(ember_module *m); /* NULL-safe; disposes what is still owned */

@@ -82,7 +82,8 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
     LLVMContextRef ctx = LLVMOrcThreadSafeContextGetContext(tsc);
     char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
     ember_module m;
-    ember_status st = ember_module_build(ctx, p, &L, ember_kernels_bc, ember_kernels_bc_size(), cpu, features, &m);
+    ember_status st = ember_module_build(ctx, p, &L, ember_kernels_bc, ember_kernels_bc_size(), cpu, features, NULL,
+                                         &m);
     LLVMDisposeMessage(cpu);
     LLVMDisposeMessage(features);
     ember_lowered_free(&L);

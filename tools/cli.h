@@ -31,6 +31,7 @@ int cmd_conformance(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
 
 /* True if `arg` is -h or --help. */
 bool cli_is_help(const char *arg);

@@ -130,6 +130,7 @@ static const struct {
     {"convert", cmd_convert, "convert a tensor file between .pb (TensorProto) and .npy"},
     {"bench", cmd_bench, "time repeated inferences: latency, throughput, compile time, memory"},
     {"profile", cmd_profile, "per-op timings of repeated inferences, optionally a Chrome trace"},
+    {"compile", cmd_compile, "compile a model into an AOT bundle (object, header, weights) for a target"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 

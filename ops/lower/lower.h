@@ -55,6 +55,12 @@ typedef struct ember_lowered {
     int n_blobs, cap_blobs;
     ember_lblob *blobs;
     int step; /* the step being lowered (stamped on new calls) */
+    /* The scratch bytes the step being lowered uses: set to the reference kernel's
+     * request before its hook runs; a hook that needs less (its kernel calls skip the
+     * reference glue's copies) lowers it, so a bundle's arena does not carry the rest. */
+    size_t scratch;
+    size_t *step_scratch; /* per program step, what `scratch` ended as (n_steps entries) */
+    int n_steps;
 } ember_lowered;
 
 /* A hook: appends the calls computing c->node's outputs. EMBER_E_UNSUPPORTED (with a

@@ -63,6 +63,7 @@ void ember_lowered_free(ember_lowered *L)
     if (!L) return;
     for (int i = 0; i < L->n_blobs; i++) free(L->blobs[i].data);
     free(L->blobs);
+    free(L->step_scratch);
     free(L->calls);
     memset(L, 0, sizeof *L);
 }

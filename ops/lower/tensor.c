@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../kernels/copy.h"
+#include "../kernels/gather.h"
 #include "lower.h"
 
 ember_status ember_lower_copy(ember_lowered *L, const ember_op_ctx *c)
@@ -67,4 +68,29 @@ ember_status ember_lower_concat(ember_lowered *L, const ember_op_ctx *c)
         off += t->dims[axis];
     }
     return EMBER_OK;
+}
+
+/* Gather with constant indices (checked here, once): k_gather as the reference calls it.
+ * Indices computed at run time are declined: the generated code has no error path for
+ * an index out of range. */
+ember_status ember_lower_gather(ember_lowered *L, const ember_op_ctx *c)
+{
+    const ember_op_tensor *x = c->in[0], *ind = c->in[1];
+    if (!ind->data) return ember_op_fail(c, EMBER_E_UNSUPPORTED, "indices computed at run time are not lowered");
+    if (ind->dtype != EMBER_DT_INT64 && ind->dtype != EMBER_DT_INT32)
+        return ember_op_fail(c, EMBER_E_UNSUPPORTED, "indices are %s", ember_dtype_name(ind->dtype));
+    int axis;
+    TRY(ember_op_axis(c, ember_attr_int(c->node, "axis", 0), x->rank, "axis", &axis));
+    int64_t n_idx = ember_op_numel(ind), dim = x->dims[axis], outer = 1, inner = 1;
+    for (int64_t i = 0; i < n_idx; i++) {
+        int64_t v = ind->dtype == EMBER_DT_INT64 ? ((const int64_t *)ind->data)[i] : ((const int32_t *)ind->data)[i];
+        if (v < -dim || v >= dim)
+            return ember_op_fail(c, EMBER_E_INVALID_MODEL, "index %lld is outside [-%lld, %lld)", (long long)v,
+                                 (long long)dim, (long long)dim);
+    }
+    for (int d = 0; d < axis; d++) outer *= x->dims[d];
+    for (int d = axis + 1; d < x->rank; d++) inner *= x->dims[d];
+    if (n_idx == 0 || ember_op_numel(x) == 0) return EMBER_OK;
+    return EMBER_LCALL(L, "k_gather", LIN(c, 0, 0), LOUT(c, 0, 0), LIN(c, 1, 0), LI(ind->dtype == EMBER_DT_INT64),
+                       LI(n_idx), LI(outer), LI(dim), LI(inner * (int64_t)ember_dtype_size(x->dtype)), LI(0), LI(1));
 }
