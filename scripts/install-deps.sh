@@ -12,6 +12,9 @@ pkgs=(
   clang-19 llvm-19-dev lld-19 libclang-rt-19-dev
   libopenblas-dev libdnnl-dev
   python3 python3-numpy
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-none-eabi libnewlib-arm-none-eabi
+  gcc-riscv64-linux-gnu libc6-dev-riscv64-cross gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  qemu-user-static qemu-system-arm
 )
 missing=()
 for p in "${pkgs[@]}"; do
