@@ -1,10 +1,12 @@
 /* Running a program: patch data pointers into a per-value template, then call each
  * step's kernel. No shape work, no allocation but the caller's outputs. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "program.h"
+#include "threadpool.h"
 #ifdef EMBER_JIT
 #include "../jit/jit.h"
 #endif
@@ -17,6 +19,68 @@ static uint64_t now_ns(void)
 }
 
 #define EVENT_BATCH 256
+
+/* Thread pools for runs: a run takes an idle pool of p->threads threads (or starts one)
+ * and gives it back at the end, so concurrent runs of one program never share a pool and
+ * a steady stream of runs reuses the same threads. */
+#define MAX_IDLE_POOLS 8
+
+typedef struct ember_run_pools {
+    pthread_mutex_t lock;
+    int n;
+    ember_threadpool *idle[MAX_IDLE_POOLS];
+} ember_run_pools;
+
+static pthread_mutex_t pools_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static ember_status take_pool(const ember_program *p, ember_threadpool **out)
+{
+    *out = NULL;
+    if (p->threads <= 1) return EMBER_OK;
+    ember_program *mp = (ember_program *)p; /* the idle list is the run's, not the program's logic */
+    pthread_mutex_lock(&pools_init_lock);
+    if (!mp->pools) {
+        mp->pools = calloc(1, sizeof *mp->pools);
+        if (mp->pools) pthread_mutex_init(&mp->pools->lock, NULL);
+    }
+    ember_run_pools *rp = mp->pools;
+    pthread_mutex_unlock(&pools_init_lock);
+    if (!rp) return ember_error(EMBER_E_NO_MEMORY, "out of memory starting a run");
+    pthread_mutex_lock(&rp->lock);
+    if (rp->n) *out = rp->idle[--rp->n];
+    pthread_mutex_unlock(&rp->lock);
+    if (*out) return EMBER_OK;
+    return ember_threadpool_create(p->threads, out);
+}
+
+static void give_pool(const ember_program *p, ember_threadpool *pool)
+{
+    if (!pool) return;
+    ember_threadpool_set_spin(pool, 0); /* between runs nothing spins */
+    ember_run_pools *rp = p->pools;
+    pthread_mutex_lock(&rp->lock);
+    if (rp->n < MAX_IDLE_POOLS) {
+        rp->idle[rp->n++] = pool;
+        pool = NULL;
+    }
+    pthread_mutex_unlock(&rp->lock);
+    ember_threadpool_free(pool);
+}
+
+void ember_run_pools_free(ember_run_pools *rp)
+{
+    if (!rp) return;
+    for (int i = 0; i < rp->n; i++) ember_threadpool_free(rp->idle[i]);
+    pthread_mutex_destroy(&rp->lock);
+    free(rp);
+}
+
+/* Steps whose kernels bring threads of their own (oneDNN's OpenMP team): the pool's
+ * workers must not spin while those run. */
+static int foreign_threads(const ember_step *s)
+{
+    return s->host && strncmp(s->host->name, "onednn", 6) == 0;
+}
 
 ember_status ember_program_run(const ember_program *p, void *arena, const ember_tensor *inputs,
                                int n_inputs, ember_tensor *outputs, int n_outputs,
@@ -78,6 +142,9 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
 #endif
     ember_profile_event events[EVENT_BATCH];
     int n_events = 0;
+    ember_threadpool *pool = NULL;
+    st = take_pool(p, &pool);
+    if (st != EMBER_OK) goto done;
     ember_op_tensor *pin[64], *pout[64];
     void *scratch = base + p->scratch_offset;
     for (int si = 0; si < p->n_steps; si++) {
@@ -87,10 +154,15 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
         for (int o = 0; o < n->n_outputs; o++) pout[o] = n->outputs[o] >= 0 ? &vals[n->outputs[o]] : NULL;
         ember_op_ctx c = {.node = n, .graph = g, .opset = n->opset, .running = true,
                           .n_in = n->n_inputs, .n_out = n->n_outputs, .in = pin, .out = pout,
-                          .scratch_bytes = s->scratch_bytes, .scratch = s->scratch_bytes ? scratch : NULL};
+                          .scratch_bytes = s->scratch_bytes, .scratch = s->scratch_bytes ? scratch : NULL,
+                          .pool = pool};
+        ember_threadpool_set_spin(pool, !foreign_threads(s));
         uint64_t t0 = sink ? now_ns() : 0;
         st = s->host ? s->host->run(&c, s->host_state) : ember_op_table[n->op].run(&c);
-        if (st != EMBER_OK) goto done;
+        if (st != EMBER_OK) {
+            give_pool(p, pool);
+            goto done;
+        }
         if (sink) {
             events[n_events++] = (ember_profile_event){si, t0, now_ns()};
             if (n_events == EVENT_BATCH) {
@@ -99,6 +171,7 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
             }
         }
     }
+    give_pool(p, pool);
     if (sink && n_events) sink->record(sink->ctx, p, events, n_events);
 #ifdef EMBER_JIT
 outputs:

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "graph_edit.h"
 #include "passes.h"
@@ -253,6 +254,8 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     }
     for (int i = 0; i < g->n_nodes; i++) p->steps[i].node = i;
     int threads = opt && opt->threads > 0 ? opt->threads : 0;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    p->threads = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
     st = prepare_steps(p, threads, !(opt && opt->reference_only));
     if (st == EMBER_OK) st = chain_layouts(p);
     if (st != EMBER_OK) goto fail;
@@ -280,6 +283,7 @@ void ember_program_free(ember_program *p)
 #ifdef EMBER_JIT
     ember_jit_detach(p);
 #endif
+    ember_run_pools_free(p->pools);
     if (p->steps)
         for (int i = 0; i < p->n_steps; i++)
             if (p->steps[i].host && p->steps[i].host->release) p->steps[i].host->release(p->steps[i].host_state);

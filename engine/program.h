@@ -44,6 +44,8 @@ typedef struct ember_program {
     ember_op_tensor *templ;           /* per value: dtype/shape; data = NULL */
     int64_t in_dims[64][EMBER_MAX_RANK]; /* the input shapes it was built for (first 64) */
     double compile_ms;
+    int threads;                      /* intra-op threads of a run (>= 1) */
+    struct ember_run_pools *pools;    /* idle thread pools for runs (engine/exec.c) */
 } ember_program;
 
 /* Builds a program for `model`. `inputs` gives the input shapes to bind (data unused);
@@ -67,6 +69,9 @@ typedef struct ember_profile_sink {
     void (*record)(void *ctx, const ember_program *p, const ember_profile_event *events, int n);
     void *ctx;
 } ember_profile_sink;
+
+/* Frees the program's idle run pools (engine/exec.c); NULL is fine. */
+void ember_run_pools_free(struct ember_run_pools *pools);
 
 /* Runs p. `arena` holds p->arena_bytes bytes (64-byte aligned), used by this run alone.
  * out: outputs[i] get malloc'd data owned by the caller. sink NULL: no profiling. */

@@ -15,6 +15,7 @@
 
 #include "../engine/graph.h"
 #include "../engine/status.h"
+#include "../engine/threadpool.h"
 #include "ember.h"
 
 /* A tensor as seen by an op. In infer, dims may be -1 (unknown), rank -1 (unknown) and
@@ -40,6 +41,8 @@ typedef struct ember_op_ctx {
     void *scratch;
     /* interpreter hook for ops with subgraphs (If/Loop/Scan); NULL when unavailable */
     void *interp;
+    /* run() only: the run's intra-op threads (engine/threadpool.h); NULL = this thread */
+    ember_threadpool *pool;
 } ember_op_ctx;
 
 typedef ember_status (*ember_op_infer_fn)(ember_op_ctx *c);
@@ -86,6 +89,14 @@ int64_t ember_op_get_int(const ember_op_tensor *t, int64_t i);
 double ember_op_get_double(const ember_op_tensor *t, int64_t i);
 bool ember_dtype_is_float(ember_dtype dt);
 bool ember_dtype_is_int(ember_dtype dt);
+
+/* Runs fn(ctx, ith, nth) over the run's threads: one share per `grain` units of `work`
+ * (elements, multiply-adds...), at most one per thread; tiny jobs stay on this thread. */
+static inline void ember_op_parallel(const ember_op_ctx *c, ember_task_fn fn, void *ctx, int64_t work,
+                                     int64_t grain)
+{
+    ember_threadpool_run(c->pool, fn, ctx, ember_threadpool_shares(c->pool, work, grain));
+}
 
 /* Input i if present (non-NULL), else NULL; out-of-range i gives NULL. */
 static inline ember_op_tensor *ember_op_in(const ember_op_ctx *c, int i)

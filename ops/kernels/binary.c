@@ -64,6 +64,17 @@ static inline float k_pymodf(float x, float w)
 #define K_FMAX(x, w) (((x) >= (w) || (x) != (x)) ? (x) : (w))
 #define K_FMIN(x, w) (((x) <= (w) || (x) != (x)) ? (x) : (w))
 
+/* True when operand k is one value broadcast everywhere and that value is v
+ * (LayerNorm decompositions square through Pow(x, 2): a multiply, not a powf call). */
+static inline int k_scalar_operand(const k_bcast *bc, int k)
+{
+    for (int d = 0; d < bc->rank; d++) {
+        if (bc->dims[d] == 0) return 0; /* empty: nothing to read */
+        if (bc->st[k][d] != 0 && bc->dims[d] != 1) return 0;
+    }
+    return 1;
+}
+
 /* Float-family kernel: T storage, CT compute type, FN(f) the libm name for CT. */
 #define K_DEF_FLOAT(sfx, T, CT, LD, ST, POWF, FMODF, PYMODF)                          \
     void k_binary_##sfx(int op, const T *a, const T *b, void *y, const k_bcast *bc,   \
@@ -74,7 +85,12 @@ static inline float k_pymodf(float x, float w)
         case K_SUB: K_ROWS(T, T, CT, LD, ST, x - w); break;                           \
         case K_MUL: K_ROWS(T, T, CT, LD, ST, x * w); break;                           \
         case K_DIV: K_ROWS(T, T, CT, LD, ST, x / w); break;                           \
-        case K_POW: K_ROWS(T, T, CT, LD, ST, POWF(x, w)); break;                      \
+        case K_POW:                                                                   \
+            if (k_scalar_operand(bc, 1) && LD(b[0]) == (CT)2)                         \
+                K_ROWS(T, T, CT, LD, ST, ((void)w, x * x)); /* = POWF(x, 2) */  \
+            else                                                                      \
+                K_ROWS(T, T, CT, LD, ST, POWF(x, w));                                 \
+            break;                                                                    \
         case K_MOD: K_ROWS(T, T, CT, LD, ST, PYMODF(x, w)); break;                    \
         case K_FMOD: K_ROWS(T, T, CT, LD, ST, FMODF(x, w)); break;                    \
         case K_MAX: K_ROWS(T, T, CT, LD, ST, K_FMAX(x, w)); break;                    \

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "elementwise_bcast.h"
+#include "fast_math.h"
 #include "half.h"
 
 #define K_ID(v) (v)
@@ -95,7 +96,34 @@ K_DEF_FLOAT_HELPERS(double, K_F64)
         }                                                                             \
     }
 
-K_DEF_UNARY_FLOAT(f32, float, float, K_ID, K_ID, K_F32)
+static void k_unary_f32_libm(int op, const float *x, float *y, int64_t n, float alpha, float beta,
+                             int ith, int nth);
+K_DEF_UNARY_FLOAT(f32_libm, float, float, K_ID, K_ID, K_F32)
+
+/* float32 Exp, Erf, Sigmoid and Tanh go through fast_math.h (vectorized loops, within
+ * a few ulp of libm); Exp redoes the rare elements outside k_fexp's range with expf. */
+void k_unary_f32(int op, const float *x, float *y, int64_t n, float alpha, float beta, int ith, int nth)
+{
+    int64_t lo, hi;
+    k_share(n, ith, nth, &lo, &hi);
+    switch (op) {
+    case K_EXP:
+        for (int64_t i = lo; i < hi; i++) y[i] = k_fexp(x[i]);
+        for (int64_t i = lo; i < hi; i++)
+            if (x[i] < K_FEXP_LO || x[i] > K_FEXP_HI) y[i] = expf(x[i]);
+        break;
+    case K_ERF:
+        for (int64_t i = lo; i < hi; i++) y[i] = k_ferf(x[i]);
+        break;
+    case K_SIGMOID:
+        for (int64_t i = lo; i < hi; i++) y[i] = k_fsigmoid(x[i]);
+        break;
+    case K_TANH:
+        for (int64_t i = lo; i < hi; i++) y[i] = k_ftanh(x[i]);
+        break;
+    default: k_unary_f32_libm(op, x, y, n, alpha, beta, ith, nth); break;
+    }
+}
 K_DEF_UNARY_FLOAT(f64, double, double, K_ID, K_ID, K_F64)
 K_DEF_UNARY_FLOAT(f16, uint16_t, float, K_F16_LD, K_F16_ST, K_F32)
 K_DEF_UNARY_FLOAT(bf16, uint16_t, float, K_BF16_LD, K_BF16_ST, K_F32)

@@ -1,0 +1,45 @@
+/* A small persistent thread pool for intra-op parallelism on the cpu backend.
+ *
+ * One pool serves one run at a time (a program keeps a few, one per concurrent run;
+ * see engine/exec.c). The calling thread works too: a pool of n threads starts n - 1
+ * workers. A job is split into n_tasks shares; each share is fn(ctx, i, n_tasks), and
+ * whichever thread is free takes the next share, so a worker that is slow to wake
+ * (another process on the core) delays nothing: the caller takes its shares.
+ *
+ * Waiting is passive: after a job a worker spins briefly (bounded, and only while the
+ * pool is told more of its own jobs are coming: ember_threadpool_set_spin), then sleeps
+ * on a condition variable. Nothing spins between runs, nor while oneDNN's OpenMP team
+ * or OpenBLAS's threads work (the executor clears the spin hint before such steps), so
+ * the pools never compete for the cores. */
+#ifndef EMBER_THREADPOOL_H
+#define EMBER_THREADPOOL_H
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct ember_threadpool ember_threadpool;
+
+/* A share of a job: this call does share `ith` of `nth`. */
+typedef void (*ember_task_fn)(void *ctx, int ith, int nth);
+
+/* Starts a pool of n_threads (>= 1) threads, the caller included. */
+ember_status ember_threadpool_create(int n_threads, ember_threadpool **out);
+void ember_threadpool_free(ember_threadpool *p); /* NULL is fine; waits for nothing running */
+
+/* Threads in the pool, the caller included; 1 for NULL. */
+int ember_threadpool_size(const ember_threadpool *p);
+
+/* Runs fn over shares 0 .. n_tasks-1 and returns when all are done. NULL pool, one
+ * thread or one share: fn runs here, share by share. Not reentrant (fn must not run
+ * jobs on the same pool). */
+void ember_threadpool_run(ember_threadpool *p, ember_task_fn fn, void *ctx, int n_tasks);
+
+/* Whether workers may spin (briefly) after a job, waiting for the next: on while the
+ * run's next steps are the pool's own, off before a step that runs other threads (oneDNN,
+ * multi-threaded OpenBLAS) and at the end of a run. Off parks spinning workers at once. */
+void ember_threadpool_set_spin(ember_threadpool *p, int on);
+
+/* Shares for `work` units (elements, roughly) of a cheap elementwise-like job: 1 below
+ * `grain` units per share, at most the pool's size. */
+int ember_threadpool_shares(const ember_threadpool *p, int64_t work, int64_t grain);
+#endif
