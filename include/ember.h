@@ -189,7 +189,7 @@ typedef struct ember_bundle_report {
     size_t activations_lower_bound; /* max over steps of the bytes live at once */
 } ember_bundle_report;
 
-/* Compiles `model` into a bundle in out_dir (created if missing; files replaced).
+/* Compiles `model` into a bundle in out_dir (created with its parents if missing; files replaced).
  * report may be NULL. Errors: an unknown target, a name that is not a C identifier, an
  * op without a lowering (the message names the node and op), an unwritable folder. */
 ember_status ember_model_compile_bundle(const ember_model *model, const ember_bundle_options *options,

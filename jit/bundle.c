@@ -56,15 +56,26 @@ static ember_status check_name(const char *s)
     return EMBER_OK;
 }
 
-/* The output folder: created when missing (one level), must be writable. */
+/* The output folder: created with its missing parents (as mkdir -p). */
 static ember_status check_dir(const char *dir)
 {
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        if (mkdir(dir, 0777) != 0)
-            return ember_error(EMBER_E_INVALID_ARG, "cannot create the output folder %s: %s", dir, strerror(errno));
-    } else if (!S_ISDIR(st.st_mode)) {
-        return ember_error(EMBER_E_INVALID_ARG, "output %s is not a folder", dir);
+    char path[4096];
+    if (strlen(dir) >= sizeof path) return ember_error(EMBER_E_INVALID_ARG, "output folder name too long");
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *s = path + 1;; s++) {
+        if (*s != '/' && *s) continue;
+        char c = *s;
+        *s = 0;
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            if (mkdir(path, 0777) != 0 && errno != EEXIST)
+                return ember_error(EMBER_E_INVALID_ARG, "cannot create the output folder %s: %s", path,
+                                   strerror(errno));
+        } else if (!S_ISDIR(st.st_mode)) {
+            return ember_error(EMBER_E_INVALID_ARG, "output %s is not a folder", path);
+        }
+        *s = c;
+        if (!c) break;
     }
     return EMBER_OK;
 }
