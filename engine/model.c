@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cache.h"
 #include "interp.h"
 #include "model.h"
 #include "status.h"
@@ -15,6 +16,7 @@ static ember_status load_bytes(const void *data, size_t size, const char *base_d
 {
     ember_model *m = calloc(1, sizeof *m);
     if (!m) return ember_error(EMBER_E_NO_MEMORY, "out of memory loading %s", what);
+    pthread_mutex_init(&m->hash_lock, NULL);
     ember_status s = ember_onnx_import(data, size, base_dir, &m->graph, &m->meta);
     if (s == EMBER_OK) s = ember_graph_infer(m->graph);
     if (s == EMBER_OK) {
@@ -100,7 +102,24 @@ void ember_model_free(ember_model *m)
     ember_graph_free(m->graph);
     free(m->bytes);
     free(m->base_dir);
+    pthread_mutex_destroy(&m->hash_lock);
     free(m);
+}
+
+ember_status ember_model_hash(const ember_model *cm, uint64_t out[2])
+{
+    ember_model *m = (ember_model *)cm; /* the memo only; the model's meaning is unchanged */
+    pthread_mutex_lock(&m->hash_lock);
+    if (!m->hashed) {
+        ember_hasher h;
+        ember_hasher_init(&h, 0);
+        ember_hasher_add(&h, m->bytes, m->n_bytes);
+        ember_hasher_final(&h, m->hash);
+        m->hashed = 1;
+    }
+    out[0] = m->hash[0], out[1] = m->hash[1];
+    pthread_mutex_unlock(&m->hash_lock);
+    return EMBER_OK;
 }
 
 const char *ember_model_last_error(const ember_model *m) { return m ? m->last_error : ""; }

@@ -15,7 +15,15 @@ struct ember_model {
     size_t n_bytes;
     char *base_dir; /* NULL: external data refused */
     char last_error[2048];
+    /* The hash of bytes (ember_model_hash), computed on first use under hash_lock. */
+    pthread_mutex_t hash_lock;
+    int hashed;
+    uint64_t hash[2];
 };
+
+/* A 128-bit hash of the model's serialized bytes (the compile cache's model identity;
+ * external data is identified by meta.external_id). Computed once per model. */
+ember_status ember_model_hash(const ember_model *m, uint64_t out[2]);
 
 struct ember_program;
 struct ember_profile;
@@ -36,6 +44,7 @@ struct ember_session {
     size_t arena_size[EMBER_SESSION_ARENAS];
     int n_arenas;
     double compile_ms;
+    int cache_state; /* EMBER_CACHE_* of the program compiled at creation */
     /* Every profile started, the newest last; kept until the session ends because runs in
      * flight may still record into an older one. profiling: the newest is recording. */
     struct ember_profile *profiles[64];

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "graph_edit.h"
+#include "cache.h"
 #include "passes.h"
 #ifdef EMBER_JIT
 #include "../jit/jit.h"
@@ -85,7 +86,7 @@ static double estimate_flops(const ember_graph *g, const ember_node *n)
 
 /* Scratch sizes and fast paths need each op's run-time view: inputs with data. Inputs
  * computed at run time get a zeroed stand-in here so no rule ever reads NULL. */
-static ember_status prepare_steps(ember_program *p, int threads, int host)
+static ember_status prepare_steps(ember_program *p, int threads, int host, const char *const *choice)
 {
     ember_graph *g = p->g;
     size_t dummy_bytes = 64;
@@ -131,7 +132,14 @@ static ember_status prepare_steps(ember_program *p, int threads, int host)
             if (pin[k] && !(g->values[n->inputs[k]].flags & EMBER_VALUE_CONST)) ins[k].data = NULL;
         int nk = 0;
         const ember_host_kernel *const *ks = host ? ember_host_kernels_for(n->op, &nk) : NULL;
-        for (int k = 0; k < nk; k++) {
+        /* From the compile cache: the fast path chosen last time goes first ("": none
+         * took the node, so none is asked); the others follow in case it declines. */
+        int first = 0;
+        if (choice && !choice[si][0]) nk = 0;
+        for (int k = 0; choice && k < nk; k++)
+            if (strcmp(ks[k]->name, choice[si]) == 0) first = k;
+        for (int kk = 0; kk < nk; kk++) {
+            int k = kk == 0 ? first : kk <= first ? kk - 1 : kk;
             c.scratch_bytes = 0;
             void *state = NULL;
             ember_status hs = ks[k]->prepare(&c, threads, &state);
@@ -220,6 +228,48 @@ static ember_status chain_layouts(ember_program *p)
     return EMBER_OK;
 }
 
+/* The optimized graph's last steps, shared by a fresh build and a cache hit. */
+static ember_status finish_graph(ember_program *p, const ember_program_options *opt)
+{
+    TRY(check_static(p->g));
+    TRY(mark_precision(p->g, opt ? opt->precision : EMBER_PRECISION_FP32));
+    return ember_plan_memory(p->g, NULL, &p->plan);
+}
+
+/* The optimized graph from the compile cache (p->g set, p->cache HIT, the per-step
+ * fast-path choices returned), or nothing (p->cache MISS or OFF, *key set for a store).
+ * Shapes and the memory plan are recomputed from the entry's graph, not read from it. */
+static const char *const *from_cache(ember_program *p, const ember_model *model, const ember_tensor *inputs,
+                                     int n_inputs, const ember_program_options *opt, ember_cache_key *key)
+{
+    p->cache = EMBER_CACHE_OFF;
+    if (!opt || !opt->use_cache) return NULL;
+    if (ember_cache_key_for(model, inputs, n_inputs, opt, key) != EMBER_OK) {
+        ember_error_clear();
+        return NULL;
+    }
+    p->cache = EMBER_CACHE_MISS;
+    ember_cache_entry e;
+    if (!ember_cache_load(key, &e)) return NULL;
+    p->g = e.g;
+    ember_status st = ember_graph_infer(p->g);
+    if (st == EMBER_OK) st = finish_graph(p, opt);
+    if (st == EMBER_OK) {
+        p->cache = EMBER_CACHE_HIT;
+        p->cache_map = e.map;
+        p->cache_map_bytes = e.map_bytes;
+        return e.kernels;
+    }
+    /* Not the entry's fault when the host refuses (bf16) or memory ran out: the fresh build
+     * below reports it, or replaces the entry. */
+    ember_error_clear();
+    ember_plan_free(&p->plan);
+    ember_graph_free(p->g);
+    p->g = NULL;
+    ember_cache_unmap(e.map, e.map_bytes);
+    return NULL;
+}
+
 ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs,
                                  int n_inputs, const ember_program_options *opt,
                                  ember_program **out)
@@ -228,14 +278,17 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     *out = NULL;
     ember_program *p = calloc(1, sizeof *p);
     if (!p) return ember_error(EMBER_E_NO_MEMORY, "out of memory building the program");
-    ember_model_meta meta;
-    ember_status st = ember_onnx_import(model->bytes, model->n_bytes, model->base_dir, &p->g, &meta);
-    if (st == EMBER_OK) st = bind_inputs(p->g, inputs, n_inputs);
-    if (st == EMBER_OK) st = ember_graph_infer(p->g);
-    if (st == EMBER_OK && (!opt || opt->optimize)) st = ember_graph_optimize(p->g, NULL);
-    if (st == EMBER_OK) st = check_static(p->g);
-    if (st == EMBER_OK) st = mark_precision(p->g, opt ? opt->precision : EMBER_PRECISION_FP32);
-    if (st == EMBER_OK) st = ember_plan_memory(p->g, NULL, &p->plan);
+    ember_cache_key key;
+    const char *const *choice = from_cache(p, model, inputs, n_inputs, opt, &key);
+    ember_status st = EMBER_OK;
+    if (!p->g) {
+        ember_model_meta meta;
+        st = ember_onnx_import(model->bytes, model->n_bytes, model->base_dir, &p->g, &meta);
+        if (st == EMBER_OK) st = bind_inputs(p->g, inputs, n_inputs);
+        if (st == EMBER_OK) st = ember_graph_infer(p->g);
+        if (st == EMBER_OK && (!opt || opt->optimize)) st = ember_graph_optimize(p->g, NULL);
+        if (st == EMBER_OK) st = finish_graph(p, opt);
+    }
     if (st != EMBER_OK) goto fail;
     ember_graph *g = p->g;
     p->n_steps = g->n_nodes;
@@ -256,9 +309,10 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     int threads = opt && opt->threads > 0 ? opt->threads : 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->threads = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
-    st = prepare_steps(p, threads, !(opt && opt->reference_only));
+    st = prepare_steps(p, threads, !(opt && opt->reference_only), choice);
     if (st == EMBER_OK) st = chain_layouts(p);
     if (st != EMBER_OK) goto fail;
+    if (p->cache == EMBER_CACHE_MISS) ember_cache_store(&key, p);
     size_t scratch = 0;
     for (int i = 0; i < p->n_steps; i++)
         if (p->steps[i].scratch_bytes > scratch) scratch = p->steps[i].scratch_bytes;
@@ -291,6 +345,7 @@ void ember_program_free(ember_program *p)
     free(p->templ);
     ember_plan_free(&p->plan);
     ember_graph_free(p->g);
+    ember_cache_unmap(p->cache_map, p->cache_map_bytes);
     free(p);
 }
 

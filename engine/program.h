@@ -15,6 +15,9 @@ typedef struct ember_program_options {
     int threads;      /* intra-op threads for fast paths; <= 0 = number of cores */
     int optimize;     /* run the graph passes (1) or not (0) */
     int precision;    /* EMBER_PRECISION_*: part of what a program is (and of any cache key) */
+    int use_cache;    /* 1: the persistent compile cache (engine/cache.h); not part of the key.
+                       * A new field that changes the program must go into the key
+                       * (ember_cache_key_for). */
     int reference_only; /* 1: no host fast paths and no JIT, every step on its reference
                          * kernel (what a code generator for another target lowers) */
 } ember_program_options;
@@ -44,6 +47,9 @@ typedef struct ember_program {
     ember_op_tensor *templ;           /* per value: dtype/shape; data = NULL */
     int64_t in_dims[64][EMBER_MAX_RANK]; /* the input shapes it was built for (first 64) */
     double compile_ms;
+    int cache;                        /* EMBER_CACHE_OFF / _MISS / _HIT (engine/cache.h) */
+    void *cache_map;                  /* the cache entry the constants point into, or NULL */
+    size_t cache_map_bytes;
     int threads;                      /* intra-op threads of a run (>= 1) */
     struct ember_run_pools *pools;    /* idle thread pools for runs (engine/exec.c) */
 } ember_program;

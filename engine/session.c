@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "interp.h"
 #include "model.h"
 #include "profile.h"
@@ -65,7 +66,8 @@ ember_status ember_session_create_ex(const ember_model *m, const ember_session_o
     if (strcmp(backend, "interp") == 0) {
         s->interpreted = 1;
     } else if (inputs_static(m->graph)) {
-        ember_program_options po = {o.threads, o.optimize, precision};
+        ember_program_options po = {.threads = o.threads, .optimize = o.optimize, .precision = precision,
+                                    .use_cache = o.use_cache};
         ember_program *p = NULL;
         ember_status st = ember_program_build(m, NULL, 0, &po, &p);
         if (st == EMBER_E_UNSUPPORTED) {
@@ -76,6 +78,7 @@ ember_status ember_session_create_ex(const ember_model *m, const ember_session_o
         } else {
             s->programs[s->n_programs++] = p;
             s->compile_ms = p->compile_ms;
+            s->cache_state = p->cache;
         }
     }
     *out = s;
@@ -103,6 +106,10 @@ void ember_session_free(ember_session *s)
 const char *ember_session_last_error(const ember_session *s) { return s ? s->last_error : ""; }
 double ember_session_compile_ms(const ember_session *s) { return s ? s->compile_ms : 0; }
 const char *ember_session_backend(const ember_session *s) { return s ? s->backend : ""; }
+const char *ember_session_compile_cache(const ember_session *s)
+{
+    return ember_cache_state_name(s ? s->cache_state : EMBER_CACHE_OFF);
+}
 
 static ember_status check_input(const ember_graph *g, int idx, const ember_tensor *t,
                                 int64_t *sym_vals)
@@ -190,8 +197,9 @@ static ember_status find_program(ember_session *s, const ember_tensor *inputs, i
             *out = s->programs[i];
             return EMBER_OK;
         }
-    ember_program_options po = {s->opts.threads, s->opts.optimize,
-                                s->opts.precision ? EMBER_PRECISION_BF16 : EMBER_PRECISION_FP32};
+    ember_program_options po = {.threads = s->opts.threads, .optimize = s->opts.optimize,
+                                .precision = s->opts.precision ? EMBER_PRECISION_BF16 : EMBER_PRECISION_FP32,
+                                .use_cache = s->opts.use_cache};
     ember_program *p;
     TRY(ember_program_build(s->model, inputs, n_inputs, &po, &p));
     /* Profiles point into programs: while one is recorded, keep every program. */

@@ -653,7 +653,9 @@ ember_status ember_onnx_import(const void *data, size_t size, const char *base_d
     importer im = {0};
     im.base_dir = base_dir;
     ember_graph *g = NULL;
+    onnx_external_id = 0;
     ember_status st = import(&im, (const Onnx__ModelProto *)m, &g, meta);
+    if (st == EMBER_OK && meta) meta->external_id = onnx_external_id;
     if (st != EMBER_OK) {
         ember_graph_free(g);
         g = NULL;

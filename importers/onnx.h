@@ -12,6 +12,8 @@ typedef struct ember_model_meta {
                            model_version, doc_string (those present), then metadata_props */
     const char **keys;
     const char **values;
+    uint64_t external_id; /* identity (device, inode, size, mtime, offset, length) of the
+                             external data read, 0 when none: part of compile-cache keys */
 } ember_model_meta;
 
 /* Parses `data` (a serialized ModelProto). External-data files are looked up under

@@ -40,6 +40,10 @@ ember_status onnx_decode_tensor(const Onnx__TensorProto *tp, const char *label,
                                 const char *base_dir, const onnx_alloc *al,
                                 ember_const_tensor *t);
 
+/* Identity of the external data decode_tensor read on this thread since the last reset
+ * (ember_onnx_import resets it and copies it into the model's meta). */
+extern _Thread_local uint64_t onnx_external_id;
+
 /* ONNX element type number -> Ember dtype; false when Ember lacks the type
  * (strings included). */
 int onnx_dtype_supported(int64_t onnx_type);

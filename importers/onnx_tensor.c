@@ -143,6 +143,24 @@ static ember_status read_all(int fd, void *dst, size_t n, uint64_t offset, const
     return EMBER_OK;
 }
 
+_Thread_local uint64_t onnx_external_id;
+
+/* Folds what identifies the bytes just read into onnx_external_id: a changed file gets a
+ * new model identity (and compile-cache key) even though the .onnx bytes stay the same. */
+static void note_external(int fd, uint64_t offset, size_t nbytes)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) return;
+    uint64_t f[7] = {(uint64_t)sb.st_dev, (uint64_t)sb.st_ino, (uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
+                     (uint64_t)sb.st_mtim.tv_nsec, offset, nbytes};
+    uint64_t h = onnx_external_id ^ 0x6a09e667f3bcc909ull;
+    for (int i = 0; i < 7; i++) {
+        h = (h ^ f[i]) * 0x100000001b3ull;
+        h ^= h >> 29;
+    }
+    onnx_external_id = h ? h : 1;
+}
+
 static ember_status decode_external(const Onnx__TensorProto *tp, const char *label,
                                     const char *base_dir, size_t nbytes, const onnx_alloc *al,
                                     void **data)
@@ -188,6 +206,7 @@ static ember_status decode_external(const Onnx__TensorProto *tp, const char *lab
                            nbytes);
     }
     ember_status st = read_all(fd, p, nbytes, offset, label, loc);
+    if (st == EMBER_OK) note_external(fd, offset, nbytes);
     close(fd);
     if (st != EMBER_OK) {
         if (al->release) al->release(al->ctx, p);

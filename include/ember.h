@@ -139,6 +139,9 @@ ember_status ember_session_create(const ember_model *model, const char *backend,
 double ember_session_compile_ms(const ember_session *session);
 /* The backend actually in use: "cpu", "interp", or "cpu (interpreted: <why>)". */
 const char *ember_session_backend(const ember_session *session);
+/* Where the program compiled at creation came from: "hit" (the compile cache), "miss"
+ * (compiled, then stored in the cache) or "off" (cache off, or nothing compiled). */
+const char *ember_session_compile_cache(const ember_session *session);
 
 /* Profiling: may be switched on and off while other threads run the session. Turning it
  * on clears earlier records. Records every kernel's start and end. */

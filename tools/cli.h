@@ -78,9 +78,9 @@ typedef struct cli_timing_opts {
     const char *model, *backend, *trace, *precision;
     const char *inputs[CLI_MAX_INPUTS];
     int n_inputs, threads, iters, warmup;
-    bool json;
+    bool json, no_cache;
 } cli_timing_opts;
-/* Parses MODEL, --backend, --precision, --threads, --iters, --warmup, -i and the options
+/* Parses MODEL, --backend, --precision, --no-cache, --threads, --iters, --warmup, -i and the options
  * in `allow`.
  * Returns 0, -1 after printing help, or CLI_USAGE. */
 int cli_timing_parse(const char *cmd, int argc, char **argv, unsigned allow, void (*help)(FILE *),

@@ -31,6 +31,8 @@ static void help(FILE *f)
             "                     oneDNN steps in bfloat16, fp32 accumulation, fp32 model\n"
             "                     inputs/outputs (cpu backend; needs AVX512-BF16 or AMX)\n"
             "  --threads N        intra-op threads (default 0: one per core)\n"
+            "  --no-cache         compile without the compile cache ($EMBER_CACHE_DIR, else\n"
+            "                     $XDG_CACHE_HOME/ember, else ~/.cache/ember)\n"
             "  --iters N          timed runs (default 50)\n"
             "  --warmup N         untimed runs first (default 5)\n"
             "  -i, --input NAME=FILE\n"
@@ -38,7 +40,8 @@ static void help(FILE *f)
             "  --json             print one JSON object: median_ms, p90_ms, min_ms, mean_ms,\n"
             "                     max_ms, throughput_ips, compile_ms, create_ms,\n"
             "                     first_run_ms, peak_rss_mb, iters, warmup, threads,\n"
-            "                     backend, precision, model\n"
+            "                     backend, precision, model, cache (hit: compiled from the\n"
+            "                     compile cache, miss: compiled and stored, off)\n"
             "  -h, --help         show this help\n");
 }
 
@@ -70,6 +73,8 @@ int cli_timing_parse(const char *cmd, int argc, char **argv, unsigned allow, voi
         if (cli_opt_is(a, "--backend")) {
             VALUE("--backend");
             o->backend = v;
+        } else if (strcmp(a, "--no-cache") == 0) {
+            o->no_cache = true;
         } else if (cli_opt_is(a, "--precision")) {
             VALUE("--precision");
             if (strcmp(v, "fp32") && strcmp(v, "bf16"))
@@ -124,6 +129,7 @@ int cli_timing_setup(const cli_timing_opts *o, cli_timing_ctx *c)
     so.backend = o->backend;
     so.threads = o->threads;
     so.precision = o->precision;
+    so.use_cache = !o->no_cache;
     double t0 = now_ms();
     if (ember_session_create_ex(c->model, &so, &c->session) != EMBER_OK)
         return cli_error("cannot prepare the model for backend '%s': %s", o->backend, ember_last_error());
@@ -211,7 +217,8 @@ int cmd_bench(int argc, char **argv)
         json_str(o.model);
         printf(", \"backend\": ");
         json_str(backend);
-        printf(", \"precision\": \"%s\"", o.precision ? o.precision : "fp32");
+        printf(", \"precision\": \"%s\", \"cache\": \"%s\"", o.precision ? o.precision : "fp32",
+               ember_session_compile_cache(c.session));
         printf(", \"threads\": %d, \"iters\": %d, \"warmup\": %d, \"median_ms\": %.6f, \"p90_ms\": %.6f, "
                "\"min_ms\": %.6f, \"mean_ms\": %.6f, \"max_ms\": %.6f, \"throughput_ips\": %.3f, "
                "\"compile_ms\": %.3f, \"create_ms\": %.3f, \"first_run_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
@@ -222,8 +229,8 @@ int cmd_bench(int argc, char **argv)
                threads, o.threads > 0 ? "" : " (one per core)", o.iters, o.warmup);
         printf("latency ms:  median %.3f  p90 %.3f  min %.3f  mean %.3f  max %.3f\n", median, p90, mn, mean, mx);
         printf("throughput:  %.1f inferences/s (sequential)\n", ips);
-        printf("compile:     %.1f ms (session creation %.1f ms wall, first run %.3f ms)\n", compile_ms, c.create_ms,
-               first);
+        printf("compile:     %.1f ms (session creation %.1f ms wall, first run %.3f ms; compile cache: %s)\n",
+               compile_ms, c.create_ms, first, ember_session_compile_cache(c.session));
         printf("peak RSS:    %.1f MB\n", rss_mb);
     }
     free(lat);

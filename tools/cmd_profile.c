@@ -19,6 +19,7 @@ static void help(FILE *f)
             "options:\n"
             "  --backend B        backend (default: cpu)\n"
             "  --precision P      fp32 (default) or bf16 (as in 'ember bench')\n"
+            "  --no-cache         compile without the compile cache (as in 'ember bench')\n"
             "  --threads N        intra-op threads (default 0: one per core)\n"
             "  --iters N          profiled runs (default 10)\n"
             "  --warmup N         unprofiled runs first (default 3)\n"

@@ -27,6 +27,8 @@ static void help(FILE *f)
             "                     inputs/outputs (cpu backend; needs AVX512-BF16 or AMX);\n"
             "                     results then differ from fp32 references by ~1e-2 relative,\n"
             "                     so --check needs looser --rtol/--atol\n"
+            "  --no-cache         compile without the compile cache ($EMBER_CACHE_DIR, else\n"
+            "                     $XDG_CACHE_HOME/ember, else ~/.cache/ember)\n"
             "  -i, --input NAME=FILE\n"
             "                     feed input NAME from FILE (.npy or TensorProto .pb); a\n"
             "                     bare FILE is matched by its .pb name, else by position\n"
@@ -49,7 +51,7 @@ typedef struct run_opts {
     double rtol, atol;
     uint64_t seed;
     int64_t lo, hi;
-    bool print;
+    bool print, no_cache;
 } run_opts;
 
 static int parse(int argc, char **argv, run_opts *o)
@@ -74,6 +76,8 @@ static int parse(int argc, char **argv, run_opts *o)
         if (cli_opt_is(a, "--backend")) {
             VALUE("--backend");
             o->backend = v;
+        } else if (strcmp(a, "--no-cache") == 0) {
+            o->no_cache = true;
         } else if (cli_opt_is(a, "--precision")) {
             VALUE("--precision");
             if (strcmp(v, "fp32") && strcmp(v, "bf16"))
@@ -167,6 +171,7 @@ static int run_model(const run_opts *o, ember_model *m, cli_tensors *data, cli_t
     ember_session_options_init(&so);
     so.backend = o->backend;
     so.precision = o->precision;
+    so.use_cache = !o->no_cache;
     if (ember_session_create_ex(m, &so, &s) != EMBER_OK)
         return cli_error("cannot prepare the model for backend '%s': %s", o->backend, ember_last_error());
     ember_status st = ember_session_run(s, bound, n_in, outs, n_out);

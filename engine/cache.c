@@ -1,0 +1,427 @@
+/* The compile cache's folder, keys, hash and entry files (engine/cache.h); the graph's
+ * encoding is in cache_graph.c. */
+#include "cache.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+#ifdef EMBER_JIT
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#endif
+
+#include "cache_graph.h"
+#include "model.h"
+#include "status.h"
+
+#define FORMAT_VERSION 1u
+static const char MAGIC[8] = {'E', 'M', 'B', 'R', 'P', 'R', 'G', '\n'};
+
+/* ---- hash: four 64-bit lanes over 32-byte blocks, multiply-rotate mixing ---- */
+
+#define P1 0x9E3779B185EBCA87ull
+#define P2 0xC2B2AE3D27D4EB4Full
+#define P3 0x165667B19E3779F9ull
+
+static uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+static uint64_t round64(uint64_t acc, uint64_t in) { return rotl(acc + in * P2, 31) * P1; }
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= P2;
+    h ^= h >> 29;
+    h *= P3;
+    return h ^ (h >> 32);
+}
+
+void ember_hasher_init(ember_hasher *h, uint64_t seed)
+{
+    memset(h, 0, sizeof *h);
+    h->lane[0] = seed + P1 + P2;
+    h->lane[1] = seed + P2;
+    h->lane[2] = seed;
+    h->lane[3] = seed - P1;
+}
+
+static void blocks(uint64_t lane[4], const unsigned char *p, size_t nblocks)
+{
+    uint64_t a = lane[0], b = lane[1], c = lane[2], d = lane[3];
+    for (size_t i = 0; i < nblocks; i++, p += 32) {
+        uint64_t w[4];
+        memcpy(w, p, 32);
+        a = round64(a, w[0]);
+        b = round64(b, w[1]);
+        c = round64(c, w[2]);
+        d = round64(d, w[3]);
+    }
+    lane[0] = a, lane[1] = b, lane[2] = c, lane[3] = d;
+}
+
+void ember_hasher_add(ember_hasher *h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    h->total += n;
+    if (h->nbuf) {
+        size_t take = 32 - h->nbuf < n ? 32 - h->nbuf : n;
+        memcpy(h->buf + h->nbuf, p, take);
+        h->nbuf += take, p += take, n -= take;
+        if (h->nbuf < 32) return;
+        blocks(h->lane, h->buf, 1);
+        h->nbuf = 0;
+    }
+    blocks(h->lane, p, n / 32);
+    p += n / 32 * 32;
+    n %= 32;
+    memcpy(h->buf, p, n);
+    h->nbuf = n;
+}
+
+void ember_hasher_final(const ember_hasher *h, uint64_t out[2])
+{
+    uint64_t l[4] = {h->lane[0], h->lane[1], h->lane[2], h->lane[3]};
+    unsigned char tail[32] = {0};
+    memcpy(tail, h->buf, h->nbuf);
+    tail[31] ^= (unsigned char)(0x80 | h->nbuf);
+    blocks(l, tail, 1);
+    uint64_t x = rotl(l[0], 1) + rotl(l[1], 7) + rotl(l[2], 12) + rotl(l[3], 18) + h->total;
+    uint64_t y = l[0] ^ rotl(l[1], 17) ^ rotl(l[2], 29) ^ rotl(l[3], 41) ^ (h->total * P3);
+    out[0] = mix64(x ^ y * P1);
+    out[1] = mix64(y + out[0]);
+}
+
+const char *ember_cache_state_name(int s)
+{
+    return s == EMBER_CACHE_HIT ? "hit" : s == EMBER_CACHE_MISS ? "miss" : "off";
+}
+
+static void debug(const char *fmt, const char *a, const char *b)
+{
+    const char *e = getenv("EMBER_CACHE_DEBUG");
+    if (e && *e && strcmp(e, "0") != 0) {
+        fprintf(stderr, "ember: cache: ");
+        fprintf(stderr, fmt, a, b);
+        fputc('\n', stderr);
+    }
+}
+
+/* ---- folder ---- */
+
+/* mkdir -p with 0700 for every folder it creates. */
+static int make_dirs(char *path)
+{
+    for (char *s = path + 1;; s++) {
+        if (*s != '/' && *s) continue;
+        char c = *s;
+        *s = '\0';
+        int r = mkdir(path, 0700);
+        *s = c;
+        if (r != 0 && errno != EEXIST) return -1;
+        if (!c) break;
+    }
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+ember_status ember_cache_dir(char *buf, size_t n)
+{
+    const char *d = getenv("EMBER_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+    int len;
+    if (d && *d) len = snprintf(buf, n, "%s", d);
+    else if (x && *x == '/') len = snprintf(buf, n, "%s/ember", x); /* XDG: relative paths are invalid */
+    else if (h && *h) len = snprintf(buf, n, "%s/.cache/ember", h);
+    else return ember_error(EMBER_E_IO, "no cache folder: set EMBER_CACHE_DIR, XDG_CACHE_HOME or HOME");
+    if (len < 0 || (size_t)len >= n) return ember_error(EMBER_E_IO, "cache folder path too long");
+    while (len > 1 && buf[len - 1] == '/') buf[--len] = '\0';
+    if (make_dirs(buf) != 0)
+        return ember_error(EMBER_E_IO, "cannot create the cache folder '%s': %s", buf, strerror(errno));
+    return EMBER_OK;
+}
+
+/* ---- key ---- */
+
+/* The GNU build id of the object holding this code (the library, or the program it is
+ * linked into), so any rebuild of Ember gets fresh keys. */
+static int note_cb(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    (void)size;
+    ember_hasher *h = ctx;
+    uintptr_t self = (uintptr_t)&note_cb;
+    int mine = 0;
+    for (int i = 0; i < info->dlpi_phnum && !mine; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        mine = ph->p_type == PT_LOAD && self >= lo && self < lo + ph->p_memsz;
+    }
+    if (!mine) return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + 12 <= end) {
+            uint32_t nsz, dsz, type;
+            memcpy(&nsz, p, 4), memcpy(&dsz, p + 4, 4), memcpy(&type, p + 8, 4);
+            size_t nal = (nsz + 3u) & ~3u, dal = (dsz + 3u) & ~3u;
+            if ((size_t)(end - p) < 12 + nal + dal) break;
+            if (type == NT_GNU_BUILD_ID && nsz == 4 && memcmp(p + 12, "GNU", 4) == 0) {
+                ember_hasher_add(h, p + 12 + nal, dsz);
+                return 1;
+            }
+            p += 12 + nal + dal;
+        }
+    }
+    return 2; /* ours, but without a build id */
+}
+
+static void add_build_id(ember_hasher *h)
+{
+    const int v[3] = {EMBER_VERSION_MAJOR, EMBER_VERSION_MINOR, EMBER_VERSION_PATCH};
+    ember_hasher_add(h, v, sizeof v);
+    if (dl_iterate_phdr(note_cb, h) == 1) return;
+    /* No build id: the compile time of this file, and the size and time of the object. */
+    ember_hasher_add(h, __DATE__ __TIME__, sizeof __DATE__ __TIME__);
+    Dl_info di;
+    struct stat st;
+    if (dladdr((void *)&add_build_id, &di) && di.dli_fname && stat(di.dli_fname, &st) == 0) {
+        int64_t f[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+        ember_hasher_add(h, f, sizeof f);
+    }
+}
+
+static void add_cpu(ember_hasher *h)
+{
+#ifdef EMBER_JIT
+    char *name = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
+    ember_hasher_add(h, name, strlen(name) + 1);
+    ember_hasher_add(h, features, strlen(features) + 1);
+    LLVMDisposeMessage(name);
+    LLVMDisposeMessage(features);
+#endif
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned r[4], max = __get_cpuid_max(0, NULL), maxx = __get_cpuid_max(0x80000000u, NULL);
+    const unsigned leaves[][2] = {{0, 0}, {1, 0}, {7, 0}, {7, 1}, {0xd, 1}, {0x14, 0}, {0x19, 0}};
+    for (size_t i = 0; i < sizeof leaves / sizeof leaves[0]; i++) {
+        if (leaves[i][0] > max) continue;
+        __cpuid_count(leaves[i][0], leaves[i][1], r[0], r[1], r[2], r[3]);
+        if (leaves[i][0] == 1) r[1] &= 0xffu; /* leave out the APIC id and logical CPU count */
+        ember_hasher_add(h, r, sizeof r);
+    }
+    for (unsigned l = 0x80000001u; l <= 0x80000004u && l <= maxx; l++) { /* features, brand string */
+        __cpuid(l, r[0], r[1], r[2], r[3]);
+        ember_hasher_add(h, r, sizeof r);
+    }
+#else
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    ember_hasher_add(h, &n, sizeof n);
+#endif
+}
+
+ember_status ember_cache_key_for(const ember_model *m, const ember_tensor *inputs, int n_inputs,
+                                 const ember_program_options *opt, ember_cache_key *key)
+{
+    ember_hasher h;
+    ember_hasher_init(&h, 0x454d424552ull);
+    uint64_t mh[2];
+    TRY(ember_model_hash(m, mh));
+    ember_hasher_add(&h, mh, sizeof mh);
+    ember_hasher_add(&h, &m->meta.external_id, sizeof m->meta.external_id);
+    int32_t n = inputs ? n_inputs : -1;
+    ember_hasher_add(&h, &n, sizeof n);
+    for (int i = 0; inputs && i < n_inputs; i++) {
+        int32_t r[2] = {inputs[i].rank, inputs[i].dtype};
+        ember_hasher_add(&h, r, sizeof r);
+        ember_hasher_add(&h, inputs[i].dims, sizeof(int64_t) * (size_t)(r[0] > 0 && r[0] <= EMBER_MAX_RANK ? r[0] : 0));
+    }
+    /* Every program option that changes the program; threads only size thread pools and
+     * use_cache is this. */
+    int32_t o[2] = {opt ? opt->optimize : 1, opt ? opt->precision : EMBER_PRECISION_FP32};
+    ember_hasher_add(&h, o, sizeof o);
+    const char *chain = getenv("EMBER_LAYOUT_CHAIN"); /* chosen again on a hit, but cheap to be safe */
+    ember_hasher_add(&h, chain ? chain : "", chain ? strlen(chain) + 1 : 1);
+    add_build_id(&h);
+    add_cpu(&h);
+    ember_hasher_final(&h, key->k);
+    return EMBER_OK;
+}
+
+/* ---- entry files ---- */
+
+typedef struct header {
+    char magic[8];
+    uint32_t version, header_bytes;
+    uint64_t key[2];
+    uint64_t meta_bytes;  /* the structure, right after the header */
+    uint64_t data_offset; /* where the constants start (64-byte aligned) */
+    uint64_t payload_bytes; /* file size - header */
+    uint64_t checksum;    /* over the payload */
+} header;
+_Static_assert(sizeof(header) == 64, "the entry header is 64 bytes");
+
+static int entry_path(const ember_cache_key *key, char *buf, size_t n)
+{
+    char dir[4096];
+    if (ember_cache_dir(dir, sizeof dir) != EMBER_OK) {
+        debug("%s%s", ember_last_error(), "");
+        ember_error_clear();
+        return -1;
+    }
+    int len = snprintf(buf, n, "%s/%016llx%016llx.emc", dir, (unsigned long long)key->k[0],
+                       (unsigned long long)key->k[1]);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+static uint64_t checksum(const unsigned char *p, size_t n)
+{
+    ember_hasher h;
+    ember_hasher_init(&h, FORMAT_VERSION);
+    ember_hasher_add(&h, p, n);
+    uint64_t out[2];
+    ember_hasher_final(&h, out);
+    return out[0];
+}
+
+/* Removes path if it is still the file we looked at (another process may have put a
+ * fresh entry there since). */
+static void remove_if_same(const char *path, const struct stat *seen, const char *why)
+{
+    debug("rejected %s: %s; removed", path, why);
+    struct stat now;
+    if (stat(path, &now) == 0 && now.st_ino == seen->st_ino && now.st_dev == seen->st_dev) unlink(path);
+}
+
+void ember_cache_remove(const ember_cache_key *key)
+{
+    char path[4200];
+    if (entry_path(key, path, sizeof path) == 0) unlink(path);
+}
+
+void ember_cache_unmap(void *map, size_t bytes)
+{
+    if (map) munmap(map, bytes);
+}
+
+int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    char path[4200];
+    if (entry_path(key, path, sizeof path) != 0) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    const char *why = NULL;
+    void *map = NULL;
+    size_t size = (size_t)st.st_size;
+    if (st.st_size < (off_t)sizeof(header)) why = "truncated header";
+    else if ((map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+        map = NULL;
+        why = "cannot map it";
+    }
+    close(fd);
+    if (!why) {
+        header h;
+        memcpy(&h, map, sizeof h);
+        const unsigned char *base = map;
+        if (memcmp(h.magic, MAGIC, sizeof MAGIC) != 0) why = "bad magic";
+        else if (h.version != FORMAT_VERSION || h.header_bytes != sizeof h) why = "other format version";
+        else if (h.key[0] != key->k[0] || h.key[1] != key->k[1]) why = "key mismatch";
+        else if (h.payload_bytes != size - sizeof h) why = "truncated or extended";
+        else if (h.meta_bytes > h.payload_bytes || h.data_offset % 64 || h.data_offset > size ||
+                 h.data_offset < sizeof h + h.meta_bytes)
+            why = "bad section sizes";
+        else if (checksum(base + sizeof h, h.payload_bytes) != h.checksum) why = "checksum mismatch";
+        else if (ember_cache_graph_decode(base + sizeof h, h.meta_bytes, base, size, h.data_offset, e) != EMBER_OK)
+            why = ember_last_error();
+    }
+    if (why) {
+        remove_if_same(path, &st, why);
+        ember_error_clear();
+        if (map) munmap(map, size);
+        memset(e, 0, sizeof *e);
+        return 0;
+    }
+    e->map = map;
+    e->map_bytes = size;
+    return 1;
+}
+
+/* Writes everything or fails; *h hashes what went out. */
+static int write_all(int fd, const void *p, size_t n, ember_hasher *h)
+{
+    if (h) ember_hasher_add(h, p, n);
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        c += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+void ember_cache_store(const ember_cache_key *key, const ember_program *p)
+{
+    char path[4200], tmp[4300];
+    if (entry_path(key, path, sizeof path) != 0) return;
+    ember_cache_blob_list blobs = {0};
+    unsigned char *meta = NULL;
+    size_t meta_bytes = 0;
+    if (ember_cache_graph_encode(p, &meta, &meta_bytes, &blobs) != EMBER_OK) {
+        debug("not stored: %s%s", ember_last_error(), "");
+        ember_error_clear();
+        free(blobs.b);
+        return;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path, (long)getpid(), (unsigned long)(uintptr_t)&blobs);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int ok = fd >= 0;
+    header h = {0};
+    memcpy(h.magic, MAGIC, sizeof MAGIC);
+    h.version = FORMAT_VERSION;
+    h.header_bytes = sizeof h;
+    h.key[0] = key->k[0], h.key[1] = key->k[1];
+    h.meta_bytes = meta_bytes;
+    h.data_offset = (sizeof h + meta_bytes + 63) & ~(uint64_t)63;
+    ember_hasher hs;
+    ember_hasher_init(&hs, FORMAT_VERSION);
+    static const unsigned char zeros[64];
+    uint64_t at = sizeof h;
+    if (ok) ok = write_all(fd, &h, sizeof h, NULL) == 0 && write_all(fd, meta, meta_bytes, &hs) == 0;
+    at += meta_bytes;
+    for (size_t i = 0; ok && i <= blobs.n; i++) {
+        uint64_t want = i < blobs.n ? h.data_offset + blobs.b[i].offset : (at + 63) & ~(uint64_t)63;
+        ok = want >= at && want - at < 64 && write_all(fd, zeros, want - at, &hs) == 0;
+        at = want;
+        if (ok && i < blobs.n) {
+            ok = write_all(fd, blobs.b[i].data, blobs.b[i].nbytes, &hs) == 0;
+            at += blobs.b[i].nbytes;
+        }
+    }
+    if (ok) {
+        h.payload_bytes = at - sizeof h;
+        uint64_t sum[2];
+        ember_hasher_final(&hs, sum);
+        h.checksum = sum[0];
+        ok = pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+    }
+    if (fd >= 0 && close(fd) != 0) ok = 0;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    if (!ok) {
+        debug("cannot write %s: %s", tmp, strerror(errno));
+        if (fd >= 0) unlink(tmp);
+    }
+    free(meta);
+    free(blobs.b);
+}

@@ -1,0 +1,73 @@
+/* The persistent compile cache: what ember_program_build computes before the per-step
+ * fast paths are prepared (the optimized graph with its folded constants, and which fast
+ * path each step chose), kept on disk so the next start of the same model skips the
+ * import, the graph passes and the fast-path search.
+ *
+ * One file per key in the cache folder ($EMBER_CACHE_DIR, else $XDG_CACHE_HOME/ember,
+ * else $HOME/.cache/ember; created 0700). The key hashes the model's bytes (and the
+ * identity of its external data files), the bound input shapes, the program options that
+ * change the program (all but threads and use_cache), Ember's version and build id, and
+ * the CPU (name and features). An entry is a header (magic, format version, key, sizes,
+ * a 64-bit checksum of everything after it), the graph's structure, then the constants,
+ * each 64-byte aligned so a hit maps the file and points the constants into it.
+ *
+ * Entries are written to a temporary file and renamed into place, so readers never see
+ * half an entry and concurrent writers of one key just replace each other. An entry that
+ * fails any check (magic, version, key, size, checksum, or a structure that does not
+ * parse) is removed and the program is built from the model instead; nothing in an entry
+ * is trusted before it is checked (indices, sizes, offsets), and shapes and the memory
+ * plan are recomputed from the loaded graph. EMBER_CACHE_DEBUG=1 prints why an entry was
+ * rejected or not written. */
+#ifndef EMBER_CACHE_H
+#define EMBER_CACHE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "program.h"
+
+/* A streaming 128-bit non-cryptographic hash (checksums, identity of bytes). */
+typedef struct ember_hasher {
+    uint64_t lane[4];
+    unsigned char buf[32];
+    size_t nbuf;
+    uint64_t total;
+} ember_hasher;
+void ember_hasher_init(ember_hasher *h, uint64_t seed);
+void ember_hasher_add(ember_hasher *h, const void *data, size_t n);
+void ember_hasher_final(const ember_hasher *h, uint64_t out[2]);
+
+typedef struct ember_cache_key {
+    uint64_t k[2];
+} ember_cache_key;
+
+enum { EMBER_CACHE_OFF = 0, EMBER_CACHE_MISS = 1, EMBER_CACHE_HIT = 2 };
+const char *ember_cache_state_name(int state); /* "off", "miss", "hit" */
+
+/* The cache folder (created, 0700). EMBER_E_IO when there is none (no variable set, or
+ * it cannot be created). */
+ember_status ember_cache_dir(char *buf, size_t n);
+
+/* The key of the program model + input shapes (NULL: the declared ones) + options. */
+ember_status ember_cache_key_for(const ember_model *m, const ember_tensor *inputs, int n_inputs,
+                                 const ember_program_options *opt, ember_cache_key *key);
+
+/* A loaded entry: the graph (owned; its constants point into map), the mapping (unmap
+ * with ember_cache_unmap once the graph is freed) and per node the fast path its step
+ * chose ("" = the reference kernel; strings in the graph's arena). */
+typedef struct ember_cache_entry {
+    ember_graph *g;
+    void *map;
+    size_t map_bytes;
+    const char **kernels;
+    int n_kernels;
+} ember_cache_entry;
+
+/* 1 and *e on a hit; 0 on a miss (absent, or rejected and removed). Never fails. */
+int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e);
+/* Writes p's graph and step choices under key. Best effort: failures are silent (printed
+ * with EMBER_CACHE_DEBUG). */
+void ember_cache_store(const ember_cache_key *key, const ember_program *p);
+/* Removes the entry of key (a loaded entry turned out unusable). */
+void ember_cache_remove(const ember_cache_key *key);
+void ember_cache_unmap(void *map, size_t bytes); /* NULL-safe */
+#endif
