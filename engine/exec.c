@@ -156,6 +156,8 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
                           .n_in = n->n_inputs, .n_out = n->n_outputs, .in = pin, .out = pout,
                           .scratch_bytes = s->scratch_bytes, .scratch = s->scratch_bytes ? scratch : NULL,
                           .pool = pool};
+        /* A view (engine/plan.h) already holds its input's bytes: nothing to run. */
+        if (!s->host && n->n_outputs == 1 && pout[0] && p->plan.view && p->plan.view[n->outputs[0]]) continue;
         ember_threadpool_set_spin(pool, !foreign_threads(s));
         uint64_t t0 = sink ? now_ns() : 0;
         st = s->host ? s->host->run(&c, s->host_state) : ember_op_table[n->op].run(&c);

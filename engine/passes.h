@@ -26,7 +26,9 @@ typedef struct ember_pass_stats {
     X(FOLD, "constant-folding", ember_pass_fold)         \
     X(CSE, "cse", ember_pass_cse)                        \
     X(LAYERNORM, "layernorm", ember_pass_layernorm)      \
+    X(GELU, "gelu", ember_pass_gelu)                     \
     X(BN_FOLD, "bn-folding", ember_pass_bn_fold)         \
+    X(MATMUL_BIAS, "matmul-bias", ember_pass_matmul_bias) \
     X(FUSE, "fusion", ember_pass_fuse)                   \
     X(RESHAPE, "transpose-reshape", ember_pass_reshape)  \
     X(DCE, "dce", ember_pass_dce)
@@ -50,8 +52,12 @@ enum ember_pass {
  *   layernorm:         the opset-14 LayerNormalization decomposition (ReduceMean, Sub,
  *                      Pow/Mul, ReduceMean, Add eps, Sqrt, Div/Reciprocal+Mul, Mul gamma,
  *                      Add beta over trailing axes) becomes one LayerNormalization.
+ *   gelu:              x * 0.5 * (1 + erf(x / sqrt 2)) in its usual orders, and the tanh
+ *                      approximation, become one Gelu node.
  *   bn-folding:        BatchNormalization folded into the Conv / Gemm / MatMul(+Add)
  *                      before it.
+ *   matmul-bias:       Add(MatMul(A, W), bias) with A of rank >= 3 and constant W, bias
+ *                      becomes Reshape -> Gemm(bias) -> Reshape (views: no copies).
  *   fusion:            an activation (Relu, Clip with constant bounds, Sigmoid,
  *                      LeakyRelu, HardSigmoid, Tanh) after a Conv / Gemm / MatMul becomes
  *                      that node's "ember_activation" attribute; rank-2 MatMul + Add of a

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ops/op.h"
 #include "status.h"
 
 /* Greedy-by-size does work per pair of buffers whose lifetimes intersect; past this many
@@ -49,7 +50,15 @@ void ember_plan_free(ember_plan *p)
     free(p->first);
     free(p->last);
     free(p->alias_of);
+    free(p->view);
     plan_zero(p);
+}
+
+/* Ops whose output 0 is input 0's bytes under another shape. */
+static bool is_view_op(int op)
+{
+    return op == EMBER_OP_RESHAPE || op == EMBER_OP_FLATTEN || op == EMBER_OP_SQUEEZE ||
+           op == EMBER_OP_UNSQUEEZE || op == EMBER_OP_IDENTITY;
 }
 
 static bool in_arena_kind(const ember_value *v)
@@ -395,6 +404,7 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
     p.first = malloc(nva * sizeof *p.first);
     p.last = malloc(nva * sizeof *p.last);
     p.alias_of = malloc(nva * sizeof *p.alias_of);
+    p.view = calloc(nva, 1);
     unsigned char *captured = calloc(nva, 1);
     int *buf_of = malloc(nva * sizeof *buf_of);     /* value -> buffer index, -1 */
     int *claimed = malloc(nva * sizeof *claimed);   /* buffer owner -> step it was last shared */
@@ -402,7 +412,7 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
     int *ord = NULL;
     int64_t *off = NULL, *off2 = NULL, *live = NULL;
     greedy_ctx gc = {0};
-    if (!p.offset || !p.size || !p.first || !p.last || !p.alias_of || !captured || !buf_of || !claimed)
+    if (!p.offset || !p.size || !p.first || !p.last || !p.alias_of || !p.view || !captured || !buf_of || !claimed)
         goto oom;
     for (int v = 0; v < nv; v++) {
         p.offset[v] = -1;
@@ -473,10 +483,19 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
         for (int o = 0; o < n->n_outputs; o++) {
             int v = n->outputs[o];
             if (v < 0 || p.first[v] != i) continue;
+            int u0 = o == 0 && n->n_inputs >= 1 ? n->inputs[0] : -1;
+            if (u0 >= 0 && is_view_op(n->op) && buf_of[u0] >= 0 && p.size[u0] == p.size[v]) {
+                buf_of[v] = buf_of[u0];
+                p.alias_of[v] = b[buf_of[u0]].value;
+                p.view[v] = 1;
+                if (p.last[v] > b[buf_of[v]].last) b[buf_of[v]].last = p.last[v];
+                continue;
+            }
             if (inplace_ok) {
                 for (int k = 0; k < n->n_inputs; k++) {
                     int u = n->inputs[k];
-                    if (u < 0 || buf_of[u] < 0 || captured[u] || p.last[u] != i) continue;
+                    /* The whole buffer must die here: a view of u may outlive u. */
+                    if (u < 0 || buf_of[u] < 0 || captured[u] || b[buf_of[u]].last != i) continue;
                     if (p.size[u] != p.size[v]) continue;
                     int owner = b[buf_of[u]].value;
                     if (claimed[owner] == i || !inplace_ok(n, k, o)) continue;

@@ -10,7 +10,14 @@
  * In-place: an output may share an input's buffer when the caller's predicate allows it
  * for (node, input slot, output slot), the input dies at that node and both have the same
  * byte size. Shared buffers form chains; alias_of points at the chain's first value (the
- * one that owns the buffer), so offset[v] == offset[alias_of[v]]. */
+ * one that owns the buffer), so offset[v] == offset[alias_of[v]].
+ *
+ * Views: the output of a Reshape, Flatten, Squeeze, Unsqueeze or Identity whose input is
+ * an intermediate of the same byte size is that input's bytes. It shares the input's
+ * buffer (alias_of, view[v] = 1) whatever the input's lifetime, and the buffer lives until
+ * the last reader of either; the step computes nothing (the executor skips it). Graph
+ * inputs, outputs and constants are never viewed (they are not in the arena). In-place
+ * sharing needs the whole buffer to die at the node, views included. */
 #ifndef EMBER_PLAN_H
 #define EMBER_PLAN_H
 
@@ -34,6 +41,7 @@ typedef struct ember_plan {
                            others when their shape is known, else 0) */
     int *first, *last;  /* per value: live steps (node indices), -1 if not planned */
     int *alias_of;      /* per value: value owning the buffer it shares (in-place), else -1 */
+    unsigned char *view; /* per value: 1 when it is a view (see above) */
 } ember_plan;
 
 /* May node `n` write output slot `out_idx` into the buffer of input slot `in_idx`? The

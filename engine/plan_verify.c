@@ -78,6 +78,18 @@ static ember_status check_values(const ember_graph *g, const ember_plan *p, int 
     return EMBER_OK;
 }
 
+/* View v (of the buffer owned by r) is made by a one-output node reading a value of that
+ * buffer as input 0. */
+static bool view_of_group(const ember_graph *g, const ember_plan *p, int v, int r)
+{
+    int prod = p->first[v];
+    if (prod < 0 || prod >= g->n_nodes) return false;
+    const ember_node *n = &g->nodes[prod];
+    if (n->n_inputs < 1 || n->inputs[0] < 0 || n->outputs[0] != v) return false;
+    int u = n->inputs[0];
+    return p->offset[u] == p->offset[v] && (u == r || p->alias_of[u] == r);
+}
+
 typedef struct member {
     int owner, first, value;
 } member;
@@ -162,7 +174,14 @@ ember_status ember_plan_verify(const ember_graph *g, const ember_plan *p)
         int v = mem[k].value, r = mem[k].owner;
         if (ng && gr[ng - 1].value == r) {
             group *x = &gr[ng - 1];
-            if (p->first[v] < x->last) {
+            /* A view reads the bytes already there, so it may start while they live. */
+            bool view = p->view && p->view[v];
+            if (view && !view_of_group(g, p, v, r)) {
+                st = ember_error(EMBER_E_INTERNAL, "plan: tensor '%s' is marked a view of the buffer of '%s' "
+                                 "but its node does not read that buffer", g->values[v].name, g->values[r].name);
+                goto done;
+            }
+            if (!view && p->first[v] < x->last) {
                 st = ember_error(EMBER_E_INTERNAL, "plan: tensors '%s' and '%s' share one buffer but are both "
                                  "live at step %d (node '%s')", g->values[mem[k - 1].value].name,
                                  g->values[v].name, p->first[v], g->nodes[p->first[v]].name);
@@ -257,10 +276,11 @@ static void fmt_bytes(size_t n, char *buf, size_t len)
 void ember_plan_print(const ember_graph *g, const ember_plan *p, FILE *f)
 {
     if (!g || !p || !f || p->n_values != g->n_values) return;
-    int buffers = 0, shared = 0;
+    int buffers = 0, shared = 0, views = 0;
     for (int v = 0; v < p->n_values; v++) {
         if (p->offset[v] < 0) continue;
-        if (p->alias_of[v] >= 0) shared++;
+        if (p->view && p->view[v]) views++;
+        else if (p->alias_of[v] >= 0) shared++;
         else buffers++;
     }
     char a[32], lb[32];
@@ -269,7 +289,8 @@ void ember_plan_print(const ember_graph *g, const ember_plan *p, FILE *f)
     fprintf(f, "memory plan: arena %zu bytes (%s), lower bound %zu bytes (%s), ratio %.3f\n",
             p->arena_bytes, a, p->lower_bound, lb,
             p->lower_bound ? (double)p->arena_bytes / (double)p->lower_bound : 1.0);
-    fprintf(f, "  %d buffers, %d more tensors in place, %zu-byte alignment\n", buffers, shared, p->align);
+    fprintf(f, "  %d buffers, %d more tensors in place, %d views (no copy), %zu-byte alignment\n", buffers,
+            shared, views, p->align);
     /* The ten largest by repeated selection: cheap for ten, no allocation. */
     int top[10], nt = 0;
     for (int v = 0; v < p->n_values; v++) {

@@ -3,7 +3,9 @@
  *       "ember_activation" (STRING, the activation's ONNX op name) and its parameters:
  *       "ember_act_min"/"ember_act_max" (Clip, constant bounds; an absent bound is left
  *       out), "ember_act_alpha"/"ember_act_beta" (LeakyRelu, HardSigmoid). Activations:
- *       Relu, Clip, Sigmoid, LeakyRelu, HardSigmoid, Tanh, on float32.
+ *       Relu, Clip, Sigmoid, LeakyRelu, HardSigmoid, Tanh, on float32; Gelu (named
+ *       "GeluTanh" when approximate = "tanh") into Gemm / MatMul only.
+ *   Gemm / MatMul -> Mul(y, Sigmoid(y))  SiLU: both go, "ember_activation" = "SiLU".
  *   MatMul(A, W) -> Add(bias)            rank-2 A and W, a constant bias that broadcasts
  *       to [M, N] without growing it: the pair becomes Gemm(A, W, bias) (opset >= 7).
  *   Conv -> Add(other)                   a residual of the output's shape and float32,
@@ -33,10 +35,20 @@ static bool fusable_producer(int op)
     return op == EMBER_OP_CONV || op == EMBER_OP_GEMM || op == EMBER_OP_MATMUL;
 }
 
+static bool is_reshape(int op) { return op == EMBER_OP_RESHAPE; }
+
 static bool is_activation(int op)
 {
     return op == EMBER_OP_RELU || op == EMBER_OP_CLIP || op == EMBER_OP_SIGMOID || op == EMBER_OP_LEAKY_RELU ||
-           op == EMBER_OP_HARD_SIGMOID || op == EMBER_OP_TANH;
+           op == EMBER_OP_HARD_SIGMOID || op == EMBER_OP_TANH || op == EMBER_OP_GELU;
+}
+
+/* Gelu and SiLU are applied by the reference kernels (ops/kernels/activation.c) only:
+ * oneDNN convolutions would fall back to the slow reference Conv, so those two fuse
+ * into Gemm / MatMul alone. */
+static bool takes_activation(int producer_op, int act_op)
+{
+    return act_op != EMBER_OP_GELU || producer_op != EMBER_OP_CONV;
 }
 
 /* Nodes a BatchNormalization may be folded through (or after removing). */
@@ -82,8 +94,14 @@ static bool activation_attrs(ember_edit *e, int act, ember_attr *attrs, int *n)
     const ember_graph *g = e->g;
     const ember_node *a = &g->nodes[act];
     *n = 0;
-    attrs[(*n)++] = (ember_attr){.name = "ember_activation", .type = EMBER_ATTR_STRING,
-                                 .s = ember_op_table[a->op].name, .s_len = strlen(ember_op_table[a->op].name)};
+    const char *name = ember_op_table[a->op].name;
+    if (a->op == EMBER_OP_GELU) {
+        const char *mode = ember_attr_string(a, "approximate", "none");
+        if (strcmp(mode, "none") != 0 && strcmp(mode, "tanh") != 0) return false;
+        if (strcmp(mode, "tanh") == 0) name = "GeluTanh";
+    }
+    attrs[(*n)++] = (ember_attr){.name = "ember_activation", .type = EMBER_ATTR_STRING, .s = name,
+                                 .s_len = strlen(name)};
     switch (a->op) {
     case EMBER_OP_CLIP: {
         float lo = -INFINITY, hi = INFINITY;
@@ -136,15 +154,58 @@ static ember_status fuse_activation(ember_edit *e, int i, const unsigned char *t
     if (a->n_inputs < 1 || a->inputs[0] < 0 || a->n_outputs != 1 || a->outputs[0] < 0) return EMBER_OK;
     int x = ember_edit_resolve(e, a->inputs[0]), y = a->outputs[0];
     int p = sole_producer(e, x, fusable_producer);
+    /* Through a Reshape (the matmul-bias pass puts one after its Gemm): an elementwise
+     * activation commutes with it, so the Reshape then produces the activation's output. */
+    int via = p < 0 ? sole_producer(e, x, is_reshape) : -1;
+    if (via >= 0 && g->nodes[via].n_inputs >= 1 && g->nodes[via].inputs[0] >= 0)
+        p = sole_producer(e, ember_edit_resolve(e, g->nodes[via].inputs[0]), fusable_producer);
     if (p < 0 || g->values[x].dtype != EMBER_DT_FLOAT || to_bn[y]) return EMBER_OK;
-    if (ember_node_attr(&g->nodes[p], "ember_activation")) return EMBER_OK;
+    if (ember_node_attr(&g->nodes[p], "ember_activation") || !takes_activation(g->nodes[p].op, a->op))
+        return EMBER_OK;
     ember_attr attrs[3];
     int n;
     if (!activation_attrs(e, i, attrs, &n)) return EMBER_OK;
     for (int k = 0; k < n; k++) TRY(ember_edit_set_attr(g, p, &attrs[k]));
     ember_edit_kill(e, i);
-    ember_edit_take_output(e, p, 0, y);
+    ember_edit_take_output(e, via >= 0 ? via : p, 0, y);
     *done = true;
+    return EMBER_OK;
+}
+
+static bool is_gemm_or_matmul(int op) { return op == EMBER_OP_GEMM || op == EMBER_OP_MATMUL; }
+
+/* Mul(y, Sigmoid(y)) after a Gemm / MatMul producing y (read by those two alone): the
+ * producer gets ember_activation "SiLU". */
+static ember_status fuse_silu(ember_edit *e, int i, const unsigned char *to_bn, bool *done)
+{
+    ember_graph *g = e->g;
+    const ember_node *mul = &g->nodes[i];
+    *done = false;
+    if (mul->n_inputs != 2 || mul->n_outputs != 1 || mul->outputs[0] < 0 || to_bn[mul->outputs[0]]) return EMBER_OK;
+    for (int side = 0; side < 2; side++) {
+        int y = ember_edit_resolve(e, mul->inputs[side]), sv = ember_edit_resolve(e, mul->inputs[1 - side]);
+        int sg = g->values[sv].producer;
+        if (sg < 0 || e->dead[sg] || g->nodes[sg].op != EMBER_OP_SIGMOID || g->nodes[sg].n_inputs != 1 ||
+            ember_edit_resolve(e, g->nodes[sg].inputs[0]) != y || e->uses[sv] != 1 || e->pinned[sv])
+            continue;
+        int p = g->values[y].producer, via = -1;
+        if (e->uses[y] != 2 || e->pinned[y] || g->values[y].dtype != EMBER_DT_FLOAT || p < 0 || e->dead[p]) continue;
+        if (g->nodes[p].op == EMBER_OP_RESHAPE && g->nodes[p].inputs[0] >= 0) { /* as in fuse_activation */
+            via = p;
+            p = sole_producer(e, ember_edit_resolve(e, g->nodes[via].inputs[0]), is_gemm_or_matmul);
+        }
+        if (p < 0 || e->dead[p] || !is_gemm_or_matmul(g->nodes[p].op) ||
+            g->nodes[via >= 0 ? via : p].outputs[0] != y || ember_node_attr(&g->nodes[p], "ember_activation"))
+            continue;
+        ember_attr a = {.name = "ember_activation", .type = EMBER_ATTR_STRING, .s = "SiLU", .s_len = 4};
+        TRY(ember_edit_set_attr(g, p, &a));
+        int out = mul->outputs[0];
+        ember_edit_kill(e, i);
+        ember_edit_kill(e, sg);
+        ember_edit_take_output(e, via >= 0 ? via : p, 0, out);
+        *done = true;
+        return EMBER_OK;
+    }
     return EMBER_OK;
 }
 
@@ -243,7 +304,10 @@ ember_status ember_pass_fuse(ember_graph *g, ember_pass_stats *st)
         bool done = false;
         int op = g->nodes[i].op;
         if (is_activation(op)) s = fuse_activation(&e, i, to_bn, &done);
-        else if (op == EMBER_OP_ADD) {
+        else if (op == EMBER_OP_MUL) {
+            s = fuse_silu(&e, i, to_bn, &done);
+            st->removed += done; /* the Sigmoid went too */
+        } else if (op == EMBER_OP_ADD) {
             s = matmul_add_to_gemm(&e, i, &done);
             if (s == EMBER_OK && !done) s = conv_add_residual(&e, i, to_bn, &done);
         }

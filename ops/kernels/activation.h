@@ -14,6 +14,9 @@ enum k_act {
     K_ACT_LEAKYRELU,   /* a = alpha */
     K_ACT_HARDSIGMOID, /* a = alpha, b = beta */
     K_ACT_TANH,
+    K_ACT_GELU,        /* exact (erf); the fusion pass names it "Gelu" */
+    K_ACT_GELU_TANH,   /* Gelu with approximate = "tanh"; named "GeluTanh" */
+    K_ACT_SILU,        /* x * sigmoid(x); named "SiLU" */
     K_ACT_COUNT
 };
 

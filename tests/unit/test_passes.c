@@ -522,3 +522,100 @@ Test(passes, layernorm_decompositions_recognized)
     cr_expect_eq(passes_count_op(g, EMBER_OP_LAYER_NORMALIZATION), 0);
     ember_graph_free(g);
 }
+
+/* ---- GELU recognition, and its fusion after MatMul + bias ---- */
+
+/* build_gelu's spelling: bits 0-1 the product order (0: (x * a) * 0.5, 1: (a * 0.5) * x,
+ * 2: (x * 0.5) * a), bit 2 Mul by 1/sqrt 2 instead of Div by sqrt 2, bit 3 the tanh
+ * approximation (bit 2 then cubes with Mul(Mul(x, x), x) instead of Pow). */
+static int gelu_variant;
+
+static int scalar(ember_graph *g, const char *name, float v)
+{
+    int64_t one = 1;
+    return constant(g, name, EMBER_DT_FLOAT, 0, &one, &v);
+}
+
+static int gelu_tail(ember_graph *g, int x, int c)
+{
+    int a = ut_node(g, "Add", 13, (int[]){scalar(g, "one", 1.0f), c}, 2, "a", NULL, 0);
+    int half = scalar(g, "half", 0.5f);
+    switch (gelu_variant & 3) {
+    case 0: return ut_node(g, "Mul", 13, (int[]){ut_node(g, "Mul", 13, (int[]){x, a}, 2, "xa", NULL, 0), half}, 2, "y", NULL, 0);
+    case 1: return ut_node(g, "Mul", 13, (int[]){x, ut_node(g, "Mul", 13, (int[]){a, half}, 2, "ah", NULL, 0)}, 2, "y", NULL, 0);
+    default: return ut_node(g, "Mul", 13, (int[]){ut_node(g, "Mul", 13, (int[]){half, x}, 2, "xh", NULL, 0), a}, 2, "y", NULL, 0);
+    }
+}
+
+static void build_gelu(ember_graph *g)
+{
+    int x = ut_input(g, "x", 4, D4);
+    int c;
+    if (gelu_variant & 8) {
+        int cube = gelu_variant & 4
+                       ? ut_node(g, "Mul", 13, (int[]){ut_node(g, "Mul", 13, (int[]){x, x}, 2, "x2", NULL, 0), x}, 2, "x3", NULL, 0)
+                       : ut_node(g, "Pow", 13, (int[]){x, scalar(g, "three", 3.0f)}, 2, "x3", NULL, 0);
+        int q = ut_node(g, "Mul", 13, (int[]){scalar(g, "k1", 0.044715f), cube}, 2, "q", NULL, 0);
+        int s = ut_node(g, "Add", 13, (int[]){x, q}, 2, "s", NULL, 0);
+        int w = ut_node(g, "Mul", 13, (int[]){s, scalar(g, "k0", 0.7978845608f)}, 2, "w", NULL, 0);
+        c = ut_node(g, "Tanh", 13, &w, 1, "c", NULL, 0);
+    } else {
+        int u = gelu_variant & 4 ? ut_node(g, "Mul", 13, (int[]){x, scalar(g, "r2", 0.70710678f)}, 2, "u", NULL, 0)
+                                 : ut_node(g, "Div", 13, (int[]){x, scalar(g, "s2", 1.41421356f)}, 2, "u", NULL, 0);
+        c = ut_node(g, "Erf", 13, &u, 1, "c", NULL, 0);
+    }
+    ut_output(g, ut_node(g, "Neg", 13, (int[]){gelu_tail(g, x, c)}, 1, "out", NULL, 0));
+}
+
+Test(passes, gelu_spellings_recognized)
+{
+    for (gelu_variant = 0; gelu_variant < 16; gelu_variant++) {
+        if ((gelu_variant & 3) == 3) continue;
+        ember_pass_stats st = {0, 0};
+        int before;
+        ember_graph *g = apply(build_gelu, EMBER_PASS_GELU, &st, &before);
+        cr_expect_eq(st.changed, 1, "variant %d", gelu_variant);
+        cr_expect_eq(g->n_nodes, 2, "variant %d: Gelu + Neg", gelu_variant);
+        cr_assert_eq(g->nodes[0].op, EMBER_OP_GELU, "variant %d", gelu_variant);
+        cr_expect_str_eq(ember_attr_string(&g->nodes[0], "approximate", ""), gelu_variant & 8 ? "tanh" : "none");
+        cr_expect_str_eq(g->values[g->nodes[0].outputs[0]].name, "y");
+        ember_graph_free(g);
+    }
+}
+
+/* MatMul on a rank-3 input + bias + GELU spelled out, twice (second with SiLU). */
+static void build_ffn(ember_graph *g)
+{
+    int64_t xd[3] = {2, 3, 4}, wd[2] = {4, 6}, n = 6, w2d[2] = {6, 5}, n2 = 5;
+    int x = ut_input(g, "x", 3, xd);
+    int m = ut_node(g, "MatMul", 13, (int[]){x, weights(g, "w", 2, wd, 0.2f)}, 2, "m", NULL, 0);
+    int h = ut_node(g, "Add", 13, (int[]){weights(g, "b", 1, &n, 0.7f), m}, 2, "h", NULL, 0);
+    int u = ut_node(g, "Div", 13, (int[]){h, scalar(g, "s2", 1.41421356f)}, 2, "u", NULL, 0);
+    int c = ut_node(g, "Erf", 13, &u, 1, "c", NULL, 0);
+    int a = ut_node(g, "Add", 13, (int[]){c, scalar(g, "one", 1.0f)}, 2, "a", NULL, 0);
+    int y = ut_node(g, "Mul", 13, (int[]){ut_node(g, "Mul", 13, (int[]){h, a}, 2, "ha", NULL, 0), scalar(g, "half", 0.5f)}, 2, "y", NULL, 0);
+    int m2 = ut_node(g, "MatMul", 13, (int[]){y, weights(g, "w2", 2, w2d, 0.5f)}, 2, "m2", NULL, 0);
+    int h2 = ut_node(g, "Add", 13, (int[]){m2, weights(g, "b2", 1, &n2, 0.1f)}, 2, "h2", NULL, 0);
+    int s = ut_node(g, "Sigmoid", 13, &h2, 1, "sg", NULL, 0);
+    ut_output(g, ut_node(g, "Mul", 13, (int[]){h2, s}, 2, "out", NULL, 0));
+}
+
+Test(passes, matmul_bias_gelu_silu_fuse_into_gemm)
+{
+    int before;
+    ember_graph *g = apply(build_ffn, -1, NULL, &before);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_MATMUL), 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_GEMM), 2);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_GELU), 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_ERF) + passes_count_op(g, EMBER_OP_SIGMOID), 0);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_ADD) + passes_count_op(g, EMBER_OP_MUL), 0);
+    int acts = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const char *a = ember_attr_string(&g->nodes[i], "ember_activation", NULL);
+        if (!a) continue;
+        acts++;
+        cr_expect(strcmp(a, "Gelu") == 0 || strcmp(a, "SiLU") == 0, "%s", a);
+    }
+    cr_expect_eq(acts, 2);
+    ember_graph_free(g);
+}

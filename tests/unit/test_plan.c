@@ -43,7 +43,8 @@ static int node(ember_graph *g, const char *op, const int *ins, int n_in, const 
     return i;
 }
 
-static void unary(ember_graph *g, int in, int out) { node(g, "Identity", &in, 1, &out, 1); }
+/* Relu: an elementwise op that is no view (Identity would share its input's buffer). */
+static void unary(ember_graph *g, int in, int out) { node(g, "Relu", &in, 1, &out, 1); }
 
 static bool always(const ember_node *n, int in_idx, int out_idx)
 {
@@ -607,3 +608,39 @@ Test(plan_zoo, cifar_resnet8) { plan_model("cifar_resnet8"); }
 Test(plan_zoo, vww_mobilenet025) { plan_model("vww_mobilenet025"); }
 Test(plan_zoo, ad_autoencoder) { plan_model("ad_autoencoder"); }
 Test(plan_zoo, lstm_kws) { plan_model("lstm_kws"); }
+
+/* x -> a -> Reshape -> v -> b, with a also read after b: v is a view of a's buffer, the
+ * buffer lives until the last reader of either, and it is counted once. */
+Test(plan, reshape_is_a_view_of_its_input)
+{
+    ember_graph *g = ember_graph_new(NULL);
+    int x = val(g, "x", 256), a = val(g, "a", 256), v = val(g, "v", 256), b = val(g, "b", 256);
+    int c = val(g, "c", 256), y = val(g, "y", 256);
+    unary(g, x, a);
+    node(g, "Identity", &a, 1, &v, 1);
+    unary(g, v, b);
+    unary(g, b, c);
+    node(g, "Add", (int[]){c, a}, 2, &y, 1);
+    set_io(g, x, y);
+    ember_plan p = plan_ok(g, NULL);
+    cr_assert_eq(p.view[v], 1);
+    cr_assert_eq(p.alias_of[v], a);
+    cr_assert_eq(p.offset[v], p.offset[a]);
+    cr_assert_eq(p.lower_bound, 768); /* a (with v), b, c at step 3 */
+    cr_assert_eq(p.arena_bytes, 768);
+    /* In place into a at the Add would clobber nothing, but b may not take a's buffer at
+     * step 2 (v, a view of it, is read there; a is read at step 4). */
+    ember_plan_free(&p);
+    p = plan_ok(g, always);
+    cr_assert_neq(p.offset[b], p.offset[a]);
+    cr_assert_eq(p.view[v], 1);
+    ember_plan_free(&p);
+    /* A view that claims a buffer its node does not read is refused. */
+    p = plan_ok(g, NULL);
+    p.view[c] = 1;
+    p.alias_of[c] = a;
+    p.offset[c] = p.offset[a];
+    cr_assert_eq(ember_plan_verify(g, &p), EMBER_E_INTERNAL);
+    ember_plan_free(&p);
+    ember_graph_free(g);
+}
