@@ -10,13 +10,16 @@
  * transposed-B products — and loses only on tiny products (1x4x4: 0.08 vs 0.02 us,
  * 1x16x16: 0.14 vs 0.12 us), where the call overhead dominates. So:
  *   - products under OPENBLAS_MIN_MACS multiply-adds per call stay on the reference kernel;
- *   - products under OPENBLAS_MT_MACS run on one OpenBLAS thread: two threads were slower
- *     up to 2.1M MACs ([128,128,128]: 36.9 vs 34.5 us) and faster from 4.2M
- *     ([64,128]x[128,512]: 48.7 vs 67.5 us);
- *   - larger ones use the session's thread count (<= 0: every core).
- * OpenBLAS keeps one global thread count; a call sets it when it differs (a 2 ns check).
- * Sessions running at once may see each other's setting: speed changes, results do not
- * (the product's K order does not depend on the split). */
+ *   - OpenBLAS itself always runs on one thread: its pthreads pool (busy-waiting for up
+ *     to 2^28 cycles after each call by default) would otherwise compete with oneDNN's
+ *     OpenMP team and the run's own pool. Products big enough to share are split instead
+ *     between the run's pool threads (engine/threadpool.h), each calling single-threaded
+ *     sgemm on a block of output columns (or rows, or batch elements): one share per
+ *     OPENBLAS_SHARE_MACS multiply-adds, at most one per thread. The run's pool hands
+ *     work over in about a microsecond where OpenBLAS's own threads took tens (two
+ *     OpenBLAS threads lost to one below 2.1M MACs).
+ * Each output element is one sgemm dot product over all of K whatever the split, so
+ * results do not depend on the thread count beyond the kernel's own blocking. */
 #include <cblas.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -27,24 +30,18 @@
 
 /* Multiply-adds per sgemm call below which the reference kernel is as fast or faster. */
 #define OPENBLAS_MIN_MACS 512.0
-/* ... below which one OpenBLAS thread beats several. */
-#define OPENBLAS_MT_MACS 3e6
+/* Multiply-adds per share when a product is split between the run's threads. */
+#define OPENBLAS_SHARE_MACS 262144
 
 typedef struct blas_gemm {
-    int threads; /* OpenBLAS threads per call, > 0 */
     int act;
     float act_a, act_b;
 } blas_gemm;
 
-static void use_threads(int want)
-{
-    if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
-}
-
 static bool fits_int(int64_t x) { return x >= 0 && x <= INT_MAX; }
 
 /* Common checks; *st gets a new state. EMBER_E_UNSUPPORTED declines. */
-static ember_status take(ember_op_ctx *c, int threads, int64_t M, int64_t N, int64_t K, void **st)
+static ember_status take(ember_op_ctx *c, int64_t M, int64_t N, int64_t K, void **st)
 {
     if (!fits_int(M) || !fits_int(N) || !fits_int(K) || !fits_int(M * N)) return EMBER_E_UNSUPPORTED;
     double macs = (double)M * (double)N * (double)K;
@@ -56,8 +53,6 @@ static ember_status take(ember_op_ctx *c, int threads, int64_t M, int64_t N, int
         free(s);
         return r;
     }
-    s->threads = macs < OPENBLAS_MT_MACS ? 1 : threads > 0 ? threads : openblas_get_num_procs();
-    if (s->threads < 1) s->threads = 1;
     *st = s;
     return EMBER_OK;
 }
@@ -77,37 +72,96 @@ static ember_status gemm_prepare(ember_op_ctx *c, int threads, void **state)
     if (!a || !b || !all_f32(c, 3) || a->rank != 2 || b->rank != 2 || c->out[0]->rank != 2)
         return EMBER_E_UNSUPPORTED;
     int ta = ember_attr_int(c->node, "transA", 0) != 0;
-    return take(c, threads, c->out[0]->dims[0], c->out[0]->dims[1], a->dims[ta ? 0 : 1], state);
+    (void)threads;
+    return take(c, c->out[0]->dims[0], c->out[0]->dims[1], a->dims[ta ? 0 : 1], state);
+}
+
+/* One product split between threads: share ith of nth takes a range of batch elements,
+ * of output columns (multiples of 16, sgemm's panel width) or of output rows. */
+typedef struct mm_job {
+    const blas_gemm *s;
+    int ta, tb;
+    int64_t M, N, K, batch, lda, ldb;
+    float alpha;
+    const float *a, *b;
+    float *y;
+    const nn_mm *mm;               /* MatMul: batch offsets; NULL for Gemm */
+    const ember_op_tensor *bias;   /* Gemm's C, or NULL */
+    float beta;
+} mm_job;
+
+static void share_range(int64_t n, int64_t unit, int ith, int nth, int64_t *lo, int64_t *hi)
+{
+    int64_t blocks = (n + unit - 1) / unit, per = blocks / nth, extra = blocks % nth;
+    int64_t b0 = ith * per + (ith < extra ? ith : extra), b1 = b0 + per + (ith < extra);
+    *lo = b0 * unit < n ? b0 * unit : n;
+    *hi = b1 * unit < n ? b1 * unit : n;
+}
+
+/* Y[rows, cols] starts as beta * C broadcast to [M, N] (scalar, [N], [1, N], [M, 1], [M, N]). */
+static void fill_bias(const mm_job *j, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
+{
+    const ember_op_tensor *cc = j->bias;
+    const float *cd = cc->data;
+    int64_t cm = cc->rank == 2 ? cc->dims[0] : 1, cn = cc->rank >= 1 ? cc->dims[cc->rank - 1] : 1;
+    for (int64_t i = r0; i < r1; i++) {
+        const float *row = cd + (cm == 1 ? 0 : i) * cn;
+        float *yr = j->y + i * j->N;
+        if (cn == 1)
+            for (int64_t k = c0; k < c1; k++) yr[k] = j->beta * row[0];
+        else
+            for (int64_t k = c0; k < c1; k++) yr[k] = j->beta * row[k];
+    }
+}
+
+static void mm_share(void *ctx, int ith, int nth)
+{
+    const mm_job *j = ctx;
+    int64_t b0 = 0, b1 = j->batch, r0 = 0, r1 = j->M, c0 = 0, c1 = j->N;
+    if (nth > 1) {
+        if (j->batch >= nth) share_range(j->batch, 1, ith, nth, &b0, &b1);
+        else if (j->N >= 32 * (int64_t)nth) share_range(j->N, 16, ith, nth, &c0, &c1);
+        else share_range(j->M, 1, ith, nth, &r0, &r1);
+    }
+    if (r0 >= r1 || c0 >= c1) return;
+    float kbeta = 0.0f;
+    if (j->bias) {
+        fill_bias(j, r0, r1, c0, c1);
+        kbeta = 1.0f;
+    }
+    for (int64_t i = b0; i < b1; i++) {
+        int64_t ai = 0, bi = 0;
+        if (j->mm) nn_mm_batch(j->mm, i, &ai, &bi);
+        const float *a = j->a + ai * j->M * j->K + (j->ta ? r0 : r0 * j->lda);
+        const float *b = j->b + bi * j->K * j->N + (j->tb ? c0 * j->ldb : c0);
+        float *y = j->y + i * j->M * j->N + r0 * j->N + c0;
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
+                    (int)(r1 - r0), (int)(c1 - c0), (int)j->K, j->alpha, a, (int)j->lda, b, (int)j->ldb, kbeta,
+                    y, (int)j->N);
+        if (j->s->act != K_ACT_NONE)
+            for (int64_t r = 0; r < r1 - r0; r++)
+                k_activation_f32(y + r * j->N, c1 - c0, j->s->act, j->s->act_a, j->s->act_b, 0, 1);
+    }
+}
+
+static void run_job(ember_op_ctx *c, mm_job *j)
+{
+    if (j->M <= 0 || j->N <= 0 || j->batch <= 0) return;
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+    double macs = (double)j->batch * (double)j->M * (double)j->N * (double)j->K;
+    ember_op_parallel(c, mm_share, j, macs > 1e15 ? INT64_MAX : (int64_t)macs, OPENBLAS_SHARE_MACS);
 }
 
 static ember_status gemm_run(ember_op_ctx *c, void *state)
 {
-    const blas_gemm *s = state;
     const ember_op_tensor *a = c->in[0], *b = c->in[1], *cc = ember_op_in(c, 2);
     int ta = ember_attr_int(c->node, "transA", 0) != 0, tb = ember_attr_int(c->node, "transB", 0) != 0;
-    float alpha = ember_attr_float(c->node, "alpha", 1.0f), beta = ember_attr_float(c->node, "beta", 1.0f);
-    int64_t M = c->out[0]->dims[0], N = c->out[0]->dims[1], K = a->dims[ta ? 0 : 1];
-    float *y = c->out[0]->data;
-    float kbeta = 0.0f;
-    if (cc && beta != 0.0f) {
-        /* Y starts as beta * C broadcast to [M, N] (scalar, [N], [1, N], [M, 1], [M, N]). */
-        const float *cd = cc->data;
-        int64_t cm = cc->rank == 2 ? cc->dims[0] : 1, cn = cc->rank >= 1 ? cc->dims[cc->rank - 1] : 1;
-        for (int64_t i = 0; i < M; i++) {
-            const float *row = cd + (cm == 1 ? 0 : i) * cn;
-            float *yr = y + i * N;
-            if (cn == 1)
-                for (int64_t j = 0; j < N; j++) yr[j] = beta * row[0];
-            else
-                for (int64_t j = 0; j < N; j++) yr[j] = beta * row[j];
-        }
-        kbeta = 1.0f;
-    }
-    use_threads(s->threads);
-    if (M > 0 && N > 0)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M,
-                    (int)N, (int)K, alpha, a->data, (int)a->dims[1], b->data, (int)b->dims[1], kbeta, y, (int)N);
-    if (s->act != K_ACT_NONE) k_activation_f32(y, M * N, s->act, s->act_a, s->act_b, 0, 1);
+    float beta = ember_attr_float(c->node, "beta", 1.0f);
+    mm_job j = {.s = state, .ta = ta, .tb = tb, .M = c->out[0]->dims[0], .N = c->out[0]->dims[1],
+                .K = a->dims[ta ? 0 : 1], .batch = 1, .lda = a->dims[1], .ldb = b->dims[1],
+                .alpha = ember_attr_float(c->node, "alpha", 1.0f), .a = a->data, .b = b->data,
+                .y = c->out[0]->data, .bias = cc && beta != 0.0f ? cc : NULL, .beta = beta};
+    run_job(c, &j);
     return EMBER_OK;
 }
 
@@ -124,29 +178,22 @@ static ember_status matmul_prepare(ember_op_ctx *c, int threads, void **state)
     /* One call per batch element, or one call over the folded batch. */
     int64_t M, calls;
     nn_mm_calls(&mm, &M, &calls);
-    return take(c, threads, M, mm.N, mm.K, state);
+    (void)threads;
+    return take(c, M, mm.N, mm.K, state);
 }
 
 static ember_status matmul_run(ember_op_ctx *c, void *state)
 {
-    const blas_gemm *s = state;
     const ember_op_tensor *a = c->in[0], *b = c->in[1];
     nn_mm mm;
     int rank;
     int64_t dims[EMBER_MAX_RANK];
     TRY(nn_matmul_plan(c, a, b, &mm, &rank, dims));
-    int64_t M, N = mm.N, K = mm.K, batch;
+    int64_t M, batch;
     nn_mm_calls(&mm, &M, &batch);
-    float *y = c->out[0]->data;
-    const float *ad = a->data, *bd = b->data;
-    use_threads(s->threads);
-    for (int64_t i = 0; i < batch && M > 0 && N > 0; i++) {
-        int64_t ai, bi;
-        nn_mm_batch(&mm, i, &ai, &bi);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)K, 1.0f, ad + ai * M * K,
-                    (int)K, bd + bi * K * N, (int)N, 0.0f, y + i * M * N, (int)N);
-    }
-    if (s->act != K_ACT_NONE) k_activation_f32(y, batch * M * N, s->act, s->act_a, s->act_b, 0, 1);
+    mm_job j = {.s = state, .M = M, .N = mm.N, .K = mm.K, .batch = batch, .lda = mm.K, .ldb = mm.N,
+                .alpha = 1.0f, .a = a->data, .b = b->data, .y = c->out[0]->data, .mm = &mm};
+    run_job(c, &j);
     return EMBER_OK;
 }
 

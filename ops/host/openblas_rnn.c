@@ -8,8 +8,8 @@
  *   - per step and direction one cblas_sgemv (batch 1) or cblas_sgemm of H_{t-1} x R^T
  *     accumulated onto that step's slice of the projection (GRU: into a separate buffer
  *     for the h gate, which the reset gate multiplies);
- *   - the gate nonlinearities in a tight loop, with the reference's formulas
- *     (sigmoid 1 / (1 + expf(-x)), tanh), so results stay within float rounding of it.
+ *   - the gate nonlinearities in one vectorized loop (fast_math.h's sigmoid and tanh,
+ *     within a few ulp of the reference's libm forms).
  *
  * Declined (the reference kernel runs): anything but float32; W or R not constant;
  * activations other than the defaults (RNN: Tanh or Relu); clip; input_forget; peepholes
@@ -17,9 +17,8 @@
  * sequence length; ops under OPENBLAS_MIN_MACS multiply-adds in all. layout = 1 only moves
  * rows (batch-major X and Y), handled by strides.
  *
- * Threads as in openblas_gemm.c: products under OPENBLAS_MT_MACS run on one OpenBLAS
- * thread (every per-step product of lstm_kws and the 1M-MAC projection), larger ones on
- * the session's thread count. */
+ * OpenBLAS runs on one thread, as in openblas_gemm.c (its own pool would compete with
+ * oneDNN's and the run's); every product of lstm_kws is under 1M multiply-adds. */
 #include <cblas.h>
 #include <ctype.h>
 #include <limits.h>
@@ -28,12 +27,11 @@
 #include <string.h>
 
 #include "../host.h"
+#include "../kernels/fast_math.h"
 #include "../nn_common.h"
 
 /* Multiply-adds per op below which the reference kernel is as fast or faster. */
 #define OPENBLAS_MIN_MACS 512.0
-/* ... per product below which one OpenBLAS thread beats several (see openblas_gemm.c). */
-#define OPENBLAS_MT_MACS 3e6
 
 enum { K_RNN, K_GRU, K_LSTM };
 enum { A_TANH, A_RELU }; /* RNN's activation per direction */
@@ -42,16 +40,15 @@ typedef struct blas_rnn {
     int kind, G, dirs, reverse, layout, lbr;
     int64_t S, B, In, H;
     int act[2];             /* RNN only */
-    int proj_threads, step_threads;
     float *wt;   /* [I, dirs*G*H]: W transposed, directions side by side */
     float *r;    /* [dirs, G*H, H]: R as given */
     float *bias; /* [dirs*G*H]: Wb + Rb (GRU h gate: Wb), zeros without B */
     float *rbh;  /* GRU: [dirs, H] Rb of the h gate */
 } blas_rnn;
 
-static void use_threads(int want)
+static void single_thread(void)
 {
-    if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 static void rnn_free(void *p)
@@ -171,10 +168,7 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
     blas_rnn *s = calloc(1, sizeof *s);
     if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
     *s = tmp;
-    int all = threads > 0 ? threads : openblas_get_num_procs();
-    if (all < 1) all = 1;
-    s->proj_threads = proj < OPENBLAS_MT_MACS ? 1 : all;
-    s->step_threads = step < OPENBLAS_MT_MACS ? 1 : all;
+    (void)threads;
     s->wt = malloc(sizeof(float) * (size_t)(In * D * GH));
     s->r = malloc(sizeof(float) * (size_t)(D * GH * H));
     s->bias = calloc((size_t)(D * GH), sizeof(float));
@@ -206,20 +200,11 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
     return EMBER_OK;
 }
 
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
-
-/* tanh through expf: glibc's tanhf goes through expm1f and took half of lstm_kws's time.
- * 1 - 2 / (1 + e^2x) is within a few ulp of 1 in absolute terms; near 0, where that is a
- * large relative error, the Taylor series to x^7 is exact to float precision (the next
- * term is under 1e-11 relative for |x| < 1/16). Saturates to +-1, passes NaN. */
-static inline float tanh_e(float x)
-{
-    if (fabsf(x) < 0.0625f) {
-        float x2 = x * x;
-        return x + x * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f)));
-    }
-    return 1.0f - 2.0f / (1.0f + expf(2.0f * x));
-}
+/* Gate nonlinearities from ops/kernels/fast_math.h: branch-free, so each gate loop
+ * below is one vectorized pass (glibc's expf/tanhf calls were most of lstm_kws's time);
+ * within 4e-7 relative of the reference's libm forms. */
+static inline float sigm(float x) { return k_fsigmoid(x); }
+static inline float tanh_e(float x) { return k_ftanh(x); }
 
 /* out[B, N] (row stride ldo) = beta * out + h[B, H] x R[N, H]^T. */
 static void rec_product(int64_t B, int64_t N, int64_t H, const float *h, const float *R, float beta, float *out,
@@ -248,10 +233,9 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
     /* Input projection, all steps and directions: rows (t, b) for layout 0, (b, t) for 1,
      * which is X's own row order either way. */
     for (int64_t row = 0; row < S * B; row++) memcpy(xw + row * DGH, s->bias, sizeof(float) * (size_t)DGH);
-    use_threads(s->proj_threads);
+    single_thread();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(S * B), (int)DGH, (int)In, 1.0f, x->data, (int)In,
                 s->wt, (int)DGH, 1.0f, xw, (int)DGH);
-    use_threads(s->step_threads);
 
     /* Step t's slice of direction d: row b at g0 + b * ldg. */
     int64_t ldg = s->layout ? S * DGH : DGH;

@@ -4,6 +4,33 @@
 
 #include "gemm.h"
 
+/* Sum with 8 partial sums: vectorizes without reassociation flags, and keeps float
+ * rounding error near that of a pairwise sum for long rows. */
+static float k_rowsum8(const float *p, int64_t n, float shift)
+{
+    float s[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) s[j] += p[i + j] - shift;
+    float t = 0;
+    for (; i < n; i++) t += p[i] - shift;
+    return t + ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+static float k_rowsq8(const float *p, int64_t n, float m)
+{
+    float s[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) s[j] += (p[i + j] - m) * (p[i + j] - m);
+    float t = 0;
+    for (; i < n; i++) t += (p[i] - m) * (p[i] - m);
+    return t + ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+}
+
+/* Two passes in float (mean, then the variance of the centred values, so no
+ * cancellation); the mean is taken relative to the row's first value, which keeps it
+ * accurate for rows far from zero. */
 void k_norm_rows_f32(const float *x, int64_t rows, int64_t cols, float eps, const float *scale,
                      const float *bias, int64_t per_row, float *y, float *mean_out, float *inv_out,
                      int ith, int nth)
@@ -13,12 +40,10 @@ void k_norm_rows_f32(const float *x, int64_t rows, int64_t cols, float eps, cons
     for (int64_t r = lo; r < hi; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
-        double s = 0.0, q = 0.0;
-        for (int64_t i = 0; i < cols; i++) s += xr[i];
-        double m = cols ? s / (double)cols : 0.0;
-        for (int64_t i = 0; i < cols; i++) q += (xr[i] - m) * (xr[i] - m);
-        double var = cols ? q / (double)cols : 0.0;
-        float inv = (float)(1.0 / sqrt(var + (double)eps)), mf = (float)m;
+        float x0 = cols ? xr[0] : 0.0f;
+        float mf = cols ? x0 + k_rowsum8(xr, cols, x0) / (float)cols : 0.0f;
+        float var = cols ? k_rowsq8(xr, cols, mf) / (float)cols : 0.0f;
+        float inv = 1.0f / sqrtf(var + eps);
         if (mean_out) mean_out[r] = mf;
         if (inv_out) inv_out[r] = inv;
         if (per_row) {
