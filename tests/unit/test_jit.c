@@ -1,6 +1,7 @@
 /* The JIT (jit/, ops/lower/): programs compiled to one native function must give the
  * interpreter's outputs within rtol 1e-4 / atol 1e-5 — the zoo models that lower fully,
- * and a small hand-built graph per lowered op. Built only with EMBER_JIT=ON. */
+ * and a small hand-built graph per lowered op. Built with LLVM (EMBER_LLVM, the default);
+ * the JIT is opt-in at run time, so every test here sets EMBER_JIT=1. */
 #ifdef EMBER_JIT
 #include <criterion/criterion.h>
 #include <math.h>
@@ -489,6 +490,94 @@ Test(jit, reshapes_transpose_concat)
     output(g, "y");
     jit_matches_interp(finish(g, 13), "Concat");
 }
+
+/* Gather with constant indices (negative ones too) on either axis. */
+Test(jit, gather)
+{
+    int64_t x[3] = {3, 4, 5}, idx[3] = {2, -1, 0};
+    for (int axis = 0; axis < 3; axis++) {
+        Onnx__GraphProto *g = graph_new("jit_test", CAP);
+        input(g, "x", 3, x);
+        int64_t d = axis == 2 ? 3 : 2;
+        init_raw(g, "i", DT_INT64, 1, &d, idx, sizeof(int64_t) * (size_t)d);
+        attr_i(node(g, "Gather", "x,i", "y"), "axis", axis);
+        output(g, "y");
+        jit_matches_interp(finish(g, 13), "Gather");
+    }
+}
+
+static void attr_s(Onnx__NodeProto *n, const char *name, const char *v)
+{
+    Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING);
+    a->has_s = 1;
+    a->s.len = strlen(v);
+    a->s.data = (uint8_t *)S(v);
+}
+
+/* LSTM: forward/reverse/bidirectional, layout 0/1, biases, peepholes, initial states given
+ * as graph inputs or absent, clip, Y / Y_h / Y_c, against the reference driver. */
+Test(jit, lstm)
+{
+    static const struct {
+        const char *dir;
+        int layout, bias, peep, init, clip, outs;
+    } cfg[] = {{"forward", 0, 1, 0, 0, 0, 3}, {"reverse", 0, 1, 1, 1, 0, 3}, {"bidirectional", 0, 0, 1, 1, 1, 3},
+               {"bidirectional", 1, 1, 0, 1, 0, 3}, {"forward", 1, 0, 0, 0, 0, 1}};
+    for (size_t k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
+        int64_t T = 5, B = 2, I = 3, H = 4, D = strcmp(cfg[k].dir, "bidirectional") == 0 ? 2 : 1;
+        Onnx__GraphProto *g = graph_new("jit_test", CAP);
+        int64_t xd[3] = {T, B, I}, hd[3] = {D, B, H};
+        if (cfg[k].layout) {
+            xd[0] = B, xd[1] = T;
+            hd[0] = B, hd[1] = D;
+        }
+        int64_t wd[3] = {D, 4 * H, I}, rd[3] = {D, 4 * H, H}, bd[2] = {D, 8 * H}, pd[2] = {D, 3 * H};
+        input(g, "x", 3, xd);
+        weight(g, "w", 3, wd);
+        weight(g, "r", 3, rd);
+        char ins[128];
+        snprintf(ins, sizeof ins, "x,w,r,%s,", cfg[k].bias ? "b" : "");
+        if (cfg[k].bias) weight(g, "b", 2, bd);
+        if (cfg[k].init) {
+            input(g, "h0", 3, hd);
+            input(g, "c0", 3, hd);
+            strcat(ins, ",h0,c0");
+        } else {
+            strcat(ins, ",,");
+        }
+        if (cfg[k].peep) {
+            weight(g, "p", 2, pd);
+            strcat(ins, ",p");
+        }
+        Onnx__NodeProto *n = node(g, "LSTM", ins, "y");
+        /* Empty names mark absent optional inputs (strtok skipped them). */
+        n->n_input = 0;
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", ins);
+        for (char *p = buf, *e; p; p = e ? e + 1 : NULL) {
+            e = strchr(p, ',');
+            if (e) *e = 0;
+            n->input[n->n_input++] = S(p);
+        }
+        n->output = P(3 * sizeof(char *));
+        n->n_output = 0;
+        const char *outs[3] = {"y", "yh", "yc"};
+        for (int o = 0; o < cfg[k].outs; o++) {
+            n->output[n->n_output++] = S(outs[o]);
+            output(g, outs[o]);
+        }
+        attr_i(n, "hidden_size", H);
+        attr_s(n, "direction", cfg[k].dir);
+        if (cfg[k].layout) attr_i(n, "layout", 1);
+        if (cfg[k].clip) attr_f(n, "clip", 0.5f);
+        char what[96];
+        snprintf(what, sizeof what, "LSTM %s layout %d bias %d peep %d init %d clip %d", cfg[k].dir, cfg[k].layout,
+                 cfg[k].bias, cfg[k].peep, cfg[k].init, cfg[k].clip);
+        jit_matches_interp(finish(g, 14), what);
+    }
+}
+
+Test(jit, zoo_lstm_kws) { jit_matches_interp(ut_load_zoo("lstm_kws"), "lstm_kws"); }
 #else
 typedef int ember_test_jit_off; /* EMBER_JIT=OFF: nothing to test */
 #endif
