@@ -1,0 +1,397 @@
+/* The compile cache: hit/miss/off, outputs from a cached program against a fresh one and
+ * the interpreter, every kind of bad entry detected, removed and rebuilt, the folder
+ * rules, concurrent writers. Every test points EMBER_CACHE_DIR at its own temp folder. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ember.h"
+#include "engine/cache.h"
+#include "test_util.h"
+
+#define ZOO EMBER_SHARED_DIR "/models/"
+
+static char dir[256];
+
+static void fresh_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/ember_cache_test_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    setenv("EMBER_CACHE_DIR", dir, 1);
+}
+
+/* Removes the folder (flat: entries only). */
+static void rm_dir(const char *d)
+{
+    DIR *dp = opendir(d);
+    if (!dp) return;
+    struct dirent *e;
+    char p[600];
+    while ((e = readdir(dp)))
+        if (e->d_name[0] != '.') {
+            snprintf(p, sizeof p, "%s/%s", d, e->d_name);
+            unlink(p);
+        }
+    closedir(dp);
+    rmdir(d);
+}
+
+/* The entry files in dir (up to 8 names into names), and how many files of any kind. */
+static int entries(char names[][600], int *all)
+{
+    DIR *dp = opendir(dir);
+    cr_assert_not_null(dp);
+    int n = 0, k = 0;
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        if (e->d_name[0] == '.') continue;
+        k++;
+        size_t l = strlen(e->d_name);
+        if (l > 4 && strcmp(e->d_name + l - 4, ".emc") == 0) {
+            if (names && n < 8) snprintf(names[n], 600, "%s/%s", dir, e->d_name);
+            n++;
+        }
+    }
+    closedir(dp);
+    if (all) *all = k;
+    return n;
+}
+
+typedef struct result {
+    char cache[8];
+    int no;
+    ember_tensor out[4];
+} result;
+
+/* One session on `name` (zoo) with its reference inputs. */
+static void run_model(const char *name, const char *backend, int use_cache, int optimize, result *r)
+{
+    char path[512];
+    snprintf(path, sizeof path, ZOO "%s/model.onnx", name);
+    ember_model *m;
+    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
+    int ni = ember_model_num_inputs(m);
+    r->no = ember_model_num_outputs(m);
+    cr_assert(ni <= 4 && r->no <= 4);
+    ember_tensor in[4];
+    for (int i = 0; i < ni; i++) {
+        snprintf(path, sizeof path, ZOO "%s/test_data_set_0/input_%d.pb", name, i);
+        ut_load_pb(path, &in[i]);
+    }
+    ember_session_options o;
+    ember_session_options_init(&o);
+    o.backend = backend;
+    o.use_cache = use_cache;
+    o.optimize = optimize;
+    ember_session *s;
+    cr_assert_eq(ember_session_create_ex(m, &o, &s), EMBER_OK, "%s", ember_last_error());
+    snprintf(r->cache, sizeof r->cache, "%s", ember_session_compile_cache(s));
+    cr_assert_eq(ember_session_run(s, in, ni, r->out, r->no), EMBER_OK, "%s", ember_last_error());
+    for (int i = 0; i < ni; i++) ember_tensor_release(&in[i]);
+    ember_session_free(s);
+    ember_model_free(m);
+}
+
+static void release(result *r)
+{
+    for (int o = 0; o < r->no; o++) ember_tensor_release(&r->out[o]);
+}
+
+/* Same program, same kernels: a cached program computes bit for bit what a fresh one does. */
+static void expect_same(const result *a, const result *b)
+{
+    cr_assert_eq(a->no, b->no);
+    for (int o = 0; o < a->no; o++) {
+        cr_assert_eq(a->out[o].nbytes, b->out[o].nbytes);
+        cr_assert(memcmp(a->out[o].data, b->out[o].data, a->out[o].nbytes) == 0, "output %d differs", o);
+    }
+}
+
+/* Against the interpreter, within the passes' tolerance (BN folding reassociates). */
+static void expect_close(const result *ref, const result *got)
+{
+    cr_assert_eq(ref->no, got->no);
+    for (int o = 0; o < ref->no; o++) {
+        const float *x = ref->out[o].data, *y = got->out[o].data;
+        cr_assert_eq(ref->out[o].nbytes, got->out[o].nbytes);
+        for (size_t k = 0; k < ref->out[o].nbytes / 4; k++)
+            cr_assert(fabsf(x[k] - y[k]) <= 1e-5f + 1e-4f * fabsf(x[k]), "output %d[%zu]: interp %g, cpu %g", o, k,
+                      x[k], y[k]);
+    }
+}
+
+Test(cache, miss_then_hit_same_outputs, .timeout = 120)
+{
+    fresh_dir();
+    result ref, off, miss, hit;
+    run_model("cifar_resnet8", "interp", 1, 1, &ref);
+    cr_assert_str_eq(ref.cache, "off");
+    run_model("cifar_resnet8", "cpu", 0, 1, &off);
+    cr_assert_str_eq(off.cache, "off");
+    cr_assert_eq(entries(NULL, NULL), 0, "use_cache 0 wrote an entry");
+    run_model("cifar_resnet8", "cpu", 1, 1, &miss);
+    cr_assert_str_eq(miss.cache, "miss");
+    run_model("cifar_resnet8", "cpu", 1, 1, &hit);
+    cr_assert_str_eq(hit.cache, "hit");
+    expect_same(&off, &miss);
+    expect_same(&miss, &hit);
+    expect_close(&ref, &hit);
+    int all = 0;
+    cr_assert_eq(entries(NULL, &all), 1);
+    cr_assert_eq(all, 1, "temporary files left behind");
+    struct stat st;
+    cr_assert_eq(stat(dir, &st), 0);
+    /* Options that change the program get their own entry. */
+    result noopt;
+    run_model("cifar_resnet8", "cpu", 1, 0, &noopt);
+    cr_assert_str_eq(noopt.cache, "miss");
+    expect_close(&ref, &noopt);
+    cr_assert_eq(entries(NULL, NULL), 2);
+    release(&ref), release(&off), release(&miss), release(&hit), release(&noopt);
+    rm_dir(dir);
+}
+
+Test(cache, every_zoo_model_hits_and_matches, .timeout = 300)
+{
+    fresh_dir();
+    const char *models[] = {"resnet18", "mobilenet_v2", "squeezenet1_1", "shufflenet_v2_x1_0", "bert_tiny_like",
+                            "kws_dscnn", "vww_mobilenet025", "ad_autoencoder", "lstm_kws"};
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        result miss, hit;
+        run_model(models[i], "cpu", 1, 1, &miss);
+        run_model(models[i], "cpu", 1, 1, &hit);
+        cr_assert_str_eq(miss.cache, "miss", "%s", models[i]);
+        cr_assert_str_eq(hit.cache, "hit", "%s", models[i]);
+        expect_same(&miss, &hit);
+        release(&miss), release(&hit);
+    }
+    rm_dir(dir);
+}
+
+/* Damages the one entry with `how`, then expects a miss with correct outputs and a
+ * rewritten entry that hits again. */
+typedef void (*damage_fn)(const char *path);
+
+static void damaged_entry_is_rebuilt(damage_fn how)
+{
+    fresh_dir();
+    result ref, first;
+    run_model("kws_dscnn", "interp", 1, 1, &ref);
+    run_model("kws_dscnn", "cpu", 1, 1, &first);
+    char names[8][600];
+    cr_assert_eq(entries(names, NULL), 1);
+    how(names[0]);
+    result again, hit;
+    run_model("kws_dscnn", "cpu", 1, 1, &again);
+    cr_assert_str_eq(again.cache, "miss", "a damaged entry was used");
+    expect_same(&first, &again);
+    expect_close(&ref, &again);
+    int all = 0;
+    cr_assert_eq(entries(NULL, &all), 1);
+    cr_assert_eq(all, 1);
+    run_model("kws_dscnn", "cpu", 1, 1, &hit);
+    cr_assert_str_eq(hit.cache, "hit", "the entry was not rebuilt");
+    release(&ref), release(&first), release(&again), release(&hit);
+    rm_dir(dir);
+}
+
+static unsigned char *slurp(const char *path, size_t *n) { return ut_read_file(path, n); }
+static void spit(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static void flip_payload_byte(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    b[n / 2] ^= 0x40; /* inside the constants */
+    spit(path, b, n);
+    free(b);
+}
+static void flip_structure_byte(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    b[64 + 5] ^= 0x01;
+    spit(path, b, n);
+    free(b);
+}
+static void truncate_half(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    spit(path, b, n / 2);
+    free(b);
+}
+static void truncate_header(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    spit(path, b, 20);
+    free(b);
+}
+static void empty_file(const char *path) { spit(path, "", 0); }
+static void bad_magic(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    b[0] = 'X';
+    spit(path, b, n);
+    free(b);
+}
+static void other_version(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    b[8] += 1; /* format version */
+    spit(path, b, n);
+    free(b);
+}
+static void other_key(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    b[16] ^= 1; /* the key stored in the header */
+    spit(path, b, n);
+    free(b);
+}
+static void appended(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    unsigned char *c = calloc(1, n + 64);
+    memcpy(c, b, n);
+    spit(path, c, n + 64);
+    free(b);
+    free(c);
+}
+/* A structure that does not parse under a checksum that matches it: the decoder's own
+ * checks must catch it (a node input index out of range, say). */
+static void garbage_with_good_checksum(const char *path)
+{
+    size_t n;
+    unsigned char *b = slurp(path, &n);
+    uint64_t meta_bytes;
+    memcpy(&meta_bytes, b + 32, 8);
+    for (size_t i = 64 + 40; i < 64 + meta_bytes; i += 7) b[i] = 0xff;
+    ember_hasher h;
+    ember_hasher_init(&h, 1); /* the format version seeds the checksum */
+    ember_hasher_add(&h, b + 64, n - 64);
+    uint64_t sum[2];
+    ember_hasher_final(&h, sum);
+    memcpy(b + 56, &sum[0], 8);
+    spit(path, b, n);
+    free(b);
+}
+
+Test(cache, flipped_constant_byte, .timeout = 60) { damaged_entry_is_rebuilt(flip_payload_byte); }
+Test(cache, flipped_structure_byte, .timeout = 60) { damaged_entry_is_rebuilt(flip_structure_byte); }
+Test(cache, truncated, .timeout = 60) { damaged_entry_is_rebuilt(truncate_half); }
+Test(cache, truncated_header, .timeout = 60) { damaged_entry_is_rebuilt(truncate_header); }
+Test(cache, empty, .timeout = 60) { damaged_entry_is_rebuilt(empty_file); }
+Test(cache, bad_magic, .timeout = 60) { damaged_entry_is_rebuilt(bad_magic); }
+Test(cache, other_format_version, .timeout = 60) { damaged_entry_is_rebuilt(other_version); }
+Test(cache, key_mismatch, .timeout = 60) { damaged_entry_is_rebuilt(other_key); }
+Test(cache, extended, .timeout = 60) { damaged_entry_is_rebuilt(appended); }
+Test(cache, garbage_structure_good_checksum, .timeout = 60) { damaged_entry_is_rebuilt(garbage_with_good_checksum); }
+
+/* Another model's entry under this model's name: a stale entry. */
+Test(cache, other_models_entry, .timeout = 120)
+{
+    fresh_dir();
+    result a, b;
+    run_model("kws_dscnn", "cpu", 1, 1, &a);
+    char names[8][600];
+    cr_assert_eq(entries(names, NULL), 1);
+    char kws[600];
+    snprintf(kws, sizeof kws, "%s", names[0]);
+    run_model("ad_autoencoder", "cpu", 1, 1, &b);
+    cr_assert_eq(entries(names, NULL), 2);
+    const char *ae = strcmp(names[0], kws) == 0 ? names[1] : names[0];
+    cr_assert_eq(rename(kws, ae), 0);
+    result ref, again;
+    run_model("ad_autoencoder", "interp", 1, 1, &ref);
+    run_model("ad_autoencoder", "cpu", 1, 1, &again);
+    cr_assert_str_eq(again.cache, "miss");
+    expect_same(&b, &again);
+    expect_close(&ref, &again);
+    release(&a), release(&b), release(&ref), release(&again);
+    rm_dir(dir);
+}
+
+Test(cache, folder_rules)
+{
+    char base[256], buf[1024], want[600];
+    snprintf(base, sizeof base, "/tmp/ember_cache_dirs_XXXXXX");
+    cr_assert_not_null(mkdtemp(base));
+    snprintf(want, sizeof want, "%s/a/b", base);
+    setenv("EMBER_CACHE_DIR", want, 1);
+    cr_assert_eq(ember_cache_dir(buf, sizeof buf), EMBER_OK, "%s", ember_last_error());
+    cr_assert_str_eq(buf, want);
+    struct stat st;
+    cr_assert_eq(stat(want, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0700, "mode %o", st.st_mode & 0777);
+    unsetenv("EMBER_CACHE_DIR");
+    setenv("XDG_CACHE_HOME", base, 1);
+    cr_assert_eq(ember_cache_dir(buf, sizeof buf), EMBER_OK);
+    snprintf(want, sizeof want, "%s/ember", base);
+    cr_assert_str_eq(buf, want);
+    unsetenv("XDG_CACHE_HOME");
+    setenv("HOME", base, 1);
+    cr_assert_eq(ember_cache_dir(buf, sizeof buf), EMBER_OK);
+    snprintf(want, sizeof want, "%s/.cache/ember", base);
+    cr_assert_str_eq(buf, want);
+    cr_assert_eq(stat(want, &st), 0);
+    cr_assert_eq(st.st_mode & 0777, 0700);
+    unsetenv("HOME");
+    cr_assert_neq(ember_cache_dir(buf, sizeof buf), EMBER_OK, "no folder without any variable");
+    /* Sessions still work without a folder: nothing cached, nothing fails. */
+    result r;
+    run_model("kws_dscnn", "cpu", 1, 1, &r);
+    release(&r);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void *one_session(void *arg)
+{
+    result *r = arg;
+    run_model("squeezenet1_1", "cpu", 1, 1, r);
+    return NULL;
+}
+
+/* Many sessions of one model at once on an empty cache: all correct, one whole entry. */
+Test(cache, concurrent_writers, .timeout = 180)
+{
+    fresh_dir();
+    enum { N = 4 };
+    pthread_t t[N];
+    result r[N], ref;
+    for (int i = 0; i < N; i++) cr_assert_eq(pthread_create(&t[i], NULL, one_session, &r[i]), 0);
+    for (int i = 0; i < N; i++) pthread_join(t[i], NULL);
+    run_model("squeezenet1_1", "interp", 1, 1, &ref);
+    for (int i = 0; i < N; i++) {
+        expect_close(&ref, &r[i]);
+        release(&r[i]);
+    }
+    int all = 0;
+    cr_assert_eq(entries(NULL, &all), 1);
+    cr_assert_eq(all, 1, "temporary files left behind");
+    result hit;
+    run_model("squeezenet1_1", "cpu", 1, 1, &hit);
+    cr_assert_str_eq(hit.cache, "hit");
+    expect_close(&ref, &hit);
+    release(&hit), release(&ref);
+    rm_dir(dir);
+}
