@@ -16,7 +16,7 @@
 #include "graph.h"
 
 typedef struct ember_pass_stats {
-    int removed; /* nodes removed */
+    int removed; /* nodes removed (net: a pass that adds nodes subtracts them) */
     int changed; /* nodes rewritten, values folded or merged, constants dropped */
 } ember_pass_stats;
 
@@ -31,6 +31,7 @@ typedef struct ember_pass_stats {
     X(MATMUL_BIAS, "matmul-bias", ember_pass_matmul_bias) \
     X(FUSE, "fusion", ember_pass_fuse)                   \
     X(RESHAPE, "transpose-reshape", ember_pass_reshape)  \
+    X(ELEMENTWISE, "elementwise-fusion", ember_pass_elementwise_fuse) \
     X(DCE, "dce", ember_pass_dce)
 
 enum ember_pass {
@@ -65,6 +66,9 @@ enum ember_pass {
  *   transpose-reshape: Transpose pairs composed or cancelled; chains of
  *                      Reshape/Squeeze/Unsqueeze/Flatten collapsed into one Reshape;
  *                      no-op Transpose/Reshape removed.
+ *   elementwise-fusion: chains of elementwise nodes (unary, Clip, binary with a scalar
+ *                      constant or a same-shape tensor) become one EmberElementwiseChain
+ *                      node that makes one pass over memory.
  *   dce:               nodes that reach no graph output removed; unreferenced
  *                      constants' data dropped. */
 #define X(e, name, fn) ember_status fn(ember_graph *g, ember_pass_stats *st);

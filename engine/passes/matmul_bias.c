@@ -159,7 +159,9 @@ ember_status ember_pass_matmul_bias(ember_graph *g, ember_pass_stats *st)
         }
         before[q] = r;
         added++;
-        st->changed++;
+        /* One node more (a negative removal keeps the counts adding up); two rewritten. */
+        st->removed--;
+        st->changed += 2;
     }
     free(uses);
     free(pinned);

@@ -337,7 +337,9 @@ Test(passes, optimizer_scales_to_200k_nodes, .timeout = 120)
     cr_assert_eq(ember_graph_optimize(g, &r), EMBER_OK, "%s", ember_last_error());
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    cr_expect_eq(g->n_nodes, 150000);
+    /* CSE merges each pair of Adds; then every Tanh -> next Add pair becomes one chain. */
+    cr_expect_eq(r.pass[EMBER_PASS_ELEMENTWISE].removed, 49999);
+    cr_expect_eq(g->n_nodes, 150000 - 49999);
     cr_expect_eq(r.pass[EMBER_PASS_CSE].removed, 50000);
     cr_expect_eq(r.pass[EMBER_PASS_CSE].changed, 49999);
     cr_expect_lt(s, 20.0, "optimizing 200k nodes took %.1f s", s);
@@ -617,5 +619,35 @@ Test(passes, matmul_bias_gelu_silu_fuse_into_gemm)
         cr_expect(strcmp(a, "Gelu") == 0 || strcmp(a, "SiLU") == 0, "%s", a);
     }
     cr_expect_eq(acts, 2);
+    ember_graph_free(g);
+}
+
+/* ---- elementwise chains ---- */
+
+static void build_chain(ember_graph *g)
+{
+    int x = ut_input(g, "x", 4, D4), z = ut_input(g, "z", 4, D4);
+    int a = ut_node(g, "Mul", 13, (int[]){x, scalar(g, "k", 1.5f)}, 2, "a", NULL, 0);
+    int b = ut_node(g, "Sub", 13, (int[]){scalar(g, "one", 1.0f), a}, 2, "b", NULL, 0); /* swapped sides */
+    int c = ut_node(g, "Add", 13, (int[]){b, z}, 2, "c", NULL, 0);                      /* same-shape tensor */
+    int d = ut_node(g, "Sigmoid", 13, &c, 1, "d", NULL, 0);
+    int e = ut_node(g, "Div", 13, (int[]){z, d}, 2, "e", NULL, 0);
+    int f = ut_node(g, "Clip", 13, (int[]){e, scalar(g, "lo", -0.5f), scalar(g, "hi", 2.0f)}, 3, "f", NULL, 0);
+    ut_output(g, f);
+    ut_output(g, ut_node(g, "Exp", 13, &f, 1, "h", NULL, 0)); /* f is an output: the chain stops there */
+}
+
+Test(passes, elementwise_chains_become_one_loop)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_chain, EMBER_PASS_ELEMENTWISE, &st, &before);
+    cr_expect_eq(st.changed, 1);
+    cr_expect_eq(st.removed, 5);
+    cr_assert_eq(g->n_nodes, 2);
+    cr_expect_eq(g->nodes[0].op, EMBER_OP_EMBER_ELEMENTWISE_CHAIN);
+    cr_expect_eq(g->nodes[0].n_inputs, 2); /* x, z */
+    cr_expect_str_eq(g->values[g->nodes[0].outputs[0]].name, "f");
+    cr_expect_eq(g->nodes[1].op, EMBER_OP_EXP);
     ember_graph_free(g);
 }
