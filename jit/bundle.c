@@ -404,6 +404,17 @@ ember_status ember_model_compile_bundle(const ember_model *model, const ember_bu
      * when it names the same target, so a vendor like "pc" survives. */
     j.triple = LLVMNormalizeTargetTriple(strcmp(o->target, j.t->name) == 0 ? j.t->triple : o->target);
     j.cpu = o->cpu && *o->cpu ? o->cpu : j.t->cpu;
+    if (j.t->cpus) {
+        int known = 0;
+        for (const char *const *c = j.t->cpus; *c && !known; c++) known = strcmp(*c, j.cpu) == 0;
+        if (!known) {
+            ember_status st = ember_error(EMBER_E_INVALID_ARG, "cpu '%s' does not fit target %s (supported: %s%s%s)",
+                                          j.cpu, j.t->name, j.t->cpus[0], j.t->cpus[1] ? ", " : "",
+                                          j.t->cpus[1] ? j.t->cpus[1] : "");
+            LLVMDisposeMessage(j.triple);
+            return st;
+        }
+    }
     j.features = join(j.t->features, o->features ? o->features : "");
     ember_status st = j.features ? check_dir(out_dir) : ember_error(EMBER_E_NO_MEMORY, "out of memory");
     if (st == EMBER_OK) st = compile(&j, model, o, out_dir, report);

@@ -29,6 +29,7 @@ typedef struct ember_bundle_target {
     const char *features; /* features always on (the ABI's: RISC-V's extensions) */
     const char *abi;      /* target ABI name or NULL */
     int pic;              /* position-independent code (hosted targets) or static */
+    const char *const *cpus; /* the CPUs the bitcode's ABI fits (NULL-terminated), or NULL: any */
 } ember_bundle_target;
 
 /* The target called `name` (exactly, or the same arch/OS/environment after

@@ -23,18 +23,22 @@ BC(riscv64)
 BC(riscv32)
 #undef BC
 
+/* thumbv7em-none-eabihf passes floats in FPU registers: only cores with a single-precision
+ * FPU fit (LLVM would only warn about an unknown name and fall back to a generic core). */
+static const char *const cortex_m[] = {"cortex-m4", "cortex-m7", NULL};
+
 static const ember_bundle_target targets[] = {
     {"x86_64-linux-gnu", "x86_64-unknown-linux-gnu", ember_bundle_bc_x86_64, ember_bundle_bc_x86_64_size,
-     "x86-64", "", NULL, 1},
+     "x86-64", "", NULL, 1, NULL},
     {"aarch64-linux-gnu", "aarch64-unknown-linux-gnu", ember_bundle_bc_aarch64, ember_bundle_bc_aarch64_size,
-     "generic", "+neon", NULL, 1},
+     "generic", "+neon", NULL, 1, NULL},
     /* One bitcode for every Cortex-M with a single-precision FPU: --mcpu picks the core. */
     {"thumbv7em-none-eabihf", "thumbv7em-none-unknown-eabihf", ember_bundle_bc_thumbv7em,
-     ember_bundle_bc_thumbv7em_size, "cortex-m4", "", NULL, 0},
+     ember_bundle_bc_thumbv7em_size, "cortex-m4", "", NULL, 0, cortex_m},
     {"riscv64-linux-gnu", "riscv64-unknown-linux-gnu", ember_bundle_bc_riscv64, ember_bundle_bc_riscv64_size,
-     "generic-rv64", "+64bit,+m,+a,+f,+d,+c", "lp64d", 1},
+     "generic-rv64", "+64bit,+m,+a,+f,+d,+c", "lp64d", 1, NULL},
     {"riscv32-unknown-elf", "riscv32-unknown-unknown-elf", ember_bundle_bc_riscv32, ember_bundle_bc_riscv32_size,
-     "generic-rv32", "+m,+f", "ilp32f", 0},
+     "generic-rv32", "+m,+f", "ilp32f", 0, NULL},
 };
 
 const char *ember_bundle_target_names(void)

@@ -68,6 +68,9 @@ Test(bundle, bad_target_name_and_folder)
     cr_assert_eq(compile(m, "mips-linux-gnu", NULL, "kws", d, NULL), EMBER_E_INVALID_ARG);
     cr_assert(strstr(ember_last_error(), "mips-linux-gnu") && strstr(ember_last_error(), "thumbv7em-none-eabihf"),
               "%s", ember_last_error());
+    /* Cortex-M without a single-precision FPU does not fit the hard-float bitcode. */
+    cr_assert_eq(compile(m, "thumbv7em-none-eabihf", "cortex-m3", "kws", d, NULL), EMBER_E_INVALID_ARG);
+    cr_assert(strstr(ember_last_error(), "cortex-m3"), "%s", ember_last_error());
     const char *bad[] = {"1kws", "kws-net", "", "int", "k_sgemm", "ember_x", "a b"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_eq(compile(m, "x86_64-linux-gnu", NULL, bad[i], d, NULL), EMBER_E_INVALID_ARG, "name '%s'", bad[i]);
