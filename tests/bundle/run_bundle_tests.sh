@@ -221,7 +221,7 @@ run_linux() { # dir name data-dir
     fi
     for f in "$data"/input_*.raw; do ins+=("$f"); done
     mkdir -p "$d/out"
-    if timeout 900 $runner "$d/run_$name" "$d/$name.weights.bin" "${ins[@]}" -o "$d/out" > "$d/run.log" 2>&1; then
+    if timeout 300 $runner "$d/run_$name" "$d/$name.weights.bin" "${ins[@]}" -o "$d/out" > "$d/run.log" 2>&1; then
         pass "run ${runner:-natively}: $(grep -m1 '^ran in' "$d/run.log")"
         compare_outputs "$data" "$d/out"
     else
@@ -244,7 +244,7 @@ run_cortex_m() { # dir name data-dir
     [ "$target" = cortex-m4 ] && board=mps2-an386
     # The program checks its outputs itself (exit status via semihosting) and writes them
     # to dump/ for the same host-side comparison as the other targets.
-    if (cd "$d" && timeout 900 qemu-system-arm -M $board -nographic -monitor none \
+    if (cd "$d" && timeout 300 qemu-system-arm -M $board -nographic -monitor none \
             -semihosting-config enable=on,target=native -kernel build/example.elf) > "$d/run.log" 2>&1; then
         pass "run qemu-system-arm -M $board: $(grep -v '^PASS' "$d/run.log" | tr '\n' ' ' | head -c 300)"
     else
