@@ -153,8 +153,13 @@ check_header() { # dir name
                 -Wl,--defsym=__ram=0x80000000 -Wl,--defsym=__ram_size=0x400000 \
                 -o "$out" > "$log" 2>&1 || ok=0 ;;
     esac
+    # clang too, for the target (compile only: no target C library needed when freestanding).
+    if [ $ok -eq 1 ] && [ "$target" != x86_64 ]; then
+        clang-19 --target="$triple" ${mcpu:+-mcpu=$mcpu} -ffreestanding -fsyntax-only $flags $defs \
+            "$here/header_check.c" >> "$log" 2>&1 || ok=0
+    fi
     if [ $ok -eq 1 ]; then
-        pass "header: includes only $name.h, -Wall -Wextra -Werror, links$([ "$target" = x86_64 ] && echo ' (gcc, clang-19)')"
+        pass "header: includes only $name.h, -Wall -Wextra -Werror (gcc links it, clang-19 compiles it)"
     else
         fail "header: -Werror program against $name.h: $(head -c 600 "$log")"
     fi
