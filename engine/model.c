@@ -4,31 +4,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cache.h"
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14; older kernels refuse it, which costs nothing */
+#endif
 #include "interp.h"
 #include "model.h"
 #include "status.h"
 
-static ember_status load_bytes(const void *data, size_t size, const char *base_dir,
-                               const char *what, ember_model **out)
+/* The whole pages of the model's file mapping go back to the page cache: the file stays
+ * mapped (a backend re-imports from it) but costs no memory until it is read again. */
+static void give_back_bytes(const ember_model *m)
 {
-    ember_model *m = calloc(1, sizeof *m);
-    if (!m) return ember_error(EMBER_E_NO_MEMORY, "out of memory loading %s", what);
-    pthread_mutex_init(&m->hash_lock, NULL);
-    ember_status s = ember_onnx_import(data, size, base_dir, &m->graph, &m->meta);
+    if (m->mapped && m->n_bytes) madvise(m->bytes, m->n_bytes, MADV_DONTNEED);
+}
+
+/* m->bytes holds the model (owned: mapped or malloc'd); imports it. */
+static ember_status load_bytes(ember_model *m, const char *base_dir, const char *what, ember_model **out)
+{
+    ember_status s = EMBER_OK;
+    m->base_dir = base_dir ? strdup(base_dir) : NULL;
+    if (base_dir && !m->base_dir) s = ember_error(EMBER_E_NO_MEMORY, "out of memory keeping the model");
+    if (s == EMBER_OK) s = ember_model_reimport(m, &m->graph, &m->meta);
     if (s == EMBER_OK) s = ember_graph_infer(m->graph);
-    if (s == EMBER_OK) {
-        m->bytes = malloc(size ? size : 1);
-        m->base_dir = base_dir ? strdup(base_dir) : NULL;
-        if (!m->bytes || (base_dir && !m->base_dir))
-            s = ember_error(EMBER_E_NO_MEMORY, "out of memory keeping the model");
-        else {
-            memcpy(m->bytes, data, size);
-            m->n_bytes = size;
-        }
-    }
     if (s != EMBER_OK) {
         ember_error_prefix(s, "%s", what);
         ember_model_free(m);
@@ -38,51 +41,83 @@ static ember_status load_bytes(const void *data, size_t size, const char *base_d
     return EMBER_OK;
 }
 
+static ember_model *new_model(const char *what)
+{
+    ember_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        ember_error(EMBER_E_NO_MEMORY, "out of memory loading %s", what);
+        return NULL;
+    }
+    pthread_mutex_init(&m->hash_lock, NULL);
+    return m;
+}
+
+ember_status ember_model_reimport(const ember_model *m, ember_graph **g, ember_model_meta *meta)
+{
+    ember_model_meta tmp;
+    ember_status s = ember_onnx_import_ex(m->bytes, m->n_bytes, m->base_dir, m->mapped ? EMBER_ONNX_DROP_SOURCE : 0, g,
+                                          meta ? meta : &tmp);
+    give_back_bytes(m);
+    return s;
+}
+
 ember_status ember_model_load(const char *path, ember_model **out)
 {
     ember_error_clear();
     if (!out) return ember_error(EMBER_E_INVALID_ARG, "ember_model_load: model pointer is NULL");
     *out = NULL;
     if (!path) return ember_error(EMBER_E_INVALID_ARG, "ember_model_load: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return ember_error(EMBER_E_IO, "cannot open '%s': %s", path, strerror(errno));
-    ember_status s = EMBER_OK;
-    unsigned char *buf = NULL;
-    long size = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ember_error(EMBER_E_IO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st_buf;
     /* Directories open fine for reading on Linux and then report absurd sizes. */
-    if (fstat(fileno(f), &st_buf) != 0 || !S_ISREG(st_buf.st_mode)) {
-        s = ember_error(EMBER_E_IO, "cannot read '%s': not a regular file", path);
-        goto done;
+    if (fstat(fd, &st_buf) != 0 || !S_ISREG(st_buf.st_mode) || st_buf.st_size < 0) {
+        close(fd);
+        return ember_error(EMBER_E_IO, "cannot read '%s': not a regular file", path);
     }
-    if (fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        s = ember_error(EMBER_E_IO, "cannot read '%s': not a regular file", path);
-        goto done;
+    ember_model *m = new_model(path);
+    if (!m) {
+        close(fd);
+        return EMBER_E_NO_MEMORY;
     }
-    buf = malloc((size_t)size ? (size_t)size : 1);
-    if (!buf) {
-        s = ember_error(EMBER_E_NO_MEMORY, "out of memory reading '%s' (%ld bytes)", path, size);
-        goto done;
+    size_t size = (size_t)st_buf.st_size;
+    /* Mapped, not read: the weights are copied once, straight from the page cache, and
+     * the mapping's pages are given back after each import. */
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    if (map != MAP_FAILED) {
+        m->bytes = map;
+        m->mapped = 1;
+    } else {
+        m->bytes = malloc(size ? size : 1);
+        size_t done = 0;
+        while (m->bytes && done < size) {
+            ssize_t r = read(fd, (char *)m->bytes + done, size - done);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            done += (size_t)r;
+        }
+        if (!m->bytes || done != size) {
+            ember_status s = m->bytes ? ember_error(EMBER_E_IO, "cannot read '%s': %s", path, strerror(errno))
+                                      : ember_error(EMBER_E_NO_MEMORY, "out of memory reading '%s' (%zu bytes)",
+                                                    path, size);
+            close(fd);
+            ember_model_free(m);
+            return s;
+        }
     }
-    if (fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        s = ember_error(EMBER_E_IO, "cannot read '%s': %s", path, strerror(errno));
-        goto done;
-    }
+    m->n_bytes = size;
+    close(fd);
     /* External data resolves inside the model's folder only. */
     char *dir = strdup(path);
     if (!dir) {
-        s = ember_error(EMBER_E_NO_MEMORY, "out of memory");
-        goto done;
+        ember_model_free(m);
+        return ember_error(EMBER_E_NO_MEMORY, "out of memory");
     }
     char *slash = strrchr(dir, '/');
     if (slash) slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
     else strcpy(dir, ".");
-    s = load_bytes(buf, (size_t)size, dir, path, out);
+    ember_status s = load_bytes(m, dir, path, out);
     free(dir);
-done:
-    free(buf);
-    fclose(f);
     return s;
 }
 
@@ -93,14 +128,24 @@ ember_status ember_model_load_memory(const void *data, size_t size, const char *
     if (!out) return ember_error(EMBER_E_INVALID_ARG, "ember_model_load_memory: model pointer is NULL");
     *out = NULL;
     if (!data && size) return ember_error(EMBER_E_INVALID_ARG, "ember_model_load_memory: data is NULL");
-    return load_bytes(data, size, base_dir, "model in memory", out);
+    ember_model *m = new_model("model in memory");
+    if (!m) return EMBER_E_NO_MEMORY;
+    m->bytes = malloc(size ? size : 1);
+    if (!m->bytes) {
+        ember_model_free(m);
+        return ember_error(EMBER_E_NO_MEMORY, "out of memory loading a model of %zu bytes", size);
+    }
+    if (size) memcpy(m->bytes, data, size);
+    m->n_bytes = size;
+    return load_bytes(m, base_dir, "model in memory", out);
 }
 
 void ember_model_free(ember_model *m)
 {
     if (!m) return;
     ember_graph_free(m->graph);
-    free(m->bytes);
+    if (m->mapped) munmap(m->bytes, m->n_bytes);
+    else free(m->bytes);
     free(m->base_dir);
     pthread_mutex_destroy(&m->hash_lock);
     free(m);
@@ -113,7 +158,15 @@ ember_status ember_model_hash(const ember_model *cm, uint64_t out[2])
     if (!m->hashed) {
         ember_hasher h;
         ember_hasher_init(&h, 0);
-        ember_hasher_add(&h, m->bytes, m->n_bytes);
+        /* In slices, a mapped model's pages given back after each: hashing a large model
+         * must not bring it all back into memory. */
+        const size_t slice = (size_t)16 << 20;
+        for (size_t at = 0; at < m->n_bytes; at += slice) {
+            size_t n = m->n_bytes - at < slice ? m->n_bytes - at : slice;
+            if (m->mapped) madvise((char *)m->bytes + at, n, MADV_POPULATE_READ); /* one call, not a fault per page */
+            ember_hasher_add(&h, (const char *)m->bytes + at, n);
+            if (m->mapped) madvise((char *)m->bytes + at, n, MADV_DONTNEED);
+        }
         ember_hasher_final(&h, m->hash);
         m->hashed = 1;
     }

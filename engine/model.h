@@ -13,6 +13,7 @@ struct ember_model {
      * to optimize (the model's own graph stays as imported). */
     void *bytes;
     size_t n_bytes;
+    int mapped; /* bytes is a private mapping of the model file (else malloc'd) */
     char *base_dir; /* NULL: external data refused */
     char last_error[2048];
     /* The hash of bytes (ember_model_hash), computed on first use under hash_lock. */
@@ -21,6 +22,8 @@ struct ember_model {
     uint64_t hash[2];
 };
 
+/* Imports the model's bytes again (a backend's private graph). */
+ember_status ember_model_reimport(const ember_model *m, ember_graph **g, ember_model_meta *meta);
 /* A 128-bit hash of the model's serialized bytes (the compile cache's model identity;
  * external data is identified by meta.external_id). Computed once per model. */
 ember_status ember_model_hash(const ember_model *m, uint64_t out[2]);

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,6 +229,45 @@ static ember_status chain_layouts(ember_program *p)
     return EMBER_OK;
 }
 
+/* Constants read only by host steps that keep their own copy (ember_host_kernel
+ * drops_input: oneDNN's reordered weights) are not needed once every step is prepared
+ * (and the JIT, if any, has its constants): their pages go back and their data pointer
+ * becomes NULL. Graph outputs, and memory that a needed value shares, stay. */
+static void release_consts(ember_program *p)
+{
+    ember_graph *g = p->g;
+    signed char *drop = calloc((size_t)(g->n_values ? g->n_values : 1), 1); /* 1 droppable, -1 needed */
+    if (!drop) return;
+    for (int si = 0; si < p->n_steps; si++) {
+        const ember_step *s = &p->steps[si];
+        const ember_node *n = &g->nodes[s->node];
+        for (int k = 0; k < n->n_inputs; k++) {
+            int v = n->inputs[k];
+            if (v < 0 || !(g->values[v].flags & EMBER_VALUE_CONST)) continue;
+            int ok = s->host && s->host->drops_input && s->host->drops_input(s->host_state, k);
+            drop[v] = ok && drop[v] >= 0 ? 1 : -1;
+        }
+    }
+    for (int i = 0; i < g->n_outputs; i++) drop[g->outputs[i]] = -1;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int v = 0; v < g->n_values; v++) {
+        ember_value *val = &g->values[v];
+        if (drop[v] != 1 || !val->data || val->nbytes < 16 * page) continue;
+        uintptr_t lo = ((uintptr_t)val->data + page - 1) & ~(page - 1);
+        uintptr_t hi = ((uintptr_t)val->data + val->nbytes) & ~(page - 1);
+        int shared = 0;
+        for (int w = 0; w < g->n_values && !shared; w++) {
+            const ember_value *o = &g->values[w];
+            if (w == v || drop[w] == 1 || !o->data) continue;
+            shared = (uintptr_t)o->data < hi && (uintptr_t)o->data + o->nbytes > lo;
+        }
+        if (shared || hi <= lo) continue;
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        val->data = NULL;
+    }
+    free(drop);
+}
+
 /* The optimized graph's last steps, shared by a fresh build and a cache hit. */
 static ember_status finish_graph(ember_program *p, const ember_program_options *opt)
 {
@@ -283,7 +323,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     ember_status st = EMBER_OK;
     if (!p->g) {
         ember_model_meta meta;
-        st = ember_onnx_import(model->bytes, model->n_bytes, model->base_dir, &p->g, &meta);
+        st = ember_model_reimport(model, &p->g, &meta);
         if (st == EMBER_OK) st = bind_inputs(p->g, inputs, n_inputs);
         if (st == EMBER_OK) st = ember_graph_infer(p->g);
         if (st == EMBER_OK && (!opt || opt->optimize)) st = ember_graph_optimize(p->g, NULL);
@@ -323,6 +363,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
 #ifdef EMBER_JIT
     if (!(opt && opt->reference_only)) ember_jit_attach(p); /* compiled code when every step lowers */
 #endif
+    release_consts(p);
     p->compile_ms = now_ms() - t0;
     *out = p;
     return EMBER_OK;

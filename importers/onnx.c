@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../ops/op.h"
 #include "onnx_internal.h"
@@ -55,6 +57,11 @@ typedef struct importer {
     size_t ibuf_cap, obuf_cap;
     ember_attr *abuf;
     size_t abuf_cap;
+    /* The main graph's large raw_data, kept out of protobuf-c (onnx_strip.c) */
+    const Onnx__GraphProto *root_gp;
+    const onnx_raw_span *raw;
+    size_t n_raw;
+    int drop_source;
 } importer;
 
 static ember_status oom(void) { return ember_error(EMBER_E_NO_MEMORY, "out of memory importing the model"); }
@@ -196,6 +203,15 @@ static ember_status push_rec(importer *im, const Onnx__GraphProto *gp, ember_gra
 
 static void *arena_alloc(void *ctx, size_t n) { return ember_arena_alloc(ctx, n); }
 
+/* The whole pages inside [p, p + n) of a private file mapping: dropped from memory
+ * (read again from the file if touched). */
+static void give_back(const void *p, size_t n)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + n) & ~(page - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 static ember_status add_initializers(importer *im, ember_graph *g, const Onnx__GraphProto *gp)
 {
     if (gp->n_sparse_initializer)
@@ -213,7 +229,9 @@ static ember_status add_initializers(importer *im, ember_graph *g, const Onnx__G
         char label[300];
         snprintf(label, sizeof label, "initializer '%.256s'", tp->name);
         ember_const_tensor t;
-        TRY(onnx_decode_tensor(tp, label, im->base_dir, &al, &t));
+        const onnx_raw_span *raw = gp == im->root_gp && i < im->n_raw && im->raw[i].data ? &im->raw[i] : NULL;
+        TRY(onnx_decode_tensor_raw(tp, label, im->base_dir, &al, raw, &t));
+        if (raw && im->drop_source) give_back(raw->data, raw->len);
         ember_value *val = &g->values[v];
         val->flags |= EMBER_VALUE_CONST;
         val->dtype = t.dtype;
@@ -645,13 +663,32 @@ static ember_status import(importer *im, const Onnx__ModelProto *mp, ember_graph
 ember_status ember_onnx_import(const void *data, size_t size, const char *base_dir,
                                ember_graph **graph, ember_model_meta *meta)
 {
+    return ember_onnx_import_ex(data, size, base_dir, 0, graph, meta);
+}
+
+ember_status ember_onnx_import_ex(const void *data, size_t size, const char *base_dir, unsigned flags,
+                                  ember_graph **graph, ember_model_meta *meta)
+{
     if (graph) *graph = NULL;
     if (meta) memset(meta, 0, sizeof *meta);
     if (!graph) return ember_error(EMBER_E_INVALID_ARG, "ember_onnx_import: graph is NULL");
     ProtobufCMessage *m;
-    TRY(onnx_unpack(&onnx__model_proto__descriptor, data, size, &m));
+    onnx_stripped strip;
+    int stripped = onnx_strip_raw(data, size, &strip);
+    ember_status ust = stripped ? onnx_unpack(&onnx__model_proto__descriptor, strip.bytes, strip.size, &m)
+                                : onnx_unpack(&onnx__model_proto__descriptor, data, size, &m);
+    if (ust != EMBER_OK) {
+        if (stripped) onnx_stripped_free(&strip);
+        return ust;
+    }
     importer im = {0};
     im.base_dir = base_dir;
+    if (stripped) {
+        im.root_gp = ((const Onnx__ModelProto *)m)->graph;
+        im.raw = strip.raw;
+        im.n_raw = strip.n_raw;
+        im.drop_source = (flags & EMBER_ONNX_DROP_SOURCE) != 0;
+    }
     ember_graph *g = NULL;
     onnx_external_id = 0;
     ember_status st = import(&im, (const Onnx__ModelProto *)m, &g, meta);
@@ -670,6 +707,7 @@ ember_status ember_onnx_import(const void *data, size_t size, const char *base_d
     free(im.obuf);
     free(im.abuf);
     protobuf_c_message_free_unpacked(m, NULL);
+    if (stripped) onnx_stripped_free(&strip);
     *graph = g;
     return st;
 }

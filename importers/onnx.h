@@ -25,6 +25,12 @@ typedef struct ember_model_meta {
  * out: *graph (free with ember_graph_free), *meta (in the graph's arena). */
 ember_status ember_onnx_import(const void *data, size_t size, const char *base_dir,
                                ember_graph **graph, ember_model_meta *meta);
+/* EMBER_ONNX_DROP_SOURCE: `data` is a private read-only file mapping; once an
+ * initializer's bytes are copied, their pages are given back (madvise), so the import
+ * never holds the weights twice. */
+enum { EMBER_ONNX_DROP_SOURCE = 1 };
+ember_status ember_onnx_import_ex(const void *data, size_t size, const char *base_dir, unsigned flags,
+                                  ember_graph **graph, ember_model_meta *meta);
 
 /* Decodes a serialized TensorProto (the test-data .pb layout).
  * out: *t with malloc'd data (release with ember_tensor_release);

@@ -40,6 +40,27 @@ ember_status onnx_decode_tensor(const Onnx__TensorProto *tp, const char *label,
                                 const char *base_dir, const onnx_alloc *al,
                                 ember_const_tensor *t);
 
+/* A ModelProto with its large initializers' raw_data taken out (onnx_strip.c): bytes is
+ * the rest, raw[i] where initializer i's raw_data lies in the original bytes (data NULL:
+ * left inline). */
+typedef struct onnx_raw_span {
+    const uint8_t *data;
+    size_t len;
+} onnx_raw_span;
+typedef struct onnx_stripped {
+    uint8_t *bytes;
+    size_t size;
+    onnx_raw_span *raw;
+    size_t n_raw;
+} onnx_stripped;
+/* 1 and *s when there was something to take out; 0 (nothing allocated) otherwise. */
+int onnx_strip_raw(const void *data, size_t size, onnx_stripped *s);
+void onnx_stripped_free(onnx_stripped *s);
+
+/* onnx_decode_tensor with the raw data given apart from the message (raw NULL: none). */
+ember_status onnx_decode_tensor_raw(const Onnx__TensorProto *tp, const char *label, const char *base_dir,
+                                    const onnx_alloc *al, const onnx_raw_span *raw, ember_const_tensor *t);
+
 /* Identity of the external data decode_tensor read on this thread since the last reset
  * (ember_onnx_import resets it and copies it into the model's meta). */
 extern _Thread_local uint64_t onnx_external_id;

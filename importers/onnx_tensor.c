@@ -258,6 +258,12 @@ static void copy_typed(const Onnx__TensorProto *tp, ember_dtype dt, void *dst, s
 ember_status onnx_decode_tensor(const Onnx__TensorProto *tp, const char *label,
                                 const char *base_dir, const onnx_alloc *al, ember_const_tensor *t)
 {
+    return onnx_decode_tensor_raw(tp, label, base_dir, al, NULL, t);
+}
+
+ember_status onnx_decode_tensor_raw(const Onnx__TensorProto *tp, const char *label, const char *base_dir,
+                                    const onnx_alloc *al, const onnx_raw_span *raw, ember_const_tensor *t)
+{
     memset(t, 0, sizeof *t);
     int64_t odt = tp->has_data_type ? tp->data_type : 0;
     if (odt == 0) return ember_error(EMBER_E_INVALID_MODEL, "%s has no data type", label);
@@ -308,11 +314,14 @@ ember_status onnx_decode_tensor(const Onnx__TensorProto *tp, const char *label,
                            (int)tp->data_location);
     size_t have = 0;
     const char *field = "raw_data";
-    if (tp->has_raw_data) {
-        if (tp->raw_data.len != nbytes)
+    int has_raw = raw || tp->has_raw_data;
+    const uint8_t *raw_data = raw ? raw->data : tp->raw_data.data;
+    size_t raw_len = raw ? raw->len : tp->raw_data.len;
+    if (has_raw) {
+        if (raw_len != nbytes)
             return ember_error(EMBER_E_INVALID_MODEL,
                                "%s has %zu bytes of raw_data, but %lld %s elements need %zu",
-                               label, tp->raw_data.len, (long long)numel,
+                               label, raw_len, (long long)numel,
                                ember_dtype_name(dt), nbytes);
     } else {
         have = typed_count(tp, dt, &field);
@@ -330,8 +339,8 @@ ember_status onnx_decode_tensor(const Onnx__TensorProto *tp, const char *label,
     if (!p)
         return ember_error(EMBER_E_NO_MEMORY, "out of memory decoding %s (%zu bytes)", label,
                            nbytes);
-    if (tp->has_raw_data) {
-        if (nbytes) memcpy(p, tp->raw_data.data, nbytes);
+    if (has_raw) {
+        if (nbytes) memcpy(p, raw_data, nbytes);
     } else if (numel > 0) {
         copy_typed(tp, dt, p, (size_t)numel);
     }

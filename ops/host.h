@@ -36,6 +36,11 @@ typedef struct ember_host_kernel {
     int (*out_layout)(void *state, int out_idx);
     int (*accepts_layout)(void *state, int in_idx, int layout);
     ember_status (*set_layout)(void *state, int is_output, int idx, int layout, size_t *scratch_bytes);
+
+    /* Optional: true when run never reads constant input in_idx because prepare kept a
+     * copy of its own (reordered weights), so the program may give that input's memory
+     * back once every step is prepared (engine/program.c). */
+    int (*drops_input)(void *state, int in_idx);
 } ember_host_kernel;
 
 /* EMBER_OK when the host fast paths can compute in bfloat16 natively (AVX512-BF16 or

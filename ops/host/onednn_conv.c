@@ -323,6 +323,13 @@ static ember_status conv_set_layout(void *state, int is_output, int idx, int lay
     return EMBER_OK;
 }
 
+/* Weights are reordered into st->weights at prepare; a constant bias is copied. */
+static int conv_drops_input(void *state, int in_idx)
+{
+    const conv_state *st = state;
+    return in_idx == 1 || (in_idx == 2 && !st->bias_input);
+}
+
 const ember_host_kernel ember_host_onednn_conv = {
     .name = "onednn_conv",
     .op = EMBER_OP_CONV,
@@ -332,4 +339,5 @@ const ember_host_kernel ember_host_onednn_conv = {
     .out_layout = conv_out_layout,
     .accepts_layout = conv_accepts_layout,
     .set_layout = conv_set_layout,
+    .drops_input = conv_drops_input,
 };
