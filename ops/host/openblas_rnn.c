@@ -5,7 +5,8 @@
  *   - the input projection of every time step and both directions in one cblas_sgemm:
  *     X [S*B, I] x W^T [I, dirs*G*H], onto rows that start as the biases (Wb + Rb; for
  *     GRU's h gate Wb only, Rb_h goes inside the reset product as in the spec);
- *   - per step and direction one cblas_sgemv (batch 1) or cblas_sgemm of H_{t-1} x R^T
+ *   - per step and direction one GEMV over R^T packed at prepare (batch 1) or one
+ *     cblas_sgemm of H_{t-1} x R^T
  *     accumulated onto that step's slice of the projection (GRU: into a separate buffer
  *     for the h gate, which the reset gate multiplies);
  *   - the gate nonlinearities in one vectorized loop (fast_math.h's sigmoid and tanh,
@@ -42,6 +43,7 @@ typedef struct blas_rnn {
     int act[2];             /* RNN only */
     float *wt;   /* [I, dirs*G*H]: W transposed, directions side by side */
     float *r;    /* [dirs, G*H, H]: R as given */
+    float *rt;   /* batch 1: [dirs, H, G*H], R transposed for the per-step GEMV */
     float *bias; /* [dirs*G*H]: Wb + Rb (GRU h gate: Wb), zeros without B */
     float *rbh;  /* GRU: [dirs, H] Rb of the h gate */
 } blas_rnn;
@@ -57,6 +59,7 @@ static void rnn_free(void *p)
     if (!s) return;
     free(s->wt);
     free(s->r);
+    free(s->rt);
     free(s->bias);
     free(s->rbh);
     free(s);
@@ -171,9 +174,10 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
     (void)threads;
     s->wt = malloc(sizeof(float) * (size_t)(In * D * GH));
     s->r = malloc(sizeof(float) * (size_t)(D * GH * H));
+    s->rt = B == 1 ? malloc(sizeof(float) * (size_t)(D * GH * H)) : NULL;
     s->bias = calloc((size_t)(D * GH), sizeof(float));
     s->rbh = kind == K_GRU ? calloc((size_t)(D * H), sizeof(float)) : NULL;
-    if (!s->wt || !s->r || !s->bias || (kind == K_GRU && !s->rbh)) {
+    if (!s->wt || !s->r || !s->bias || (kind == K_GRU && !s->rbh) || (B == 1 && !s->rt)) {
         rnn_free(s);
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
     }
@@ -182,6 +186,10 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
         for (int64_t j = 0; j < GH; j++)
             for (int64_t i = 0; i < In; i++) s->wt[i * D * GH + d * GH + j] = wd[(d * GH + j) * In + i];
     memcpy(s->r, r->data, sizeof(float) * (size_t)(D * GH * H));
+    if (s->rt)
+        for (int64_t d = 0; d < D; d++)
+            for (int64_t j = 0; j < GH; j++)
+                for (int64_t k = 0; k < H; k++) s->rt[(d * H + k) * GH + j] = s->r[(d * GH + j) * H + k];
     if (bt) {
         const float *bd = bt->data;
         for (int64_t d = 0; d < D; d++) {
@@ -206,15 +214,54 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
 static inline float sigm(float x) { return k_fsigmoid(x); }
 static inline float tanh_e(float x) { return k_ftanh(x); }
 
-/* out[B, N] (row stride ldo) = beta * out + h[B, H] x R[N, H]^T. */
-static void rec_product(int64_t B, int64_t N, int64_t H, const float *h, const float *R, float beta, float *out,
-                        int64_t ldo)
+/* The per-step loops are small (lstm_kws: a 256 x 64 GEMV and 64 gate columns per
+ * step), so they get one copy per vector width where the compiler can make them (the
+ * best is picked when the library loads); elsewhere the plain build. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(EMBER_NO_CLONES)
+#define RNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RNN_CLONES
+#endif
+
+/* out[N] = beta * out + sum_k h[k] rt[k * ld + n]: rows of R^T scaled and added, so
+ * the inner loop is a plain vectorizable axpy (OpenBLAS's sgemv took 4 us per
+ * lstm_kws step, mostly call and dispatch overhead at this size). */
+RNN_CLONES static void gemv_rows(int64_t N, int64_t H, const float *restrict rt, int64_t ld,
+                                 const float *restrict h, float beta, float *restrict out)
 {
-    if (B == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)N, (int)H, 1.0f, R, (int)H, h, 1, beta, out, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)B, (int)N, (int)H, 1.0f, h, (int)H, R, (int)H,
-                    beta, out, (int)ldo);
+    if (beta == 0.0f)
+        for (int64_t n = 0; n < N; n++) out[n] = 0.0f;
+    for (int64_t k = 0; k < H; k++) {
+        float hk = h[k];
+        const float *restrict r = rt + k * ld;
+        for (int64_t n = 0; n < N; n++) out[n] += hk * r[n];
+    }
+}
+
+/* Direction d's rows [n0, n0 + N) of R: out[B, N] (row stride ldo) = beta * out + h[B, H] R_rows^T. */
+static void rec_product(const blas_rnn *s, int64_t d, int64_t n0, int64_t N, const float *h, float beta,
+                        float *out, int64_t ldo)
+{
+    int64_t H = s->H, GH = s->G * H;
+    if (s->B == 1) {
+        gemv_rows(N, H, s->rt + d * H * GH + n0, GH, h, beta, out);
+        return;
+    }
+    const float *R = s->r + d * GH * H + n0 * H;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->B, (int)N, (int)H, 1.0f, h, (int)H, R, (int)H,
+                beta, out, (int)ldo);
+}
+
+/* One LSTM step's gates for one batch row: g = [i, o, f, c] pre-activations. */
+RNN_CLONES static void lstm_gates(int64_t H, const float *restrict g, float *restrict h, float *restrict cc)
+{
+    const float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
+    for (int64_t j = 0; j < H; j++) {
+        float it = sigm(gi[j]), ft = sigm(gf[j]), ct = tanh_e(gc[j]);
+        float cn = ft * cc[j] + it * ct;
+        cc[j] = cn;
+        h[j] = sigm(go[j]) * tanh_e(cn);
+    }
 }
 
 static ember_status rnn_run(ember_op_ctx *c, void *state)
@@ -241,7 +288,6 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
     int64_t ldg = s->layout ? S * DGH : DGH;
     for (int64_t d = 0; d < D; d++) {
         int reverse = d == 1 || s->reverse;
-        const float *R = s->r + d * GH * H;
         for (int64_t b = 0; b < B; b++) {
             int64_t o = s->layout ? (b * D + d) * H : (d * B + b) * H;
             if (h0t) memcpy(hs + b * H, (const float *)h0t->data + o, sizeof(float) * (size_t)H);
@@ -253,19 +299,10 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
             int64_t t = reverse ? S - 1 - st : st;
             float *g0 = xw + (s->layout ? t : t * B) * DGH + d * GH;
             if (s->kind == K_LSTM) {
-                rec_product(B, GH, H, hs, R, 1.0f, g0, ldg);
-                for (int64_t b = 0; b < B; b++) {
-                    const float *gi = g0 + b * ldg, *go = gi + H, *gf = gi + 2 * H, *gc = gi + 3 * H;
-                    float *h = hs + b * H, *cc = cs + b * H;
-                    for (int64_t j = 0; j < H; j++) {
-                        float it = sigm(gi[j]), ft = sigm(gf[j]), ct = tanh_e(gc[j]);
-                        float cn = ft * cc[j] + it * ct;
-                        cc[j] = cn;
-                        h[j] = sigm(go[j]) * tanh_e(cn);
-                    }
-                }
+                rec_product(s, d, 0, GH, hs, 1.0f, g0, ldg);
+                for (int64_t b = 0; b < B; b++) lstm_gates(H, g0 + b * ldg, hs + b * H, cs + b * H);
             } else if (s->kind == K_RNN) {
-                rec_product(B, H, H, hs, R, 1.0f, g0, ldg);
+                rec_product(s, d, 0, H, hs, 1.0f, g0, ldg);
                 for (int64_t b = 0; b < B; b++) {
                     const float *g = g0 + b * ldg;
                     float *h = hs + b * H;
@@ -278,7 +315,7 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
                 const float *rbh = s->rbh + d * H;
                 if (s->lbr) {
                     /* hr = h R^T for all three gates; r multiplies (h R_h^T + Rb_h). */
-                    rec_product(B, GH, H, hs, R, 0.0f, hr, GH);
+                    rec_product(s, d, 0, GH, hs, 0.0f, hr, GH);
                     for (int64_t b = 0; b < B; b++) {
                         const float *g = g0 + b * ldg, *q = hr + b * GH;
                         float *h = hs + b * H;
@@ -290,14 +327,14 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
                     }
                 } else {
                     /* z, r onto the slice; then (r . h) R_h^T + Rb_h. */
-                    rec_product(B, 2 * H, H, hs, R, 1.0f, g0, ldg);
+                    rec_product(s, d, 0, 2 * H, hs, 1.0f, g0, ldg);
                     for (int64_t b = 0; b < B; b++) {
                         float *g = g0 + b * ldg;
                         const float *h = hs + b * H;
                         for (int64_t j = 0; j < 2 * H; j++) g[j] = sigm(g[j]);
                         for (int64_t j = 0; j < H; j++) rh[b * H + j] = g[H + j] * h[j];
                     }
-                    rec_product(B, H, H, rh, R + 2 * H * H, 0.0f, hr, H);
+                    rec_product(s, d, 2 * H, H, rh, 0.0f, hr, H);
                     for (int64_t b = 0; b < B; b++) {
                         const float *g = g0 + b * ldg, *q = hr + b * H;
                         float *h = hs + b * H;

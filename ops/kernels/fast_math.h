@@ -102,7 +102,7 @@ static inline float k_ftanh(float x)
     float e = k_fexp(-2.0f * k_ffrom(ua));
     float big = k_ffrom(k_fbits((1.0f - e) / (1.0f + e)) | (ux & 0x80000000u));
     float x2 = x * x;
-    float small = x + x * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f)));
+    float small = x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f)))); /* keeps -0 */
     return k_fsel(ua < 0x3d800000u, small, big); /* |x| < 1/16 */
 }
 
