@@ -51,6 +51,7 @@ void ember_plan_free(ember_plan *p)
     free(p->last);
     free(p->alias_of);
     free(p->view);
+    free(p->part_of);
     plan_zero(p);
 }
 
@@ -121,6 +122,42 @@ static ember_status mark_captured(const ember_graph *g, unsigned char *captured)
     }
     free(stack);
     return EMBER_OK;
+}
+
+/* Marks Concat outputs whose inputs can be planned into their slices (see plan.h). */
+static void mark_concat_parts(const ember_graph *g, ember_plan *p, const unsigned char *captured, int64_t *part_off)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ember_node *n = &g->nodes[i];
+        if (n->op != EMBER_OP_CONCAT || n->n_outputs != 1 || n->n_inputs < 1) continue;
+        int c = n->outputs[0];
+        if (c < 0 || p->first[c] != i || captured[c] || p->part_of[c] >= 0) continue;
+        const ember_shape *cs = &g->values[c].shape;
+        int64_t axis = ember_attr_int(n, "axis", 0);
+        if (axis < 0) axis += cs->rank;
+        if (axis < 0 || axis >= cs->rank) continue;
+        bool ok = true;
+        for (int k = 0; k < axis; k++) ok &= cs->dims[k] == 1;
+        int64_t at = 0;
+        for (int k = 0; k < n->n_inputs && ok; k++) {
+            int u = n->inputs[k];
+            ok = u >= 0 && p->first[u] >= 0 && !captured[u] && p->part_of[u] < 0 && p->view[u] != 2 &&
+                 p->size[u] % p->align == 0 && g->values[u].dtype == g->values[c].dtype;
+            for (int j = 0; j < k && ok; j++) ok = n->inputs[j] != u;
+            /* Each part written by its producer's output 0 and nothing else ahead of it. */
+            ok = ok && !is_view_op(g->nodes[p->first[u]].op);
+            at += ok ? (int64_t)p->size[u] : 0;
+        }
+        if (!ok || (size_t)at != p->size[c]) continue;
+        at = 0;
+        for (int k = 0; k < n->n_inputs; k++) {
+            int u = n->inputs[k];
+            p->part_of[u] = c;
+            part_off[u] = at;
+            at += (int64_t)p->size[u];
+        }
+        p->view[c] = 2;
+    }
 }
 
 /* ---- orderings (over buf records directly: qsort has no context argument) ---- */
@@ -405,6 +442,8 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
     p.last = malloc(nva * sizeof *p.last);
     p.alias_of = malloc(nva * sizeof *p.alias_of);
     p.view = calloc(nva, 1);
+    p.part_of = malloc(nva * sizeof *p.part_of);
+    int64_t *part_off = malloc(nva * sizeof *part_off);
     unsigned char *captured = calloc(nva, 1);
     int *buf_of = malloc(nva * sizeof *buf_of);     /* value -> buffer index, -1 */
     int *claimed = malloc(nva * sizeof *claimed);   /* buffer owner -> step it was last shared */
@@ -412,11 +451,12 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
     int *ord = NULL;
     int64_t *off = NULL, *off2 = NULL, *live = NULL;
     greedy_ctx gc = {0};
-    if (!p.offset || !p.size || !p.first || !p.last || !p.alias_of || !p.view || !captured || !buf_of || !claimed)
+    if (!p.offset || !p.size || !p.first || !p.last || !p.alias_of || !p.view || !p.part_of || !part_off || !captured ||
+        !buf_of || !claimed)
         goto oom;
     for (int v = 0; v < nv; v++) {
         p.offset[v] = -1;
-        p.first[v] = p.last[v] = p.alias_of[v] = -1;
+        p.first[v] = p.last[v] = p.alias_of[v] = p.part_of[v] = -1;
         buf_of[v] = -1;
         claimed[v] = -1;
         const ember_value *val = &g->values[v];
@@ -473,6 +513,8 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
     for (int v = 0; v < nv; v++)
         if (captured[v] && p.first[v] >= 0) p.last[v] = nn - 1;
 
+    mark_concat_parts(g, &p, captured, part_off);
+
     /* Buffers, with in-place sharing decided in step order so chains form naturally. */
     int nb = 0;
     b = malloc(nva * sizeof *b);
@@ -482,7 +524,7 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
         const ember_node *n = &g->nodes[i];
         for (int o = 0; o < n->n_outputs; o++) {
             int v = n->outputs[o];
-            if (v < 0 || p.first[v] != i) continue;
+            if (v < 0 || p.first[v] != i || p.part_of[v] >= 0) continue; /* a part: planned with its Concat */
             int u0 = o == 0 && n->n_inputs >= 1 ? n->inputs[0] : -1;
             if (u0 >= 0 && is_view_op(n->op) && buf_of[u0] >= 0 && p.size[u0] == p.size[v]) {
                 buf_of[v] = buf_of[u0];
@@ -491,7 +533,7 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
                 if (p.last[v] > b[buf_of[v]].last) b[buf_of[v]].last = p.last[v];
                 continue;
             }
-            if (inplace_ok) {
+            if (inplace_ok && p.view[v] != 2) {
                 for (int k = 0; k < n->n_inputs; k++) {
                     int u = n->inputs[k];
                     /* The whole buffer must die here: a view of u may outlive u. */
@@ -516,6 +558,12 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
             total += sz;
             buf_of[v] = nb;
             b[nb++] = (buf){sz, p.first[v], p.last[v], v};
+            if (p.view[v] == 2) /* the parts are written into this buffer before it is "produced" */
+                for (int k = 0; k < n->n_inputs; k++) {
+                    int u = n->inputs[k];
+                    if (p.first[u] < b[nb - 1].first) b[nb - 1].first = p.first[u];
+                    if (p.last[u] > b[nb - 1].last) b[nb - 1].last = p.last[u];
+                }
         }
     }
 
@@ -583,6 +631,8 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
         p.offset[v] = off[buf_of[v]];
         p.size[v] = b[buf_of[v]].size;
     }
+    for (int v = 0; v < nv; v++) /* parts' sizes are multiples of the alignment already */
+        if (p.part_of[v] >= 0) p.offset[v] = p.offset[p.part_of[v]] + part_off[v];
     *out = p;
     goto done;
 oom:
@@ -590,6 +640,7 @@ oom:
 fail:
     ember_plan_free(&p);
 done:
+    free(part_off);
     free(captured);
     free(buf_of);
     free(claimed);

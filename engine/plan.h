@@ -17,7 +17,14 @@
  * buffer (alias_of, view[v] = 1) whatever the input's lifetime, and the buffer lives until
  * the last reader of either; the step computes nothing (the executor skips it). Graph
  * inputs, outputs and constants are never viewed (they are not in the arena). In-place
- * sharing needs the whole buffer to die at the node, views included. */
+ * sharing needs the whole buffer to die at the node, views included.
+ *
+ * Concat parts: when a Concat's output C is an intermediate whose inputs are contiguous
+ * slices of it (all dims before the axis are 1) and every input is an intermediate of a
+ * size that is a multiple of the alignment, read by this Concat once and no other Concat,
+ * each input is planned straight into its slice of C (part_of[u] = C, offset[u] inside
+ * C's range): the producers write into the Concat output and the Concat step computes
+ * nothing (view[C] = 2). C's buffer lives from the first part's producer on. */
 #ifndef EMBER_PLAN_H
 #define EMBER_PLAN_H
 
@@ -41,7 +48,8 @@ typedef struct ember_plan {
                            others when their shape is known, else 0) */
     int *first, *last;  /* per value: live steps (node indices), -1 if not planned */
     int *alias_of;      /* per value: value owning the buffer it shares (in-place), else -1 */
-    unsigned char *view; /* per value: 1 when it is a view (see above) */
+    unsigned char *view; /* per value: 1 when it is a view, 2 a Concat output assembled in place */
+    int *part_of;       /* per value: the Concat output it is a slice of, else -1 */
 } ember_plan;
 
 /* May node `n` write output slot `out_idx` into the buffer of input slot `in_idx`? The

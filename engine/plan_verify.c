@@ -90,6 +90,18 @@ static bool view_of_group(const ember_graph *g, const ember_plan *p, int v, int 
     return p->offset[u] == p->offset[v] && (u == r || p->alias_of[u] == r);
 }
 
+/* Part v of Concat output r: r's node reads v, and v's bytes lie inside r's. */
+static bool part_of_group(const ember_graph *g, const ember_plan *p, int v, int r)
+{
+    int prod = p->first[r];
+    if (prod < 0 || prod >= g->n_nodes || p->offset[r] < 0) return false;
+    const ember_node *n = &g->nodes[prod];
+    bool reads = false;
+    for (int k = 0; k < n->n_inputs; k++) reads |= n->inputs[k] == v;
+    return reads && p->offset[v] >= p->offset[r] &&
+           p->offset[v] + (int64_t)p->size[v] <= p->offset[r] + (int64_t)p->size[r];
+}
+
 typedef struct member {
     int owner, first, value;
 } member;
@@ -168,20 +180,30 @@ ember_status ember_plan_verify(const ember_graph *g, const ember_plan *p)
     /* Values sharing a buffer hand it over: each starts no earlier than the previous ends. */
     int nm = 0, ng = 0;
     for (int v = 0; v < nv; v++)
-        if (p->offset[v] >= 0) mem[nm++] = (member){p->alias_of[v] >= 0 ? p->alias_of[v] : v, p->first[v], v};
+        if (p->offset[v] >= 0) {
+            int owner = p->part_of && p->part_of[v] >= 0 ? p->part_of[v] : p->alias_of[v] >= 0 ? p->alias_of[v] : v;
+            mem[nm++] = (member){owner, p->first[v], v};
+        }
     qsort(mem, (size_t)nm, sizeof *mem, cmp_member);
     for (int k = 0; k < nm; k++) {
         int v = mem[k].value, r = mem[k].owner;
         if (ng && gr[ng - 1].value == r) {
             group *x = &gr[ng - 1];
-            /* A view reads the bytes already there, so it may start while they live. */
-            bool view = p->view && p->view[v];
+            /* A view reads the bytes already there, so it may start while they live; a
+             * Concat part owns its slice, and the Concat output starts while they live. */
+            bool part = p->part_of && p->part_of[v] >= 0;
+            if (part && !part_of_group(g, p, v, r)) {
+                st = ember_error(EMBER_E_INTERNAL, "plan: tensor '%s' is planned as a slice of '%s' but is "
+                                 "no input of its Concat or lies outside it", g->values[v].name, g->values[r].name);
+                goto done;
+            }
+            bool view = p->view && p->view[v] == 1 && v != r;
             if (view && !view_of_group(g, p, v, r)) {
                 st = ember_error(EMBER_E_INTERNAL, "plan: tensor '%s' is marked a view of the buffer of '%s' "
                                  "but its node does not read that buffer", g->values[v].name, g->values[r].name);
                 goto done;
             }
-            if (!view && p->first[v] < x->last) {
+            if (!view && !part && v != r && p->first[v] < x->last) {
                 st = ember_error(EMBER_E_INTERNAL, "plan: tensors '%s' and '%s' share one buffer but are both "
                                  "live at step %d (node '%s')", g->values[mem[k - 1].value].name,
                                  g->values[v].name, p->first[v], g->nodes[p->first[v]].name);
@@ -190,7 +212,12 @@ ember_status ember_plan_verify(const ember_graph *g, const ember_plan *p)
             if (p->last[v] > x->last) x->last = p->last[v];
             continue;
         }
-        gr[ng++] = (group){p->offset[v], p->offset[v] + (int64_t)p->size[v], p->first[v], p->last[v], r};
+        if (v != r && p->part_of && p->part_of[v] == r && !part_of_group(g, p, v, r)) {
+            st = ember_error(EMBER_E_INTERNAL, "plan: tensor '%s' is planned as a slice of '%s' but is no input "
+                             "of its Concat or lies outside it", g->values[v].name, g->values[r].name);
+            goto done;
+        }
+        gr[ng++] = (group){p->offset[r], p->offset[r] + (int64_t)p->size[r], p->first[v], p->last[v], r};
     }
 
     /* Sweep over steps: drop buffers that died, then each new one must clear every live one.
@@ -276,10 +303,11 @@ static void fmt_bytes(size_t n, char *buf, size_t len)
 void ember_plan_print(const ember_graph *g, const ember_plan *p, FILE *f)
 {
     if (!g || !p || !f || p->n_values != g->n_values) return;
-    int buffers = 0, shared = 0, views = 0;
+    int buffers = 0, shared = 0, views = 0, parts = 0;
     for (int v = 0; v < p->n_values; v++) {
         if (p->offset[v] < 0) continue;
-        if (p->view && p->view[v]) views++;
+        if (p->part_of && p->part_of[v] >= 0) parts++;
+        else if (p->view && p->view[v] == 1) views++;
         else if (p->alias_of[v] >= 0) shared++;
         else buffers++;
     }
@@ -289,12 +317,12 @@ void ember_plan_print(const ember_graph *g, const ember_plan *p, FILE *f)
     fprintf(f, "memory plan: arena %zu bytes (%s), lower bound %zu bytes (%s), ratio %.3f\n",
             p->arena_bytes, a, p->lower_bound, lb,
             p->lower_bound ? (double)p->arena_bytes / (double)p->lower_bound : 1.0);
-    fprintf(f, "  %d buffers, %d more tensors in place, %d views (no copy), %zu-byte alignment\n", buffers,
-            shared, views, p->align);
+    fprintf(f, "  %d buffers, %d more tensors in place, %d views (no copy), %d written into Concat outputs, "
+            "%zu-byte alignment\n", buffers, shared, views, parts, p->align);
     /* The ten largest by repeated selection: cheap for ten, no allocation. */
     int top[10], nt = 0;
     for (int v = 0; v < p->n_values; v++) {
-        if (p->offset[v] < 0 || p->alias_of[v] >= 0) continue;
+        if (p->offset[v] < 0 || p->alias_of[v] >= 0 || (p->part_of && p->part_of[v] >= 0)) continue;
         int at = nt;
         while (at > 0 && (p->size[top[at - 1]] < p->size[v])) at--;
         if (at >= 10) continue;
@@ -304,11 +332,14 @@ void ember_plan_print(const ember_graph *g, const ember_plan *p, FILE *f)
     }
     if (nt) fprintf(f, "  %-12s %-12s %-13s %s\n", "offset", "bytes", "steps", "tensor");
     for (int k = 0; k < nt; k++) {
-        int v = top[k], last = p->last[v];
-        for (int u = 0; u < p->n_values; u++) /* a buffer shared in place lives until its last user */
-            if (p->alias_of[u] == v && p->last[u] > last) last = p->last[u];
+        int v = top[k], first = p->first[v], last = p->last[v];
+        for (int u = 0; u < p->n_values; u++) { /* a shared buffer lives over its users */
+            bool in = p->alias_of[u] == v || (p->part_of && p->part_of[u] == v);
+            if (in && p->last[u] > last) last = p->last[u];
+            if (in && p->first[u] < first) first = p->first[u];
+        }
         char steps[32];
-        snprintf(steps, sizeof steps, "%d-%d", p->first[v], last);
+        snprintf(steps, sizeof steps, "%d-%d", first, last);
         fprintf(f, "  %-12lld %-12zu %-13s %s\n", (long long)p->offset[v], p->size[v], steps, g->values[v].name);
     }
 }

@@ -644,3 +644,41 @@ Test(plan, reshape_is_a_view_of_its_input)
     ember_plan_free(&p);
     ember_graph_free(g);
 }
+
+/* x -> a, x -> b, Concat(a, b) -> c (axis 1 of [1, 16] pieces) -> y: a and b are planned into
+ * c's halves, the Concat computes nothing, and verify still catches a slice placed outside. */
+Test(plan, concat_inputs_written_into_their_slices)
+{
+    ember_graph *g = ember_graph_new(NULL);
+    int64_t d16[2] = {1, 16}, d32[2] = {1, 32};
+    int x = val(g, "x", 64), a = val(g, "a", 64), b = val(g, "b", 64), c = val(g, "c", 128), y = val(g, "y", 128);
+    g->values[x].shape.rank = g->values[a].shape.rank = g->values[b].shape.rank = 2;
+    memcpy(g->values[x].shape.dims, d16, sizeof d16);
+    memcpy(g->values[a].shape.dims, d16, sizeof d16);
+    memcpy(g->values[b].shape.dims, d16, sizeof d16);
+    g->values[c].shape.rank = g->values[y].shape.rank = 2;
+    memcpy(g->values[c].shape.dims, d32, sizeof d32);
+    memcpy(g->values[y].shape.dims, d32, sizeof d32);
+    unary(g, x, a);
+    unary(g, x, b);
+    int cn = node(g, "Concat", (int[]){a, b}, 2, &c, 1);
+    ember_attr ax = {.name = "axis", .type = EMBER_ATTR_INT, .i = 1};
+    g->nodes[cn].attrs = &ax;
+    g->nodes[cn].n_attrs = 1;
+    unary(g, c, y);
+    set_io(g, x, y);
+    ember_plan p = plan_ok(g, NULL);
+    cr_assert_eq(p.part_of[a], c);
+    cr_assert_eq(p.part_of[b], c);
+    cr_assert_eq(p.view[c], 2);
+    cr_assert_eq(p.offset[a], p.offset[c]);
+    cr_assert_eq(p.offset[b], p.offset[c] + 64);
+    cr_assert_eq(p.arena_bytes, 128);
+    cr_assert_eq(p.lower_bound, 128);
+    p.offset[b] = p.offset[c] + 128; /* outside c */
+    p.arena_bytes = 256;
+    cr_assert_eq(ember_plan_verify(g, &p), EMBER_E_INTERNAL);
+    ember_plan_free(&p);
+    g->nodes[cn].n_attrs = 0; /* the attribute lives on this stack frame */
+    ember_graph_free(g);
+}
