@@ -2,6 +2,7 @@
 
 #include <math.h>
 
+#include "fast_math.h"
 #include "gemm.h"
 
 #define BLOCK 256
@@ -42,19 +43,17 @@ void k_elementwise_chain_f32(const float *x0, const float *x1, const float *x2, 
             case K_EWC_NEG: for (int i = 0; i < m; i++) r[i] = -r[i]; break;
             case K_EWC_ABS: for (int i = 0; i < m; i++) r[i] = fabsf(r[i]); break;
             case K_EWC_SQRT: for (int i = 0; i < m; i++) r[i] = sqrtf(r[i]); break;
-            case K_EWC_EXP: for (int i = 0; i < m; i++) r[i] = expf(r[i]); break;
-            case K_EWC_TANH: for (int i = 0; i < m; i++) r[i] = tanhf(r[i]); break;
-            case K_EWC_ERF: for (int i = 0; i < m; i++) r[i] = erff(r[i]); break;
-            case K_EWC_SIGMOID:
+            /* The fast_math.h forms, as the elementwise kernels (k_unary_f32) use them. */
+            case K_EWC_EXP:
                 for (int i = 0; i < m; i++) {
                     float v = r[i];
-                    if (v >= 0) r[i] = 1.0f / (1.0f + expf(-v));
-                    else {
-                        float e = expf(v);
-                        r[i] = e / (1.0f + e);
-                    }
+                    r[i] = k_fexp(v);
+                    if (v < K_FEXP_LO || v > K_FEXP_HI) r[i] = expf(v);
                 }
                 break;
+            case K_EWC_TANH: for (int i = 0; i < m; i++) r[i] = k_ftanh(r[i]); break;
+            case K_EWC_ERF: for (int i = 0; i < m; i++) r[i] = k_ferf(r[i]); break;
+            case K_EWC_SIGMOID: for (int i = 0; i < m; i++) r[i] = k_fsigmoid(r[i]); break;
             case K_EWC_CLIP: {
                 float a = consts[arg], b = consts[arg + 1];
                 for (int i = 0; i < m; i++) {
