@@ -179,6 +179,20 @@ static void ln_expand(const ember_op_tensor *t, const ember_op_tensor *x, int ax
     }
 }
 
+/* LayerNormalization rows split between the run's threads (c->pool). */
+typedef struct ln_job {
+    const float *x, *scale, *bias;
+    int64_t rows, cols;
+    float eps;
+    float *y, *mean, *inv;
+} ln_job;
+
+static void ln_share(void *ctx, int ith, int nth)
+{
+    const ln_job *j = ctx;
+    k_norm_rows_f32(j->x, j->rows, j->cols, j->eps, j->scale, j->bias, 0, j->y, j->mean, j->inv, ith, nth);
+}
+
 ember_status ember_run_layer_normalization(ember_op_ctx *c)
 {
     const ember_op_tensor *x = c->in[0], *s = c->in[1], *b = ember_op_in(c, 2);
@@ -191,8 +205,9 @@ ember_status ember_run_layer_normalization(ember_op_ctx *c)
     if (b && !eb) ln_expand(b, x, axis, tmp + cols), bv = tmp + cols;
     float *mo = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
     float *io = c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
-    k_norm_rows_f32(x->data, rows, cols, ember_attr_float(c->node, "epsilon", 1e-5f), sv, bv, 0,
-                    c->out[0]->data, mo, io, 0, 1);
+    ln_job j = {x->data, sv, bv, rows, cols, ember_attr_float(c->node, "epsilon", 1e-5f), c->out[0]->data, mo, io};
+    int shares = ember_threadpool_shares(c->pool, rows * cols, 4096);
+    ember_threadpool_run(c->pool, ln_share, &j, (int)(shares < rows ? shares : rows ? rows : 1));
     return EMBER_OK;
 }
 

@@ -38,12 +38,31 @@ ember_status ember_infer_softmax(ember_op_ctx *c)
     return EMBER_OK;
 }
 
+/* float32 outer rows split between the run's threads (c->pool). */
+typedef struct softmax_job {
+    int mode;
+    const float *x;
+    float *y;
+    int64_t outer, n, inner;
+} softmax_job;
+
+static void softmax_share(void *ctx, int ith, int nth)
+{
+    const softmax_job *j = ctx;
+    k_softmax_f32(j->mode, j->x, j->y, j->outer, j->n, j->inner, ith, nth);
+}
+
 /* Shared with the losses: runs `mode` over [outer, n, inner]. */
 ember_status ew_softmax(const ember_op_ctx *c, int mode, ember_dtype dt, const void *x, void *y,
                         int64_t outer, int64_t n, int64_t inner)
 {
     switch (dt) {
-    case EMBER_DT_FLOAT: k_softmax_f32(mode, x, y, outer, n, inner, 0, 1); break;
+    case EMBER_DT_FLOAT: {
+        softmax_job j = {mode, x, y, outer, n, inner};
+        int shares = ember_threadpool_shares(c->pool, outer * n * inner, 4096);
+        ember_threadpool_run(c->pool, softmax_share, &j, (int)(shares < outer ? shares : outer ? outer : 1));
+        break;
+    }
     case EMBER_DT_DOUBLE: k_softmax_f64(mode, x, y, outer, n, inner, 0, 1); break;
     case EMBER_DT_FLOAT16: k_softmax_f16(mode, x, y, outer, n, inner, 0, 1); break;
     case EMBER_DT_BFLOAT16: k_softmax_bf16(mode, x, y, outer, n, inner, 0, 1); break;

@@ -26,6 +26,7 @@
 
 #include "../host.h"
 #include "../kernels/activation.h"
+#include "../kernels/fast_math.h"
 #include "../nn_common.h"
 
 /* Multiply-adds per sgemm call below which the reference kernel is as fast or faster. */
@@ -114,6 +115,38 @@ static void fill_bias(const mm_job *j, int64_t r0, int64_t r1, int64_t c0, int64
     }
 }
 
+/* The fused activation over a block of output rows. GELU (bert_tiny_like's ff1) and the
+ * sigmoid-based ones are arithmetic-heavy: here they get one copy per vector width
+ * (picked when the library loads), which the portable kernels cannot have; results are
+ * the same functions of fast_math.h as ops/kernels/gelu.c. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(EMBER_NO_CLONES)
+#define GEMM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GEMM_CLONES
+#endif
+
+GEMM_CLONES static void act_rows(float *y, int64_t rows, int64_t cols, int64_t ld, const blas_gemm *s)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict p = y + r * ld;
+        switch (s->act) {
+        case K_ACT_GELU:
+            for (int64_t i = 0; i < cols; i++) p[i] = 0.5f * p[i] * (1.0f + k_ferf(p[i] * 0.7071067811865476f));
+            break;
+        case K_ACT_GELU_TANH:
+            for (int64_t i = 0; i < cols; i++) {
+                float v = p[i];
+                p[i] = 0.5f * v * (1.0f + k_ftanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+            }
+            break;
+        case K_ACT_SILU:
+            for (int64_t i = 0; i < cols; i++) p[i] = p[i] * k_fsigmoid(p[i]);
+            break;
+        default: k_activation_f32(p, cols, s->act, s->act_a, s->act_b, 0, 1); break;
+        }
+    }
+}
+
 static void mm_share(void *ctx, int ith, int nth)
 {
     const mm_job *j = ctx;
@@ -138,9 +171,7 @@ static void mm_share(void *ctx, int ith, int nth)
         cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
                     (int)(r1 - r0), (int)(c1 - c0), (int)j->K, j->alpha, a, (int)j->lda, b, (int)j->ldb, kbeta,
                     y, (int)j->N);
-        if (j->s->act != K_ACT_NONE)
-            for (int64_t r = 0; r < r1 - r0; r++)
-                k_activation_f32(y + r * j->N, c1 - c0, j->s->act, j->s->act_a, j->s->act_b, 0, 1);
+        if (j->s->act != K_ACT_NONE) act_rows(y, r1 - r0, c1 - c0, j->N, j->s);
     }
 }
 
