@@ -294,7 +294,11 @@ for c in $cases; do
     fi
     if [ "$fake" -eq 1 ]; then data_src=$d; else data_src=$models/$model/test_data_set_0; fi
     pass "compile: $(tail -n 1 "$d/report.txt" | tr -s ' ')"
-    [ "$target" = cortex-m7 ] && m7_rows="$m7_rows$(tail -n 1 "$d/report.txt")"$'\n'
+    if [ "$target" = cortex-m7 ]; then
+        row=$model
+        for col in text constant mutable activations ratio; do row="$row $(report_col "$d/report.txt" $col)"; done
+        m7_rows="$m7_rows$row"$'\n'
+    fi
     check_symbols "$d" "$name"
     [[ " $edge_models fake " == *" $model "* ]] && check_arena "$d/report.txt"
     header_ok=0
@@ -315,9 +319,9 @@ if [ -n "$m7_rows" ]; then
     echo "Cortex-M7 sizes (ember compile --report; flash = text + constant, RAM = mutable + activations):"
     echo "| model | text | constant | flash | mutable | activations | RAM | arena / lower bound |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    # columns: bundle target text constant mutable activations lower_bound ratio
+    # rows: model text constant mutable activations ratio
     printf '%s' "$m7_rows" | awk '{ printf "| %s | %d | %d | %d | %d | %d | %d | %s |\n",
-                                   $1, $3, $4, $3 + $4, $5, $6, $5 + $6, $8 }'
+                                   $1, $2, $3, $2 + $3, $4, $5, $4 + $5, $6 }'
 fi
 
 echo
