@@ -75,7 +75,7 @@ static void init_raw(Onnx__GraphProto *g, const char *name, int dt, int rank, co
     t->data_type = dt;
     t->n_dims = (size_t)rank;
     t->dims = P(sizeof(int64_t) * (size_t)(rank + 1));
-    memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
+    if (rank) memcpy(t->dims, dims, sizeof(int64_t) * (size_t)rank);
     t->has_raw_data = 1;
     t->raw_data.len = nraw;
     t->raw_data.data = memcpy(P(nraw), raw, nraw);
