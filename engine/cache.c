@@ -24,7 +24,7 @@
 #include "model.h"
 #include "status.h"
 
-#define FORMAT_VERSION 1u
+#define FORMAT_VERSION 2u
 static const char MAGIC[8] = {'E', 'M', 'B', 'R', 'P', 'R', 'G', '\n'};
 
 /* ---- hash: four 64-bit lanes over 32-byte blocks, multiply-rotate mixing ---- */
@@ -259,12 +259,14 @@ typedef struct header {
     char magic[8];
     uint32_t version, header_bytes;
     uint64_t key[2];
-    uint64_t meta_bytes;  /* the structure, right after the header */
-    uint64_t data_offset; /* where the constants start (64-byte aligned) */
+    uint64_t meta_bytes;    /* the graph's structure, right after the header */
+    uint64_t data_offset;   /* where the constants start (64-byte aligned) */
+    uint64_t steps_offset;  /* the steps' fast-path choices, after the constants, to the end */
     uint64_t payload_bytes; /* file size - header */
-    uint64_t checksum;    /* over the payload */
+    uint64_t checksum;      /* over the payload */
+    uint64_t reserved[7];
 } header;
-_Static_assert(sizeof(header) == 64, "the entry header is 64 bytes");
+_Static_assert(sizeof(header) == 128, "the entry header is 128 bytes");
 
 static int entry_path(const ember_cache_key *key, char *buf, size_t n)
 {
@@ -341,10 +343,11 @@ int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e)
         else if (h.key[0] != key->k[0] || h.key[1] != key->k[1]) why = "key mismatch";
         else if (h.payload_bytes != size - sizeof h) why = "truncated or extended";
         else if (h.meta_bytes > h.payload_bytes || h.data_offset % 64 || h.data_offset > size ||
-                 h.data_offset < sizeof h + h.meta_bytes)
+                 h.data_offset < sizeof h + h.meta_bytes || h.steps_offset < h.data_offset || h.steps_offset > size)
             why = "bad section sizes";
         else if (checksum(base + sizeof h, h.payload_bytes) != h.checksum) why = "checksum mismatch";
-        else if (ember_cache_graph_decode(base + sizeof h, h.meta_bytes, base, size, h.data_offset, e) != EMBER_OK)
+        else if (ember_cache_graph_decode(base + sizeof h, h.meta_bytes, base, h.steps_offset, h.data_offset,
+                                          base + h.steps_offset, size - h.steps_offset, e) != EMBER_OK)
             why = ember_last_error();
     }
     if (why) {
@@ -373,10 +376,31 @@ static int write_all(int fd, const void *p, size_t n, ember_hasher *h)
     return 0;
 }
 
-void ember_cache_store(const ember_cache_key *key, const ember_program *p)
-{
+struct ember_cache_writer {
+    int fd;
     char path[4200], tmp[4300];
-    if (entry_path(key, path, sizeof path) != 0) return;
+    header h;
+    ember_hasher hs;
+    uint64_t at; /* bytes written */
+};
+
+static void writer_abandon(ember_cache_writer *w, const char *why)
+{
+    debug("not stored (%s): %s", why, strerror(errno));
+    if (w->fd >= 0) close(w->fd);
+    unlink(w->tmp);
+    free(w);
+}
+
+ember_cache_writer *ember_cache_store_begin(const ember_cache_key *key, const ember_program *p)
+{
+    ember_cache_writer *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->fd = -1;
+    if (entry_path(key, w->path, sizeof w->path) != 0) {
+        free(w);
+        return NULL;
+    }
     ember_cache_blob_list blobs = {0};
     unsigned char *meta = NULL;
     size_t meta_bytes = 0;
@@ -384,46 +408,73 @@ void ember_cache_store(const ember_cache_key *key, const ember_program *p)
         debug("not stored: %s%s", ember_last_error(), "");
         ember_error_clear();
         free(blobs.b);
-        return;
+        free(w);
+        return NULL;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path, (long)getpid(), (unsigned long)(uintptr_t)&blobs);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    int ok = fd >= 0;
-    header h = {0};
-    memcpy(h.magic, MAGIC, sizeof MAGIC);
-    h.version = FORMAT_VERSION;
-    h.header_bytes = sizeof h;
-    h.key[0] = key->k[0], h.key[1] = key->k[1];
-    h.meta_bytes = meta_bytes;
-    h.data_offset = (sizeof h + meta_bytes + 63) & ~(uint64_t)63;
-    ember_hasher hs;
-    ember_hasher_init(&hs, FORMAT_VERSION);
+    snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld.%lx", w->path, (long)getpid(), (unsigned long)(uintptr_t)w);
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int ok = w->fd >= 0;
+    header *h = &w->h;
+    memcpy(h->magic, MAGIC, sizeof MAGIC);
+    h->version = FORMAT_VERSION;
+    h->header_bytes = sizeof *h;
+    h->key[0] = key->k[0], h->key[1] = key->k[1];
+    h->meta_bytes = meta_bytes;
+    h->data_offset = (sizeof *h + meta_bytes + 63) & ~(uint64_t)63;
+    ember_hasher_init(&w->hs, FORMAT_VERSION);
     static const unsigned char zeros[64];
-    uint64_t at = sizeof h;
-    if (ok) ok = write_all(fd, &h, sizeof h, NULL) == 0 && write_all(fd, meta, meta_bytes, &hs) == 0;
-    at += meta_bytes;
+    w->at = sizeof *h;
+    if (ok) ok = write_all(w->fd, h, sizeof *h, NULL) == 0 && write_all(w->fd, meta, meta_bytes, &w->hs) == 0;
+    w->at += meta_bytes;
     for (size_t i = 0; ok && i <= blobs.n; i++) {
-        uint64_t want = i < blobs.n ? h.data_offset + blobs.b[i].offset : (at + 63) & ~(uint64_t)63;
-        ok = want >= at && want - at < 64 && write_all(fd, zeros, want - at, &hs) == 0;
-        at = want;
+        uint64_t want = i < blobs.n ? h->data_offset + blobs.b[i].offset : (w->at + 63) & ~(uint64_t)63;
+        ok = want >= w->at && want - w->at < 64 && write_all(w->fd, zeros, want - w->at, &w->hs) == 0;
+        w->at = want;
         if (ok && i < blobs.n) {
-            ok = write_all(fd, blobs.b[i].data, blobs.b[i].nbytes, &hs) == 0;
-            at += blobs.b[i].nbytes;
+            ok = write_all(w->fd, blobs.b[i].data, blobs.b[i].nbytes, &w->hs) == 0;
+            w->at += blobs.b[i].nbytes;
         }
-    }
-    if (ok) {
-        h.payload_bytes = at - sizeof h;
-        uint64_t sum[2];
-        ember_hasher_final(&hs, sum);
-        h.checksum = sum[0];
-        ok = pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
-    }
-    if (fd >= 0 && close(fd) != 0) ok = 0;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    if (!ok) {
-        debug("cannot write %s: %s", tmp, strerror(errno));
-        if (fd >= 0) unlink(tmp);
     }
     free(meta);
     free(blobs.b);
+    if (!ok) {
+        writer_abandon(w, w->tmp);
+        return NULL;
+    }
+    h->steps_offset = w->at;
+    return w;
+}
+
+void ember_cache_store_end(ember_cache_writer *w, const ember_program *p, int ok)
+{
+    if (!w) return;
+    if (!ok) {
+        errno = 0;
+        writer_abandon(w, "the build failed");
+        return;
+    }
+    unsigned char *steps = NULL;
+    size_t n = 0;
+    if (ember_cache_steps_encode(p, &steps, &n) != EMBER_OK) {
+        ember_error_clear();
+        writer_abandon(w, "out of memory");
+        return;
+    }
+    int good = write_all(w->fd, steps, n, &w->hs) == 0;
+    free(steps);
+    w->at += n;
+    if (good) {
+        w->h.payload_bytes = w->at - sizeof w->h;
+        uint64_t sum[2];
+        ember_hasher_final(&w->hs, sum);
+        w->h.checksum = sum[0];
+        good = pwrite(w->fd, &w->h, sizeof w->h, 0) == (ssize_t)sizeof w->h;
+    }
+    good = close(w->fd) == 0 && good;
+    w->fd = -1;
+    if (!good || rename(w->tmp, w->path) != 0) {
+        writer_abandon(w, w->tmp);
+        return;
+    }
+    free(w);
 }

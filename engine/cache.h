@@ -8,8 +8,9 @@
  * identity of its external data files), the bound input shapes, the program options that
  * change the program (all but threads and use_cache), Ember's version and build id, and
  * the CPU (name and features). An entry is a header (magic, format version, key, sizes,
- * a 64-bit checksum of everything after it), the graph's structure, then the constants,
- * each 64-byte aligned so a hit maps the file and points the constants into it.
+ * a 64-bit checksum of everything after it), the graph's structure, the constants (each
+ * 64-byte aligned, so a hit maps the file and points the constants into it), then the
+ * steps' fast-path choices.
  *
  * Entries are written to a temporary file and renamed into place, so readers never see
  * half an entry and concurrent writers of one key just replace each other. An entry that
@@ -64,9 +65,14 @@ typedef struct ember_cache_entry {
 
 /* 1 and *e on a hit; 0 on a miss (absent, or rejected and removed). Never fails. */
 int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e);
-/* Writes p's graph and step choices under key. Best effort: failures are silent (printed
- * with EMBER_CACHE_DEBUG). */
-void ember_cache_store(const ember_cache_key *key, const ember_program *p);
+/* Stores p under key, in two parts: begin writes the graph and its constants (before the
+ * steps are prepared, which may give constants' memory back), end the steps' choices and
+ * puts the entry in place (ok 0: the build failed, nothing is stored). Best effort:
+ * failures are silent (printed with EMBER_CACHE_DEBUG); begin returns NULL then, and end
+ * takes NULL. */
+typedef struct ember_cache_writer ember_cache_writer;
+ember_cache_writer *ember_cache_store_begin(const ember_cache_key *key, const ember_program *p);
+void ember_cache_store_end(ember_cache_writer *w, const ember_program *p, int ok);
 /* Removes the entry of key (a loaded entry turned out unusable). */
 void ember_cache_remove(const ember_cache_key *key);
 void ember_cache_unmap(void *map, size_t bytes); /* NULL-safe */

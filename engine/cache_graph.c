@@ -111,7 +111,7 @@ ember_status ember_cache_graph_encode(const ember_program *p, unsigned char **me
     const ember_graph *g = p->g;
     wbuf w = {0};
     ember_status st = EMBER_OK;
-    int32_t counts[7] = {g->n_values, g->n_nodes, g->n_inputs, g->n_outputs, g->n_symbols, g->opset, p->n_steps};
+    int32_t counts[7] = {g->n_values, g->n_nodes, g->n_inputs, g->n_outputs, g->n_symbols, g->opset, 0};
     put(&w, counts, sizeof counts);
     put_str(&w, g->name);
     for (int i = 0; i < g->n_symbols; i++) put_str(&w, g->symbols[i]);
@@ -138,10 +138,6 @@ ember_status ember_cache_graph_encode(const ember_program *p, unsigned char **me
     }
     put(&w, g->inputs, sizeof(int) * (size_t)g->n_inputs);
     put(&w, g->outputs, sizeof(int) * (size_t)g->n_outputs);
-    for (int i = 0; i < p->n_steps; i++) {
-        put_i32(&w, p->steps[i].node);
-        put_str(&w, p->steps[i].host ? p->steps[i].host->name : "");
-    }
     if (st == EMBER_OK && w.oom) st = ember_error(EMBER_E_NO_MEMORY, "out of memory encoding the program");
     if (st != EMBER_OK) {
         free(w.p);
@@ -149,6 +145,23 @@ ember_status ember_cache_graph_encode(const ember_program *p, unsigned char **me
     }
     *meta = w.p;
     *meta_bytes = w.n;
+    return EMBER_OK;
+}
+
+ember_status ember_cache_steps_encode(const ember_program *p, unsigned char **out, size_t *n)
+{
+    wbuf w = {0};
+    put_i32(&w, p->n_steps);
+    for (int i = 0; i < p->n_steps; i++) {
+        put_i32(&w, p->steps[i].node);
+        put_str(&w, p->steps[i].host ? p->steps[i].host->name : "");
+    }
+    if (w.oom) {
+        free(w.p);
+        return ember_error(EMBER_E_NO_MEMORY, "out of memory encoding the steps");
+    }
+    *out = w.p;
+    *n = w.n;
     return EMBER_OK;
 }
 
@@ -303,7 +316,7 @@ static void get_attr(rbuf *r, ember_attr *a)
     }
 }
 
-static void get_graph(rbuf *r, ember_cache_entry *e)
+static void get_graph(rbuf *r)
 {
     ember_graph *g = r->g;
     int32_t c[7];
@@ -311,7 +324,7 @@ static void get_graph(rbuf *r, ember_cache_entry *e)
     for (int i = 0; i < 7; i++)
         if (c[i] < 0 || c[i] > (1 << 24)) r->bad = "count out of range";
     if (r->bad) return;
-    int nv = c[0], nn = c[1], ni = c[2], no = c[3], ns = c[4], n_steps = c[6];
+    int nv = c[0], nn = c[1], ni = c[2], no = c[3], ns = c[4];
     g->opset = c[5];
     g->name = get_str(r, NULL);
     for (int i = 0; i < ns && !r->bad; i++) {
@@ -393,9 +406,16 @@ static void get_graph(rbuf *r, ember_cache_entry *e)
             }
         }
     }
-    if (r->bad) return;
-    if (n_steps != nn) {
-        r->bad = "step count differs from the node count";
+    if (!r->bad && r->at != r->n) r->bad = "trailing bytes after the structure";
+}
+
+/* The steps section: one fast-path name per node, in node order. */
+static void get_steps(rbuf *r, ember_cache_entry *e)
+{
+    ember_graph *g = r->g;
+    int nn = g->n_nodes;
+    if (get_i32(r) != nn) {
+        r->bad = r->bad ? r->bad : "step count differs from the node count";
         return;
     }
     e->kernels = ember_arena_alloc(&g->arena, sizeof(char *) * (size_t)(nn ? nn : 1));
@@ -405,15 +425,20 @@ static void get_graph(rbuf *r, ember_cache_entry *e)
         e->kernels[i] = get_str(r, NULL);
     }
     e->n_kernels = nn;
-    if (!r->bad && r->at != r->n) r->bad = "trailing bytes after the structure";
+    if (!r->bad && r->at != r->n) r->bad = "trailing bytes after the steps";
 }
 
 ember_status ember_cache_graph_decode(const unsigned char *meta, size_t meta_bytes, const unsigned char *file,
-                                      size_t file_bytes, uint64_t data_offset, ember_cache_entry *e)
+                                      size_t file_bytes, uint64_t data_offset, const unsigned char *steps,
+                                      size_t steps_bytes, ember_cache_entry *e)
 {
     rbuf r = {meta, meta_bytes, 0, file, file_bytes, data_offset, ember_graph_new(NULL), NULL};
     if (!r.g) return ember_error(EMBER_E_NO_MEMORY, "out of memory loading a cache entry");
-    get_graph(&r, e);
+    get_graph(&r);
+    if (!r.bad) {
+        r.p = steps, r.n = steps_bytes, r.at = 0;
+        get_steps(&r, e);
+    }
     if (r.bad) {
         ember_graph_free(r.g);
         e->g = NULL;

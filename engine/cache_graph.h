@@ -16,12 +16,15 @@ typedef struct ember_cache_blob_list {
     size_t n, cap;
 } ember_cache_blob_list;
 
-/* out: *meta (malloc'd), its size, the blobs (free blobs->b). */
+/* The graph. out: *meta (malloc'd), its size, the blobs (free blobs->b). */
 ember_status ember_cache_graph_encode(const ember_program *p, unsigned char **meta, size_t *meta_bytes,
                                       ember_cache_blob_list *blobs);
-/* Rebuilds e->g and e->kernels from meta; constants point into file (file_bytes long),
- * blobs at data_offset. Checks every index, size and offset; EMBER_E_INVALID_MODEL says
- * what is wrong. */
+/* The steps' fast-path choices (known only once the steps are prepared). out: *buf malloc'd. */
+ember_status ember_cache_steps_encode(const ember_program *p, unsigned char **buf, size_t *n);
+/* Rebuilds e->g from meta and e->kernels from steps; constants point into file, blobs at
+ * data_offset, all before file_bytes. Checks every index, size and offset;
+ * EMBER_E_INVALID_MODEL says what is wrong. */
 ember_status ember_cache_graph_decode(const unsigned char *meta, size_t meta_bytes, const unsigned char *file,
-                                      size_t file_bytes, uint64_t data_offset, ember_cache_entry *e);
+                                      size_t file_bytes, uint64_t data_offset, const unsigned char *steps,
+                                      size_t steps_bytes, ember_cache_entry *e);
 #endif

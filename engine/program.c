@@ -85,9 +85,83 @@ static double estimate_flops(const ember_graph *g, const ember_node *n)
     return out;
 }
 
+/* Constants read only by host steps that keep their own copy (ember_host_kernel
+ * drops_input: oneDNN's reordered weights) are not needed once those steps are prepared:
+ * their pages go back and their data pointer becomes NULL, as soon as the last step
+ * reading one is prepared, so the weights are never held twice in full. Graph outputs,
+ * and memory that another value shares, stay. */
+typedef struct const_release {
+    signed char *cand; /* per value: may be given back (so far) */
+    int *uses;         /* per value: reading slots of steps not prepared yet */
+} const_release;
+
+static int release_init(const ember_program *p, const_release *r)
+{
+    const ember_graph *g = p->g;
+    size_t nv = (size_t)(g->n_values ? g->n_values : 1);
+    r->cand = calloc(nv, 1);
+    r->uses = calloc(nv, sizeof *r->uses);
+    if (!r->cand || !r->uses) {
+        free(r->cand), free(r->uses);
+        return -1;
+    }
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    for (int v = 0; v < g->n_values; v++) {
+        const ember_value *val = &g->values[v];
+        r->cand[v] = (val->flags & EMBER_VALUE_CONST) && val->data && val->nbytes >= 16 * page;
+    }
+    for (int i = 0; i < g->n_outputs; i++) r->cand[g->outputs[i]] = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        const ember_value *a = &g->values[v];
+        for (int w = v + 1; r->cand[v] && w < g->n_values; w++) {
+            const ember_value *b = &g->values[w];
+            if (b->data && (const char *)b->data < (const char *)a->data + a->nbytes &&
+                (const char *)a->data < (const char *)b->data + b->nbytes)
+                r->cand[v] = r->cand[w] = 0;
+        }
+    }
+    for (int si = 0; si < p->n_steps; si++) {
+        const ember_node *n = &g->nodes[p->steps[si].node];
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] >= 0) r->uses[n->inputs[k]]++;
+    }
+    return 0;
+}
+
+/* Step si is prepared: its constant inputs it copied lose a reader. */
+static void release_note(ember_program *p, const_release *r, int si)
+{
+    ember_graph *g = p->g;
+    const ember_step *s = &p->steps[si];
+    const ember_node *n = &g->nodes[s->node];
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int k = 0; k < n->n_inputs; k++) {
+        int v = n->inputs[k];
+        if (v < 0 || !r->cand[v]) continue;
+        if (!(s->host && s->host->drops_input && s->host->drops_input(s->host_state, k))) {
+            r->cand[v] = 0;
+            continue;
+        }
+        if (--r->uses[v] > 0) continue;
+        ember_value *val = &g->values[v];
+        uintptr_t lo = ((uintptr_t)val->data + page - 1) & ~(page - 1);
+        uintptr_t hi = ((uintptr_t)val->data + val->nbytes) & ~(page - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        val->data = NULL;
+        r->cand[v] = 0;
+    }
+}
+
+static void release_free(const_release *r)
+{
+    free(r->cand);
+    free(r->uses);
+}
+
 /* Scratch sizes and fast paths need each op's run-time view: inputs with data. Inputs
  * computed at run time get a zeroed stand-in here so no rule ever reads NULL. */
-static ember_status prepare_steps(ember_program *p, int threads, int host, const char *const *choice)
+static ember_status prepare_steps(ember_program *p, int threads, int host, const char *const *choice,
+                                  const_release *rel)
 {
     ember_graph *g = p->g;
     size_t dummy_bytes = 64;
@@ -157,6 +231,7 @@ static ember_status prepare_steps(ember_program *p, int threads, int host, const
             if (c.scratch_bytes > s->scratch_bytes) s->scratch_bytes = c.scratch_bytes;
             break;
         }
+        if (st == EMBER_OK && rel) release_note(p, rel, si);
     }
     free(dummy);
     return st;
@@ -227,45 +302,6 @@ static ember_status chain_layouts(ember_program *p)
         }
     }
     return EMBER_OK;
-}
-
-/* Constants read only by host steps that keep their own copy (ember_host_kernel
- * drops_input: oneDNN's reordered weights) are not needed once every step is prepared
- * (and the JIT, if any, has its constants): their pages go back and their data pointer
- * becomes NULL. Graph outputs, and memory that a needed value shares, stay. */
-static void release_consts(ember_program *p)
-{
-    ember_graph *g = p->g;
-    signed char *drop = calloc((size_t)(g->n_values ? g->n_values : 1), 1); /* 1 droppable, -1 needed */
-    if (!drop) return;
-    for (int si = 0; si < p->n_steps; si++) {
-        const ember_step *s = &p->steps[si];
-        const ember_node *n = &g->nodes[s->node];
-        for (int k = 0; k < n->n_inputs; k++) {
-            int v = n->inputs[k];
-            if (v < 0 || !(g->values[v].flags & EMBER_VALUE_CONST)) continue;
-            int ok = s->host && s->host->drops_input && s->host->drops_input(s->host_state, k);
-            drop[v] = ok && drop[v] >= 0 ? 1 : -1;
-        }
-    }
-    for (int i = 0; i < g->n_outputs; i++) drop[g->outputs[i]] = -1;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    for (int v = 0; v < g->n_values; v++) {
-        ember_value *val = &g->values[v];
-        if (drop[v] != 1 || !val->data || val->nbytes < 16 * page) continue;
-        uintptr_t lo = ((uintptr_t)val->data + page - 1) & ~(page - 1);
-        uintptr_t hi = ((uintptr_t)val->data + val->nbytes) & ~(page - 1);
-        int shared = 0;
-        for (int w = 0; w < g->n_values && !shared; w++) {
-            const ember_value *o = &g->values[w];
-            if (w == v || drop[w] == 1 || !o->data) continue;
-            shared = (uintptr_t)o->data < hi && (uintptr_t)o->data + o->nbytes > lo;
-        }
-        if (shared || hi <= lo) continue;
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-        val->data = NULL;
-    }
-    free(drop);
 }
 
 /* The optimized graph's last steps, shared by a fresh build and a cache hit. */
@@ -349,10 +385,24 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     int threads = opt && opt->threads > 0 ? opt->threads : 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->threads = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
-    st = prepare_steps(p, threads, !(opt && opt->reference_only), choice);
+    /* The JIT, when it is to run, builds its constant blob from the graph after every step
+     * is prepared: constants go back only after it (jit/jit.c: EMBER_JIT=1 turns it on). */
+    int release_early = 1;
+#ifdef EMBER_JIT
+    const char *jit_env = getenv("EMBER_JIT");
+    release_early = (opt && opt->reference_only) || !jit_env || strcmp(jit_env, "1") != 0;
+#endif
+    const_release rel;
+    int have_rel = release_init(p, &rel) == 0;
+    /* The graph and its constants go to the cache before the steps may give them back. */
+    ember_cache_writer *cw = p->cache == EMBER_CACHE_MISS ? ember_cache_store_begin(&key, p) : NULL;
+    st = prepare_steps(p, threads, !(opt && opt->reference_only), choice, have_rel && release_early ? &rel : NULL);
     if (st == EMBER_OK) st = chain_layouts(p);
-    if (st != EMBER_OK) goto fail;
-    if (p->cache == EMBER_CACHE_MISS) ember_cache_store(&key, p);
+    ember_cache_store_end(cw, p, st == EMBER_OK);
+    if (st != EMBER_OK) {
+        if (have_rel) release_free(&rel);
+        goto fail;
+    }
     size_t scratch = 0;
     for (int i = 0; i < p->n_steps; i++)
         if (p->steps[i].scratch_bytes > scratch) scratch = p->steps[i].scratch_bytes;
@@ -363,7 +413,10 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
 #ifdef EMBER_JIT
     if (!(opt && opt->reference_only)) ember_jit_attach(p); /* compiled code when every step lowers */
 #endif
-    release_consts(p);
+    if (have_rel) {
+        for (int si = 0; !release_early && si < p->n_steps; si++) release_note(p, &rel, si);
+        release_free(&rel);
+    }
     p->compile_ms = now_ms() - t0;
     *out = p;
     return EMBER_OK;

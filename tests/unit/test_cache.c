@@ -19,6 +19,11 @@
 
 static char dir[256];
 
+/* The entry layout (engine/cache.c): a 128-byte header, format version 2 at byte 8, the
+ * key at 16, the structure's size at 32, the checksum at 64. */
+#define HEADER 128
+#define FORMAT 2
+
 static void fresh_dir(void)
 {
     snprintf(dir, sizeof dir, "/tmp/ember_cache_test_XXXXXX");
@@ -222,7 +227,7 @@ static void flip_structure_byte(const char *path)
 {
     size_t n;
     unsigned char *b = slurp(path, &n);
-    b[64 + 5] ^= 0x01;
+    b[HEADER + 5] ^= 0x01;
     spit(path, b, n);
     free(b);
 }
@@ -283,13 +288,13 @@ static void garbage_with_good_checksum(const char *path)
     unsigned char *b = slurp(path, &n);
     uint64_t meta_bytes;
     memcpy(&meta_bytes, b + 32, 8);
-    for (size_t i = 64 + 40; i < 64 + meta_bytes; i += 7) b[i] = 0xff;
+    for (size_t i = HEADER + 40; i < HEADER + meta_bytes; i += 7) b[i] = 0xff;
     ember_hasher h;
-    ember_hasher_init(&h, 1); /* the format version seeds the checksum */
-    ember_hasher_add(&h, b + 64, n - 64);
+    ember_hasher_init(&h, FORMAT); /* the format version seeds the checksum */
+    ember_hasher_add(&h, b + HEADER, n - HEADER);
     uint64_t sum[2];
     ember_hasher_final(&h, sum);
-    memcpy(b + 56, &sum[0], 8);
+    memcpy(b + 64, &sum[0], 8);
     spit(path, b, n);
     free(b);
 }
