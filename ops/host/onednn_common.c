@@ -13,8 +13,33 @@ void omp_set_num_threads(int n);
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t engine_handle;
 static dnnl_status_t engine_status = dnnl_success;
-static pthread_key_t stream_key;
+static pthread_key_t stream_key, memcache_key;
 static int default_threads = 1;
+
+/* Per-thread memory objects for onednn_execute: creating and destroying a dnnl_memory_t
+ * for every argument of every call (two mallocs and frees each) was a fifth of
+ * kws_dscnn's run time; a cached object only gets the run's pointer. Keyed by the
+ * descriptor (pointer and contents: a freed program's descriptor address may come back
+ * with another shape). Per thread, so concurrent runs never share one. */
+#define MEMCACHE_SLOTS 48
+typedef struct memcache {
+    struct {
+        const dnnl_memory_desc_t *key;
+        dnnl_memory_desc_t md;
+        dnnl_memory_t mem;
+        uint64_t used;
+    } slot[MEMCACHE_SLOTS];
+    uint64_t clock;
+} memcache;
+
+static void destroy_memcache(void *p)
+{
+    memcache *m = p;
+    if (!m) return;
+    for (int i = 0; i < MEMCACHE_SLOTS; i++)
+        if (m->slot[i].mem) dnnl_memory_destroy(m->slot[i].mem);
+    free(m);
+}
 
 static void destroy_stream(void *s)
 {
@@ -30,6 +55,8 @@ static void engine_init(void)
     engine_status = dnnl_engine_create(&engine_handle, dnnl_cpu, 0);
     if (engine_status != dnnl_success) engine_handle = NULL;
     if (pthread_key_create(&stream_key, destroy_stream) != 0 && engine_status == dnnl_success)
+        engine_status = dnnl_out_of_memory;
+    if (pthread_key_create(&memcache_key, destroy_memcache) != 0 && engine_status == dnnl_success)
         engine_status = dnnl_out_of_memory;
 }
 
@@ -174,6 +201,50 @@ ember_status onednn_execute(const ember_op_ctx *c, dnnl_primitive_t prim, const 
     ember_status st = EMBER_OK;
     int made = 0;
     if (n > 8) return ember_op_fail(c, EMBER_E_INTERNAL, "oneDNN: too many arguments");
+    memcache *mc = pthread_getspecific(memcache_key);
+    if (!mc && (mc = calloc(1, sizeof *mc)) && pthread_setspecific(memcache_key, mc) != 0) {
+        free(mc);
+        mc = NULL;
+    }
+    if (mc) {
+        uint64_t now = ++mc->clock;
+        for (int i = 0; i < n && st == EMBER_OK; i++) {
+            int hit = -1, victim = -1;
+            for (int k = 0; k < MEMCACHE_SLOTS && hit < 0; k++) {
+                int busy = mc->slot[k].used == now; /* an earlier argument of this call */
+                if (!busy && mc->slot[k].mem && mc->slot[k].key == args[i].md &&
+                    memcmp(&mc->slot[k].md, args[i].md, sizeof *args[i].md) == 0)
+                    hit = k;
+                else if (!busy && (victim < 0 || mc->slot[k].used < mc->slot[victim].used))
+                    victim = k;
+            }
+            dnnl_status_t s;
+            if (hit >= 0) {
+                s = dnnl_memory_set_data_handle(mc->slot[hit].mem, args[i].ptr);
+            } else {
+                hit = victim;
+                if (mc->slot[hit].mem) dnnl_memory_destroy(mc->slot[hit].mem);
+                mc->slot[hit].mem = NULL;
+                s = dnnl_memory_create(&mc->slot[hit].mem, args[i].md, e, args[i].ptr);
+                if (s != dnnl_success) mc->slot[hit].mem = NULL;
+                mc->slot[hit].key = args[i].md;
+                mc->slot[hit].md = *args[i].md;
+            }
+            if (s != dnnl_success) {
+                st = onednn_fail(c, "dnnl_memory_create", s);
+                break;
+            }
+            mc->slot[hit].used = now;
+            ea[i].arg = args[i].arg;
+            ea[i].memory = mc->slot[hit].mem;
+        }
+        if (st == EMBER_OK) {
+            dnnl_status_t s = dnnl_primitive_execute(prim, stream, n, ea);
+            if (s == dnnl_success) s = dnnl_stream_wait(stream);
+            if (s != dnnl_success) st = onednn_fail(c, "dnnl_primitive_execute", s);
+        }
+        return st;
+    }
     for (; made < n; made++) {
         dnnl_status_t s = dnnl_memory_create(&mem[made], args[made].md, e, args[made].ptr);
         if (s != dnnl_success) {
