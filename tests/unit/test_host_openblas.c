@@ -61,7 +61,12 @@ static ember_status run_fast(const ember_host_kernel *k, const char *op_type, co
     out->data = malloc(out->nbytes ? out->nbytes : 1);
     void *scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
     c.scratch = scratch;
+    /* As in a cpu run: the run's pool, over which big products are split. */
+    ember_threadpool *pool = NULL;
+    if (threads > 1) cr_assert_eq(ember_threadpool_create(threads, &pool), EMBER_OK);
+    c.pool = pool;
     cr_assert_eq(k->run(&c, state), EMBER_OK, "%s", ember_last_error());
+    ember_threadpool_free(pool);
     if (k->release) k->release(state);
     free(scratch);
     return EMBER_OK;
@@ -87,10 +92,13 @@ Test(host_openblas, gemm_random)
     for (int it = 0; it < 300; it++) {
         int64_t M = ut_irand(&rng, 1, 40), N = ut_irand(&rng, 1, 40), K = ut_irand(&rng, 1, 40);
         if (it % 10 == 0) M = 1; /* GEMV, as in the MLPs */
+        if (it % 25 == 7) /* big enough to be split between the run's threads (3, below) */
+            M = ut_irand(&rng, 150, 300), N = ut_irand(&rng, 8, 200), K = ut_irand(&rng, 100, 200);
         int ta = ut_irand(&rng, 0, 1), tb = ut_irand(&rng, 0, 1), cform = ut_irand(&rng, 0, 6),
             act = ut_irand(&rng, 0, 6), threads = ut_irand(&rng, 0, 2);
         float alpha = it % 3 ? 0.5f + ut_frand(&rng) : 1.0f, beta = it % 4 ? ut_frand(&rng) * 2 : 1.0f;
         if (it % 17 == 0) beta = 0.0f;
+        if (it % 25 == 7) threads = 3;
         int64_t ad[2] = {ta ? K : M, ta ? M : K}, bd[2] = {tb ? N : K, tb ? K : N};
         /* C: absent, scalar, [1], [N], [1, N], [M, 1], [M, N] */
         static const int crank[7] = {-1, 0, 1, 1, 2, 2, 2};
@@ -154,7 +162,9 @@ Test(host_openblas, matmul_shapes)
         {1, 2, {40}, {40, 30}},                       /* 1-D a */
         {3, 1, {2, 30, 40}, {40}},                    /* 1-D b */
         {3, 2, {1, 64, 128}, {128, 512}},             /* bert FFN */
-        {2, 2, {200, 150}, {150, 180}},               /* large: several threads */
+        {2, 2, {200, 150}, {150, 180}},               /* large: split by columns */
+        {2, 2, {2000, 300}, {300, 16}},               /* narrow: split by rows */
+        {3, 3, {5, 64, 64}, {5, 64, 64}},             /* split by batch */
     };
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         const mm_case *mc = &cases[ci];
@@ -170,7 +180,7 @@ Test(host_openblas, matmul_shapes)
             cr_assert_eq(harness_run("MatMul", 13, ins, 2, attrs, n, &ref, 1), EMBER_OK, "%s", ember_last_error());
             char what[64];
             snprintf(what, sizeof what, "MatMul case %zu act %s", ci, act_names[act] ? act_names[act] : "-");
-            cr_assert_eq(run_fast(k, "MatMul", ins, 2, attrs, n, act % 3, &got), EMBER_OK, "%s: %s", what,
+            cr_assert_eq(run_fast(k, "MatMul", ins, 2, attrs, n, act % 4, &got), EMBER_OK, "%s: %s", what,
                          ember_last_error());
             ut_assert_op_close(&ref, &got, what, 1e-4f, 1e-4f, "openblas");
             free(got.data);
