@@ -19,6 +19,15 @@
 
 static char dir[256];
 
+/* The whole runner, not just these tests: sessions compile with the cache on by default,
+ * and a test run must not fill the real ~/.cache (ctest sets this too). Runs in the
+ * runner before the test processes are started, so they inherit it. */
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    (void)set;
+    if (!getenv("EMBER_CACHE_DIR")) setenv("EMBER_CACHE_DIR", EMBER_BINARY_DIR "/test-compile-cache", 1);
+}
+
 /* The entry layout (engine/cache.c): a 128-byte header, format version 2 at byte 8, the
  * key at 16, the structure's size at 32, the checksum at 64. */
 #define HEADER 128
