@@ -240,6 +240,10 @@ static void *get_data(rbuf *r, size_t *nbytes)
 }
 static void *get_array(rbuf *r, size_t elem, int n)
 {
+    if (elem * (size_t)n > r->n - r->at) { /* before allocating what a bad count asks for */
+        r->bad = r->bad ? r->bad : "array runs past the end";
+        return NULL;
+    }
     void *a = ember_arena_alloc(&r->g->arena, elem * (size_t)(n ? n : 1));
     if (!a) r->bad = "out of memory";
     else get(r, a, elem * (size_t)n);

@@ -312,6 +312,32 @@ static ember_status finish_graph(ember_program *p, const ember_program_options *
     return ember_plan_memory(p->g, NULL, &p->plan);
 }
 
+/* A cached graph must take and give what the model does: the same inputs (names, dtypes,
+ * the bound or declared shapes) and outputs (names, dtypes), since runs are checked
+ * against the model's graph and use the program's sizes. */
+static ember_status same_interface(const ember_graph *m, const ember_graph *c, const ember_tensor *inputs,
+                                   int n_inputs)
+{
+    if (m->n_inputs != c->n_inputs || m->n_outputs != c->n_outputs)
+        return ember_error(EMBER_E_INVALID_MODEL, "cache entry: other inputs or outputs");
+    for (int i = 0; i < m->n_inputs + m->n_outputs; i++) {
+        const ember_value *a = &m->values[i < m->n_inputs ? m->inputs[i] : m->outputs[i - m->n_inputs]];
+        const ember_value *b = &c->values[i < m->n_inputs ? c->inputs[i] : c->outputs[i - m->n_inputs]];
+        if (strcmp(a->name, b->name) != 0 || (a->dtype && a->dtype != b->dtype))
+            return ember_error(EMBER_E_INVALID_MODEL, "cache entry: '%s' differs from the model", b->name);
+        if (i >= m->n_inputs) continue;
+        const ember_shape *want = &a->shape;
+        int rank = inputs && i < n_inputs ? inputs[i].rank : want->rank;
+        if (b->shape.rank != rank) return ember_error(EMBER_E_INVALID_MODEL, "cache entry: input '%s' rank", b->name);
+        for (int k = 0; k < rank; k++) {
+            int64_t d = inputs && i < n_inputs ? inputs[i].dims[k] : want->dims[k];
+            if (b->shape.dims[k] != d)
+                return ember_error(EMBER_E_INVALID_MODEL, "cache entry: input '%s' shape", b->name);
+        }
+    }
+    return EMBER_OK;
+}
+
 /* The optimized graph from the compile cache (p->g set, p->cache HIT, the per-step
  * fast-path choices returned), or nothing (p->cache MISS or OFF, *key set for a store).
  * Shapes and the memory plan are recomputed from the entry's graph, not read from it. */
@@ -328,7 +354,8 @@ static const char *const *from_cache(ember_program *p, const ember_model *model,
     ember_cache_entry e;
     if (!ember_cache_load(key, &e)) return NULL;
     p->g = e.g;
-    ember_status st = ember_graph_infer(p->g);
+    ember_status st = same_interface(model->graph, p->g, inputs, n_inputs);
+    if (st == EMBER_OK) st = ember_graph_infer(p->g);
     if (st == EMBER_OK) st = finish_graph(p, opt);
     if (st == EMBER_OK) {
         p->cache = EMBER_CACHE_HIT;
