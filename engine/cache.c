@@ -70,6 +70,7 @@ static void blocks(uint64_t lane[4], const unsigned char *p, size_t nblocks)
 void ember_hasher_add(ember_hasher *h, const void *data, size_t n)
 {
     const unsigned char *p = data;
+    if (n == 0) return;
     h->total += n;
     if (h->nbuf) {
         size_t take = 32 - h->nbuf < n ? 32 - h->nbuf : n;

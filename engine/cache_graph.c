@@ -20,7 +20,7 @@ typedef struct wbuf {
 
 static void put(wbuf *w, const void *d, size_t n)
 {
-    if (w->oom) return;
+    if (w->oom || n == 0) return;
     if (w->n + n > w->cap) {
         size_t cap = w->cap ? w->cap : 4096;
         while (cap < w->n + n) cap *= 2;
@@ -180,6 +180,7 @@ typedef struct rbuf {
 static int get(rbuf *r, void *d, size_t n)
 {
     if (r->bad) return 0;
+    if (n == 0) return 1;
     if (r->n - r->at < n) {
         r->bad = "structure ends early";
         return 0;
