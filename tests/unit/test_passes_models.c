@@ -387,3 +387,24 @@ Test(passes_models, conformance_models_unchanged_by_optimizer, .timeout = 900)
     cr_expect_eq(failed, 0, "%d of %d conformance models changed results when optimized", failed, checked);
     fprintf(stderr, "conformance models optimized and checked: %d\n", checked);
 }
+
+/* bert_tiny_like spells LayerNorm and GELU out (opset 14): each LayerNorm becomes one node,
+ * both GELUs fuse into their Gemm, and every MatMul with a bias is a Gemm. */
+Test(passes_models, bert_layernorm_gelu_recognized)
+{
+    ember_model *m;
+    ember_optimize_report r;
+    ember_graph *g = optimized("bert_tiny_like", &m, &r);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_LAYER_NORMALIZATION), 5);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_REDUCE_MEAN) + passes_count_op(g, EMBER_OP_POW) +
+                     passes_count_op(g, EMBER_OP_SQRT) + passes_count_op(g, EMBER_OP_ERF),
+                 0);
+    int gelu = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const char *a = ember_attr_string(&g->nodes[i], "ember_activation", "");
+        gelu += g->nodes[i].op == EMBER_OP_GEMM && strcmp(a, "Gelu") == 0;
+    }
+    cr_expect_eq(gelu, 2);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_GEMM), 13); /* 12 projections + the pooler */
+    ember_model_free(m);
+}
