@@ -409,3 +409,115 @@ Test(cache, concurrent_writers, .timeout = 180)
     release(&hit), release(&ref);
     rm_dir(dir);
 }
+
+/* ---- a model whose weights live in an external data file ---- */
+
+#include "ember_onnx.pb-c.h"
+
+/* y = x + w, x float[4] input, w float[4] from ext_dir/w.bin; written to ext_dir/m.onnx. */
+static void write_external_model(const char *d)
+{
+    Onnx__TensorProto w = ONNX__TENSOR_PROTO__INIT;
+    int64_t dims[1] = {4};
+    w.name = "w";
+    w.n_dims = 1, w.dims = dims;
+    w.has_data_type = 1, w.data_type = EMBER_DT_FLOAT;
+    w.has_data_location = 1, w.data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    Onnx__StringStringEntryProto loc = ONNX__STRING_STRING_ENTRY_PROTO__INIT, *locs[1] = {&loc};
+    loc.key = "location", loc.value = "w.bin";
+    w.n_external_data = 1, w.external_data = locs;
+    Onnx__TensorProto *inits[1] = {&w};
+
+    Onnx__TensorShapeProto__Dimension dim = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT, *dimp[1] = {&dim};
+    dim.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE, dim.dim_value = 4;
+    Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+    shape.n_dim = 1, shape.dim = dimp;
+    Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+    tt.has_elem_type = 1, tt.elem_type = EMBER_DT_FLOAT, tt.shape = &shape;
+    Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
+    type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE, type.tensor_type = &tt;
+    Onnx__ValueInfoProto x = ONNX__VALUE_INFO_PROTO__INIT, y = ONNX__VALUE_INFO_PROTO__INIT;
+    x.name = "x", x.type = &type;
+    y.name = "y", y.type = &type;
+    Onnx__ValueInfoProto *ins[1] = {&x}, *outs[1] = {&y};
+
+    Onnx__NodeProto add = ONNX__NODE_PROTO__INIT, *nodes[1] = {&add};
+    char *add_in[2] = {"x", "w"}, *add_out[1] = {"y"};
+    add.op_type = "Add", add.name = "add";
+    add.n_input = 2, add.input = add_in, add.n_output = 1, add.output = add_out;
+
+    Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+    g.name = "ext";
+    g.n_node = 1, g.node = nodes;
+    g.n_initializer = 1, g.initializer = inits;
+    g.n_input = 1, g.input = ins;
+    g.n_output = 1, g.output = outs;
+    Onnx__OperatorSetIdProto op = ONNX__OPERATOR_SET_ID_PROTO__INIT, *ops[1] = {&op};
+    op.domain = "", op.has_version = 1, op.version = 13;
+    Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+    m.has_ir_version = 1, m.ir_version = 8;
+    m.graph = &g;
+    m.n_opset_import = 1, m.opset_import = ops;
+    size_t n = onnx__model_proto__get_packed_size(&m);
+    unsigned char *buf = malloc(n);
+    onnx__model_proto__pack(&m, buf);
+    char path[600];
+    snprintf(path, sizeof path, "%s/m.onnx", d);
+    spit(path, buf, n);
+    free(buf);
+}
+
+static void write_weights(const char *d, float base)
+{
+    float w[4] = {base, base + 1, base + 2, base + 3};
+    char path[600], tmp[620];
+    snprintf(path, sizeof path, "%s/w.bin", d);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    spit(tmp, w, sizeof w); /* a new file (inode), as tools replace files: its identity changes for sure */
+    cr_assert_eq(rename(tmp, path), 0);
+}
+
+/* Runs ext_dir/m.onnx on x = {10, 20, 30, 40}; *cache gets the session's cache state. */
+static void run_external(const char *d, float out[4], char cache[8])
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/m.onnx", d);
+    ember_model *m;
+    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
+    ember_session *s;
+    cr_assert_eq(ember_session_create(m, "cpu", &s), EMBER_OK, "%s", ember_last_error());
+    snprintf(cache, 8, "%s", ember_session_compile_cache(s));
+    float x[4] = {10, 20, 30, 40};
+    ember_tensor in = {EMBER_DT_FLOAT, 1, {4}, x, sizeof x}, y;
+    cr_assert_eq(ember_session_run(s, &in, 1, &y, 1), EMBER_OK, "%s", ember_last_error());
+    memcpy(out, y.data, sizeof(float) * 4);
+    ember_tensor_release(&y);
+    ember_session_free(s);
+    ember_model_free(m);
+}
+
+/* Same .onnx bytes, new external data: a new key, never the old program's weights. */
+Test(cache, external_data_change_is_a_miss)
+{
+    fresh_dir();
+    char d[256];
+    snprintf(d, sizeof d, "/tmp/ember_cache_ext_XXXXXX");
+    cr_assert_not_null(mkdtemp(d));
+    write_external_model(d);
+    write_weights(d, 1);
+    float y[4];
+    char cache[8];
+    run_external(d, y, cache);
+    cr_assert_str_eq(cache, "miss");
+    cr_assert_float_eq(y[0], 11.0f, 0);
+    run_external(d, y, cache);
+    cr_assert_str_eq(cache, "hit");
+    cr_assert_float_eq(y[3], 44.0f, 0);
+    write_weights(d, 100);
+    run_external(d, y, cache);
+    cr_assert_str_eq(cache, "miss", "changed external data hit the old entry");
+    cr_assert_float_eq(y[0], 110.0f, 0);
+    cr_assert_float_eq(y[3], 143.0f, 0);
+    rm_dir(d);
+    rm_dir(dir);
+}
