@@ -91,6 +91,40 @@ for m in kws_dscnn cifar_resnet8 vww_mobilenet025 ad_autoencoder lstm_kws mobile
     done
 done
 
+# Every kernel a lowering hook calls (ops/lower/*.c names them) reaches only
+# single-precision math in each bundle target's bitcode: no exp/log/sqrt/pow... on doubles.
+float_math_check='
+import re, sys, glob
+src = open(sys.argv[1]).read()
+roots = set()
+for f in glob.glob(sys.argv[2] + "/ops/lower/*.c"):
+    roots |= set(re.findall(r"\"(k_[a-z0-9_]+)\"", open(f).read()))
+double = re.compile(r"@(llvm\.(exp|exp2|log|log2|log10|pow|sqrt|sin|cos|tan|tanh|fma|powi)\.f64|exp|expm1|exp2|log|log1p|log2|log10|pow|sqrt|cbrt|tanh|sinh|cosh|asinh|acosh|atanh|erf|erfc|sin|cos|tan|asin|acos|atan|atan2|fmod|hypot)\(")
+calls, uses = {}, {}
+for b in src.split("\ndefine ")[1:]:
+    name = re.match(r"[^@]*@([\w.]+)\(", b).group(1)
+    body = b.split("\n}\n")[0]
+    uses[name] = set(m[0] for m in double.findall(body))
+    calls[name] = set(re.findall(r"call [^@]*@([\w.]+)\(", body))
+bad = []
+for r in sorted(roots):
+    if r not in calls:
+        bad.append(r + ": not in the bitcode"); continue
+    seen, todo, found = set(), [r], set()
+    while todo:
+        f = todo.pop()
+        if f in seen or f not in calls: continue
+        seen.add(f); found |= uses[f]; todo += list(calls[f])
+    if found: bad.append(r + ": " + " ".join(sorted(found)))
+print("%d lowered kernels checked" % len(roots))
+for x in bad: print("double-precision math in " + x)
+sys.exit(1 if bad else 0)'
+for bc in "$(dirname "$ember")"/bitcode/bundle_*.bc; do
+    [ -f "$bc" ] || { check "bundle bitcode exists next to $ember" -- false; break; }
+    llvm-dis-19 "$bc" -o "$tmp/k.ll"
+    expect 0 "$(basename "$bc" .bc): lowered kernels use float libm only" -- $py -c "$float_math_check" "$tmp/k.ll" "$here/../.."
+done
+
 # Compiling twice gives identical files (--weights-c included).
 for d in a b; do
     expect 0 "kws_dscnn for cortex-m7 ($d)" -- "$ember" compile "$models/kws_dscnn/model.onnx" --target thumbv7em-none-eabihf \
