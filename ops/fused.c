@@ -1,7 +1,7 @@
 /* Glue for the ops the recognition and fusion passes introduce: Gelu (ONNX opset 20,
  * float32; the passes also write it into older models) and EmberElementwiseChain (an
- * internal op: inputs all of the output's shape, attributes "ember_prog" (INTS, triples
- * of ops/kernels/elementwise_chain.h) and "ember_consts" (FLOATS)). */
+ * internal op: inputs all of the output's shape, attributes "program" (INTS, triples
+ * of ops/kernels/elementwise_chain.h) and "constants" (FLOATS)). */
 #include <string.h>
 
 #include "kernels/elementwise_chain.h"
@@ -43,11 +43,11 @@ ember_status ember_run_gelu(ember_op_ctx *c)
 /* The program, checked against the inputs and constants it names. */
 static ember_status chain_prog(const ember_op_ctx *c, const int64_t **prog, int *steps, const float **consts)
 {
-    int np = ember_attr_ints(c->node, "ember_prog", prog);
-    int nc = ember_attr_floats(c->node, "ember_consts", consts);
+    int np = ember_attr_ints(c->node, "program", prog);
+    int nc = ember_attr_floats(c->node, "constants", consts);
     if (nc < 0) nc = 0;
     if (np < 3 || np % 3)
-        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "ember_prog must hold (op, kind, arg) triples");
+        return ember_op_fail(c, EMBER_E_INVALID_MODEL, "program must hold (op, kind, arg) triples");
     *steps = np / 3;
     for (int s = 0; s < *steps; s++) {
         int64_t op = (*prog)[3 * s], kind = (*prog)[3 * s + 1], arg = (*prog)[3 * s + 2];
@@ -55,7 +55,7 @@ static ember_status chain_prog(const ember_op_ctx *c, const int64_t **prog, int 
         if (!bad && op < K_EWC_BINARY_END)
             bad = kind == K_EWC_TENSOR ? arg < 1 || arg >= c->n_in : kind != K_EWC_CONST || arg < 0 || arg >= nc;
         if (!bad && op == K_EWC_CLIP) bad = arg < 0 || arg + 1 >= nc;
-        if (bad) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "ember_prog step %d is malformed", s);
+        if (bad) return ember_op_fail(c, EMBER_E_INVALID_MODEL, "program step %d is malformed", s);
     }
     return EMBER_OK;
 }

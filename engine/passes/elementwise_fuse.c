@@ -166,8 +166,8 @@ ember_status ember_pass_elementwise_fuse(ember_graph *g, ember_pass_stats *st)
         if (s != EMBER_OK) break;
         ember_edit_set_op(g, last, EMBER_OP_EMBER_ELEMENTWISE_CHAIN);
         ember_edit_clear_attrs(g, last);
-        ember_attr a[2] = {{.name = "ember_prog", .type = EMBER_ATTR_INTS, .ints = c.prog, .n = 3 * c.n_steps},
-                           {.name = "ember_consts", .type = EMBER_ATTR_FLOATS, .floats = c.consts, .n = c.n_consts}};
+        ember_attr a[2] = {{.name = "program", .type = EMBER_ATTR_INTS, .ints = c.prog, .n = 3 * c.n_steps},
+                           {.name = "constants", .type = EMBER_ATTR_FLOATS, .floats = c.consts, .n = c.n_consts}};
         for (int k = 0; k < 2 && s == EMBER_OK; k++) s = ember_edit_set_attr(g, last, &a[k]);
         st->removed += c.n_steps - 1;
         st->changed++;

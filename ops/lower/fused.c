@@ -23,7 +23,7 @@ ember_status ember_lower_elementwise_chain(ember_lowered *L, const ember_op_ctx 
 {
     const int64_t *prog;
     const float *consts;
-    int np = ember_attr_ints(c->node, "ember_prog", &prog), nc = ember_attr_floats(c->node, "ember_consts", &consts);
+    int np = ember_attr_ints(c->node, "program", &prog), nc = ember_attr_floats(c->node, "constants", &consts);
     if (np < 3 || np % 3 || c->n_in < 1 || c->n_in > K_EWC_MAX_INPUTS)
         return ember_op_fail(c, EMBER_E_UNSUPPORTED, "malformed elementwise chain");
     int pb = ember_lower_blob(L, prog, sizeof(int64_t) * (size_t)np);
