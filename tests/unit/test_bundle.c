@@ -292,6 +292,10 @@ Test(bundle, undefined_symbols_every_target, .timeout = 300)
                 cr_assert(allowed_symbol(sym), "%s for %s%s%s: undefined symbol '%s' is not mem*, a compiler "
                           "helper or single-precision libm", models[mi], target, cpu ? " " : "", cpu ? cpu : "", sym);
             }
+            /* No writable or thread-local data: every call's state is in the caller's buffers. */
+            snprintf(cmd, sizeof cmd, "readelf -S -W %s/net.o | grep -E ' \\.(t?data|t?bss)' || true", d);
+            cr_assert_eq(sh(cmd, out, sizeof out), 0, "%s", cmd);
+            cr_assert_eq(out[0], 0, "%s for %s: writable sections:\n%s", models[mi], target, out);
             rm_tree(d);
         }
         ember_model_free(m);
