@@ -269,7 +269,10 @@ typedef struct header {
 } header;
 _Static_assert(sizeof(header) == 128, "the entry header is 128 bytes");
 
-static int entry_path(const ember_cache_key *key, char *buf, size_t n)
+static int entry_path_ext(const ember_cache_key *key, const char *ext, char *buf, size_t n);
+static int entry_path(const ember_cache_key *key, char *buf, size_t n) { return entry_path_ext(key, "emc", buf, n); }
+
+static int entry_path_ext(const ember_cache_key *key, const char *ext, char *buf, size_t n)
 {
     char dir[4096];
     if (ember_cache_dir(dir, sizeof dir) != EMBER_OK) {
@@ -277,8 +280,8 @@ static int entry_path(const ember_cache_key *key, char *buf, size_t n)
         ember_error_clear();
         return -1;
     }
-    int len = snprintf(buf, n, "%s/%016llx%016llx.emc", dir, (unsigned long long)key->k[0],
-                       (unsigned long long)key->k[1]);
+    int len = snprintf(buf, n, "%s/%016llx%016llx.%s", dir, (unsigned long long)key->k[0],
+                       (unsigned long long)key->k[1], ext);
     return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
@@ -478,4 +481,80 @@ void ember_cache_store_end(ember_cache_writer *w, const ember_program *p, int ok
         return;
     }
     free(w);
+}
+
+/* ---- object code: a header like an entry's (magic EMBROBJ), then the object's bytes ---- */
+
+static const char OBJ_MAGIC[8] = {'E', 'M', 'B', 'R', 'O', 'B', 'J', '\n'};
+
+void ember_cache_object_key(const uint64_t program_key[2], ember_cache_key *key)
+{
+    ember_hasher h;
+    ember_hasher_init(&h, 0x6f626a656374ull); /* "object" */
+    ember_hasher_add(&h, program_key, 2 * sizeof(uint64_t));
+    ember_hasher_final(&h, key->k);
+}
+
+int ember_cache_object_load(const ember_cache_key *key, void **map, size_t *map_bytes, const void **data, size_t *n)
+{
+    *map = NULL;
+    char path[4200];
+    if (entry_path_ext(key, "emo", path, sizeof path) != 0) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return 0;
+    }
+    const char *why = NULL;
+    size_t size = (size_t)st.st_size;
+    void *m = NULL;
+    if (st.st_size < (off_t)sizeof(header)) why = "truncated header";
+    else if ((m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) == MAP_FAILED) {
+        m = NULL;
+        why = "cannot map it";
+    }
+    close(fd);
+    if (!why) {
+        header h;
+        memcpy(&h, m, sizeof h);
+        if (memcmp(h.magic, OBJ_MAGIC, sizeof OBJ_MAGIC) != 0) why = "bad magic";
+        else if (h.version != FORMAT_VERSION || h.header_bytes != sizeof h) why = "other format version";
+        else if (h.key[0] != key->k[0] || h.key[1] != key->k[1]) why = "key mismatch";
+        else if (h.payload_bytes != size - sizeof h || h.meta_bytes != h.payload_bytes) why = "truncated or extended";
+        else if (checksum((const unsigned char *)m + sizeof h, h.payload_bytes) != h.checksum) why = "checksum mismatch";
+    }
+    if (why) {
+        remove_if_same(path, &st, why);
+        if (m) munmap(m, size);
+        return 0;
+    }
+    *map = m;
+    *map_bytes = size;
+    *data = (const unsigned char *)m + sizeof(header);
+    *n = size - sizeof(header);
+    return 1;
+}
+
+void ember_cache_object_store(const ember_cache_key *key, const void *data, size_t n)
+{
+    char path[4200], tmp[4300];
+    if (entry_path_ext(key, "emo", path, sizeof path) != 0) return;
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lx", path, (long)getpid(), (unsigned long)(uintptr_t)&tmp);
+    header h = {0};
+    memcpy(h.magic, OBJ_MAGIC, sizeof OBJ_MAGIC);
+    h.version = FORMAT_VERSION;
+    h.header_bytes = sizeof h;
+    h.key[0] = key->k[0], h.key[1] = key->k[1];
+    h.meta_bytes = h.payload_bytes = n;
+    h.data_offset = h.steps_offset = sizeof h + n;
+    h.checksum = checksum(data, n);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int ok = fd >= 0 && write_all(fd, &h, sizeof h, NULL) == 0 && write_all(fd, data, n, NULL) == 0;
+    if (fd >= 0 && close(fd) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        debug("object not stored (%s): %s", tmp, strerror(errno));
+        if (fd >= 0) unlink(tmp);
+    }
 }

@@ -76,4 +76,12 @@ void ember_cache_store_end(ember_cache_writer *w, const ember_program *p, int ok
 /* Removes the entry of key (a loaded entry turned out unusable). */
 void ember_cache_remove(const ember_cache_key *key);
 void ember_cache_unmap(void *map, size_t bytes); /* NULL-safe */
+
+/* Object code compiled for a program (the JIT's), kept next to the program's entry and
+ * checked the same way (magic, version, key, size, checksum; a bad one is removed).
+ * object_key: the key for the program whose key is program_key. load: 1 with the bytes
+ * (*data, *n inside *map; unmap with ember_cache_unmap(*map, *map_bytes)), or 0. */
+void ember_cache_object_key(const uint64_t program_key[2], ember_cache_key *key);
+int ember_cache_object_load(const ember_cache_key *key, void **map, size_t *map_bytes, const void **data, size_t *n);
+void ember_cache_object_store(const ember_cache_key *key, const void *data, size_t n);
 #endif

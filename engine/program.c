@@ -351,6 +351,7 @@ static const char *const *from_cache(ember_program *p, const ember_model *model,
         return NULL;
     }
     p->cache = EMBER_CACHE_MISS;
+    p->cache_key[0] = key->k[0], p->cache_key[1] = key->k[1];
     ember_cache_entry e;
     if (!ember_cache_load(key, &e)) return NULL;
     p->g = e.g;

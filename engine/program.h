@@ -50,6 +50,7 @@ typedef struct ember_program {
     int cache;                        /* EMBER_CACHE_OFF / _MISS / _HIT (engine/cache.h) */
     void *cache_map;                  /* the cache entry the constants point into, or NULL */
     size_t cache_map_bytes;
+    uint64_t cache_key[2];            /* its compile-cache key (when cache is not OFF) */
     int threads;                      /* intra-op threads of a run (>= 1) */
     struct ember_run_pools *pools;    /* idle thread pools for runs (engine/exec.c) */
 } ember_program;

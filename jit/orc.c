@@ -1,6 +1,8 @@
 /* ORC LLJIT for the host: target machine, optimization, compilation, lookup. */
 #include "orc.h"
 
+#include "../engine/cache.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,8 +92,31 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
     LLVMTargetMachineRef tm = NULL, tm_jit = NULL;
     if (st == EMBER_OK) st = host_machine(&tm);
     double t1 = now_ms();
-    if (st == EMBER_OK) st = ember_module_optimize(m.module, tm);
+    /* The compile cache (engine/cache.h) keeps the object code: a hit skips optimizing
+     * and code generation (the module above is still built for the constant blob). */
+    ember_cache_key okey;
+    void *omap = NULL;
+    size_t omap_bytes = 0, obj_n = 0;
+    const void *obj = NULL;
+    if (p->cache != EMBER_CACHE_OFF) ember_cache_object_key(p->cache_key, &okey);
+    int hit = st == EMBER_OK && p->cache != EMBER_CACHE_OFF &&
+              ember_cache_object_load(&okey, &omap, &omap_bytes, &obj, &obj_n);
+    if (st == EMBER_OK && !hit) st = ember_module_optimize(m.module, tm);
     double t2 = now_ms();
+    LLVMMemoryBufferRef objbuf = NULL;
+    if (st == EMBER_OK && hit) {
+        objbuf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, obj_n, "ember_entry.o");
+    } else if (st == EMBER_OK) {
+        char *msg = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, m.module, LLVMObjectFile, &msg, &objbuf)) {
+            st = ember_error(EMBER_E_INTERNAL, "jit: code generation failed: %s", msg ? msg : "");
+            objbuf = NULL;
+        } else if (p->cache != EMBER_CACHE_OFF) {
+            ember_cache_object_store(&okey, LLVMGetBufferStart(objbuf), LLVMGetBufferSize(objbuf));
+        }
+        if (msg) LLVMDisposeMessage(msg);
+    }
+    ember_cache_unmap(omap, omap_bytes);
     if (tm) LLVMDisposeTargetMachine(tm);
     const char *dump = getenv("EMBER_JIT_DUMP"); /* the optimized IR, for debugging */
     if (st == EMBER_OK && dump && *dump) {
@@ -119,12 +144,10 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
         goto fail;
     }
     LLVMOrcJITDylibAddGenerator(jd, gen);
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m.module, tsc);
-    m.module = NULL;
-    e = LLVMOrcLLJITAddLLVMIRModule(o->jit, jd, tsm);
+    e = LLVMOrcLLJITAddObjectFile(o->jit, jd, objbuf); /* takes objbuf */
+    objbuf = NULL;
     if (e) {
-        LLVMOrcDisposeThreadSafeModule(tsm);
-        st = err_status("adding the module", e);
+        st = err_status("adding the object code", e);
         goto fail;
     }
     LLVMOrcExecutorAddress addr = 0;
@@ -135,14 +158,16 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
     }
     o->entry = (ember_entry_fn)(uintptr_t)addr;
     if (getenv("EMBER_JIT_DEBUG"))
-        fprintf(stderr, "ember: jit: lower + build module %.1f ms, optimize %.1f ms, codegen %.1f ms\n", t1 - t0,
-                t2 - t1, now_ms() - t2);
+        fprintf(stderr, "ember: jit: lower + build module %.1f ms, optimize %.1f ms, codegen %.1f ms%s\n", t1 - t0,
+                t2 - t1, now_ms() - t2, hit ? " (object code from the compile cache)" : "");
     o->consts = m.consts;
     m.consts = NULL;
+    ember_module_dispose(&m);
     LLVMOrcDisposeThreadSafeContext(tsc);
     *out = o;
     return EMBER_OK;
 fail:
+    if (objbuf) LLVMDisposeMemoryBuffer(objbuf);
     if (tm_jit) LLVMDisposeTargetMachine(tm_jit);
     ember_module_dispose(&m);
     LLVMOrcDisposeThreadSafeContext(tsc);
