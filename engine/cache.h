@@ -28,10 +28,10 @@
 
 /* A streaming 128-bit non-cryptographic hash (checksums, identity of bytes). */
 typedef struct ember_hasher {
-    uint64_t lane[4];
-    unsigned char buf[32];
+    uint64_t lane[8], key[8];
+    unsigned char buf[64];
     size_t nbuf;
-    uint64_t total;
+    uint64_t stripes, total;
 } ember_hasher;
 void ember_hasher_init(ember_hasher *h, uint64_t seed);
 void ember_hasher_add(ember_hasher *h, const void *data, size_t n);
