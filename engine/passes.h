@@ -60,9 +60,10 @@ enum ember_pass {
  *   matmul-bias:       Add(MatMul(A, W), bias) with A of rank >= 3 and constant W, bias
  *                      becomes Reshape -> Gemm(bias) -> Reshape (views: no copies).
  *   fusion:            an activation (Relu, Clip with constant bounds, Sigmoid,
- *                      LeakyRelu, HardSigmoid, Tanh) after a Conv / Gemm / MatMul becomes
- *                      that node's "ember_activation" attribute; rank-2 MatMul + Add of a
- *                      constant bias becomes Gemm.
+ *                      LeakyRelu, HardSigmoid, Tanh; Gelu and Mul(y, Sigmoid(y)) = SiLU
+ *                      into Gemm / MatMul only) after a Conv / Gemm / MatMul, directly or
+ *                      through a Reshape, becomes that node's "ember_activation"
+ *                      attribute; rank-2 MatMul + Add of a constant bias becomes Gemm.
  *   transpose-reshape: Transpose pairs composed or cancelled; chains of
  *                      Reshape/Squeeze/Unsqueeze/Flatten collapsed into one Reshape;
  *                      no-op Transpose/Reshape removed.

@@ -16,6 +16,9 @@
  *       reaches a BatchNormalization (BN folding would not scale the residual).
  * Either only when the intermediate value has no other reader and is not a graph
  * output (the fused node takes over the activation's output value, name included).
+ * An activation also fuses through a Reshape between it and its producer (the
+ * matmul-bias pass puts one after each Gemm it makes): elementwise math commutes with a
+ * reshape, so the Reshape then produces the activation's output.
  * The ops' reference kernels apply the activation themselves (ops/kernels/activation.c)
  * with the elementwise kernels' math, so the result is bit-identical.
  *
