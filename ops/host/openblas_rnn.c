@@ -230,13 +230,17 @@ RNN_CLONES static void gemv_rows(int64_t N, int64_t H, const float *restrict rt,
 {
     if (beta == 0.0f)
         for (int64_t n = 0; n < N; n++) out[n] = 0.0f;
-    /* Four rows per pass: a quarter of the loads and stores of out (lstm_kws's R^T is
-     * 256 KB, so a step is bound by streaming it from L2; 3.8 -> 3.4 us). */
+    /* Eight rows per pass: an eighth of the loads and stores of out (lstm_kws's R^T is
+     * 256 KB, so a step is bound by streaming it from L2: one row per pass 3.8 us, four
+     * 3.4, eight 3.2). */
     int64_t k = 0;
-    for (; k + 4 <= H; k += 4) {
+    for (; k + 8 <= H; k += 8) {
+        const float *restrict r = rt + k * ld;
         float h0 = h[k], h1 = h[k + 1], h2 = h[k + 2], h3 = h[k + 3];
-        const float *restrict r0 = rt + k * ld, *restrict r1 = r0 + ld, *restrict r2 = r1 + ld, *restrict r3 = r2 + ld;
-        for (int64_t n = 0; n < N; n++) out[n] += (h0 * r0[n] + h1 * r1[n]) + (h2 * r2[n] + h3 * r3[n]);
+        float h4 = h[k + 4], h5 = h[k + 5], h6 = h[k + 6], h7 = h[k + 7];
+        for (int64_t n = 0; n < N; n++)
+            out[n] += ((h0 * r[n] + h1 * r[ld + n]) + (h2 * r[2 * ld + n] + h3 * r[3 * ld + n])) +
+                      ((h4 * r[4 * ld + n] + h5 * r[5 * ld + n]) + (h6 * r[6 * ld + n] + h7 * r[7 * ld + n]));
     }
     for (; k < H; k++) {
         float hk = h[k];
