@@ -43,10 +43,14 @@ typedef struct blas_rnn {
     int act[2];             /* RNN only */
     float *wt;   /* [I, dirs*G*H]: W transposed, directions side by side */
     float *r;    /* [dirs, G*H, H]: R as given */
-    float *rt;   /* batch 1: [dirs, H, G*H], R transposed for the per-step GEMV */
+    float *rt;   /* batch 1: R^T in panels for the per-step GEMV, see pack_panels */
     float *bias; /* [dirs*G*H]: Wb + Rb (GRU h gate: Wb), zeros without B */
     float *rbh;  /* GRU: [dirs, H] Rb of the h gate */
 } blas_rnn;
+
+/* Columns per R^T panel (batch-1 GEMV): four AVX-512 registers of sums. */
+#define RNN_PW 64
+#define RNN_PANELS(n) (((n) + RNN_PW - 1) / RNN_PW)
 
 static void single_thread(void)
 {
@@ -174,7 +178,8 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
     (void)threads;
     s->wt = malloc(sizeof(float) * (size_t)(In * D * GH));
     s->r = malloc(sizeof(float) * (size_t)(D * GH * H));
-    s->rt = B == 1 ? malloc(sizeof(float) * (size_t)(D * GH * H)) : NULL;
+    size_t rt_bytes = sizeof(float) * (size_t)(D * RNN_PANELS(GH) * RNN_PW * H);
+    s->rt = B == 1 ? aligned_alloc(64, (rt_bytes + 63) & ~(size_t)63) : NULL;
     s->bias = calloc((size_t)(D * GH), sizeof(float));
     s->rbh = kind == K_GRU ? calloc((size_t)(D * H), sizeof(float)) : NULL;
     if (!s->wt || !s->r || !s->bias || (kind == K_GRU && !s->rbh) || (B == 1 && !s->rt)) {
@@ -186,10 +191,16 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
         for (int64_t j = 0; j < GH; j++)
             for (int64_t i = 0; i < In; i++) s->wt[i * D * GH + d * GH + j] = wd[(d * GH + j) * In + i];
     memcpy(s->r, r->data, sizeof(float) * (size_t)(D * GH * H));
-    if (s->rt)
+    if (s->rt) {
+        /* Panel p of direction d: columns [p * RNN_PW, +RNN_PW) of R^T, H rows of RNN_PW
+         * contiguous floats (zeros past G*H). */
+        memset(s->rt, 0, rt_bytes);
         for (int64_t d = 0; d < D; d++)
             for (int64_t j = 0; j < GH; j++)
-                for (int64_t k = 0; k < H; k++) s->rt[(d * H + k) * GH + j] = s->r[(d * GH + j) * H + k];
+                for (int64_t k = 0; k < H; k++)
+                    s->rt[((d * RNN_PANELS(GH) + j / RNN_PW) * H + k) * RNN_PW + j % RNN_PW] =
+                        s->r[(d * GH + j) * H + k];
+    }
     if (bt) {
         const float *bd = bt->data;
         for (int64_t d = 0; d < D; d++) {
@@ -223,29 +234,32 @@ static inline float tanh_e(float x) { return k_ftanh(x); }
 #define RNN_CLONES
 #endif
 
-/* out[N] = beta * out + sum_k h[k] rt[k * ld + n]: rows of R^T scaled and added, so
- * the inner loop is a plain vectorizable axpy. */
-RNN_CLONES static void gemv_rows(int64_t N, int64_t H, const float *restrict rt, int64_t ld,
-                                 const float *restrict h, float beta, float *restrict out)
+/* out[n - n0] = beta * out[n - n0] + sum_k h[k] R^T[k][n] for n in [n0, n0 + N), R^T in
+ * panels (pack_panels in rnn_prepare): a whole panel keeps its RNN_PW sums in registers
+ * across all k while reading the panel once, front to back (lstm_kws: R^T is 256 KB, so
+ * a step is bound by streaming it from L2; rows of an unpacked R^T scaled and added took
+ * 3.2 us a step, panels 1.7). Partial panels (GRU's gate blocks when H is not a multiple
+ * of RNN_PW) take the plain loop. */
+RNN_CLONES static void gemv_panels(int64_t n0, int64_t N, int64_t H, const float *restrict rp,
+                                   const float *restrict h, float beta, float *restrict out)
 {
-    if (beta == 0.0f)
-        for (int64_t n = 0; n < N; n++) out[n] = 0.0f;
-    /* Eight rows per pass: an eighth of the loads and stores of out (lstm_kws's R^T is
-     * 256 KB, so a step is bound by streaming it from L2: one row per pass 3.8 us, four
-     * 3.4, eight 3.2). */
-    int64_t k = 0;
-    for (; k + 8 <= H; k += 8) {
-        const float *restrict r = rt + k * ld;
-        float h0 = h[k], h1 = h[k + 1], h2 = h[k + 2], h3 = h[k + 3];
-        float h4 = h[k + 4], h5 = h[k + 5], h6 = h[k + 6], h7 = h[k + 7];
-        for (int64_t n = 0; n < N; n++)
-            out[n] += ((h0 * r[n] + h1 * r[ld + n]) + (h2 * r[2 * ld + n] + h3 * r[3 * ld + n])) +
-                      ((h4 * r[4 * ld + n] + h5 * r[5 * ld + n]) + (h6 * r[6 * ld + n] + h7 * r[7 * ld + n]));
-    }
-    for (; k < H; k++) {
-        float hk = h[k];
-        const float *restrict r = rt + k * ld;
-        for (int64_t n = 0; n < N; n++) out[n] += hk * r[n];
+    for (int64_t p = n0 / RNN_PW; p * RNN_PW < n0 + N; p++) {
+        const float *restrict b = rp + p * H * RNN_PW;
+        int64_t c0 = p * RNN_PW, i0 = c0 < n0 ? n0 - c0 : 0, i1 = c0 + RNN_PW > n0 + N ? n0 + N - c0 : RNN_PW;
+        float *restrict o = out + c0 - n0;
+        if (i0 == 0 && i1 == RNN_PW) {
+            float acc[RNN_PW];
+            for (int i = 0; i < RNN_PW; i++) acc[i] = beta == 0.0f ? 0.0f : o[i];
+            for (int64_t k = 0; k < H; k++) {
+                float hk = h[k];
+                for (int i = 0; i < RNN_PW; i++) acc[i] += hk * b[k * RNN_PW + i];
+            }
+            for (int i = 0; i < RNN_PW; i++) o[i] = acc[i];
+            continue;
+        }
+        for (int64_t i = i0; i < i1; i++) o[i] = beta == 0.0f ? 0.0f : o[i];
+        for (int64_t k = 0; k < H; k++)
+            for (int64_t i = i0; i < i1; i++) o[i] += h[k] * b[k * RNN_PW + i];
     }
 }
 
@@ -255,7 +269,7 @@ static void rec_product(const blas_rnn *s, int64_t d, int64_t n0, int64_t N, con
 {
     int64_t H = s->H, GH = s->G * H;
     if (s->B == 1) {
-        gemv_rows(N, H, s->rt + d * H * GH + n0, GH, h, beta, out);
+        gemv_panels(n0, N, H, s->rt + d * RNN_PANELS(GH) * RNN_PW * H, h, beta, out);
         return;
     }
     const float *R = s->r + d * GH * H + n0 * H;
