@@ -99,8 +99,14 @@ void k_global_pool_f32(const float *x, int64_t rows, int64_t sp, int mode, float
             for (int64_t i = 1; i < sp; i++) m = xr[i] > m ? xr[i] : m;
             y[r] = m;
         } else if (mode == K_POOL_AVG) {
-            float s = 0.0f;
-            for (int64_t i = 0; i < sp; i++) s += xr[i];
+            /* Eight partial sums: the loop vectorizes and is not bound by the add latency
+             * of one running sum (kws_dscnn's 64 x 125 pool: 3.1 us before). */
+            float a[8] = {0}, s = 0.0f;
+            int64_t i = 0;
+            for (; i + 8 <= sp; i += 8)
+                for (int j = 0; j < 8; j++) a[j] += xr[i + j];
+            for (; i < sp; i++) s += xr[i];
+            s += ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
             y[r] = s / (float)sp;
         } else {
             float s = 0.0f;
