@@ -209,8 +209,11 @@ ember_status onednn_execute(const ember_op_ctx *c, dnnl_primitive_t prim, const 
     if (mc) {
         uint64_t now = ++mc->clock;
         for (int i = 0; i < n && st == EMBER_OK; i++) {
-            int hit = -1, victim = -1;
-            for (int k = 0; k < MEMCACHE_SLOTS && hit < 0; k++) {
+            /* Probing starts at the descriptor address's slot (where it was put when
+             * that slot was free), so a hit is usually the first look. */
+            int hit = -1, victim = -1, start = (int)(((uintptr_t)args[i].md >> 4) % MEMCACHE_SLOTS);
+            for (int q = 0; q < MEMCACHE_SLOTS && hit < 0; q++) {
+                int k = (start + q) % MEMCACHE_SLOTS;
                 int busy = mc->slot[k].used == now; /* an earlier argument of this call */
                 if (!busy && mc->slot[k].mem && mc->slot[k].key == args[i].md &&
                     memcmp(&mc->slot[k].md, args[i].md, sizeof *args[i].md) == 0)
