@@ -20,6 +20,17 @@ static uint64_t now_ns(void)
 
 #define EVENT_BATCH 256
 
+/* Appends e to the batch, handing the batch to the sink when it is full. */
+static void push_event(const ember_profile_sink *sink, const ember_program *p,
+                       ember_profile_event *events, int *n_events, ember_profile_event e)
+{
+    events[(*n_events)++] = e;
+    if (*n_events == EVENT_BATCH) {
+        sink->record(sink->ctx, p, events, *n_events);
+        *n_events = 0;
+    }
+}
+
 /* Thread pools for runs: a run takes an idle pool of p->threads threads (or starts one)
  * and gives it back at the end, so concurrent runs of one program never share a pool and
  * a steady stream of runs reuses the same threads. */
@@ -156,8 +167,15 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
                           .n_in = n->n_inputs, .n_out = n->n_outputs, .in = pin, .out = pout,
                           .scratch_bytes = s->scratch_bytes, .scratch = s->scratch_bytes ? scratch : NULL,
                           .pool = pool};
-        /* A view (engine/plan.h) already holds its input's bytes: nothing to run. */
-        if (!s->host && n->n_outputs == 1 && pout[0] && p->plan.view && p->plan.view[n->outputs[0]]) continue;
+        /* A view (engine/plan.h) already holds its input's bytes: nothing to run. A profile
+         * still gets its (empty) event, so the trace lists every node of the program. */
+        if (!s->host && n->n_outputs == 1 && pout[0] && p->plan.view && p->plan.view[n->outputs[0]]) {
+            if (sink) {
+                uint64_t t = now_ns();
+                push_event(sink, p, events, &n_events, (ember_profile_event){si, t, t});
+            }
+            continue;
+        }
         ember_threadpool_set_spin(pool, !foreign_threads(s));
         uint64_t t0 = sink ? now_ns() : 0;
         st = s->host ? s->host->run(&c, s->host_state) : ember_op_table[n->op].run(&c);
@@ -165,13 +183,7 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
             give_pool(p, pool);
             goto done;
         }
-        if (sink) {
-            events[n_events++] = (ember_profile_event){si, t0, now_ns()};
-            if (n_events == EVENT_BATCH) {
-                sink->record(sink->ctx, p, events, n_events);
-                n_events = 0;
-            }
-        }
+        if (sink) push_event(sink, p, events, &n_events, (ember_profile_event){si, t0, now_ns()});
     }
     give_pool(p, pool);
     if (sink && n_events) sink->record(sink->ctx, p, events, n_events);

@@ -68,7 +68,13 @@ ember_profile_sink ember_profile_sink_of(ember_profile *p)
 
 static const char *kernel_name(const ember_program *prog, int step)
 {
-    return prog->steps[step].host ? prog->steps[step].host->name : "reference";
+    const ember_step *s = &prog->steps[step];
+    if (s->host) return s->host->name;
+    const ember_node *n = &prog->g->nodes[s->node];
+    /* The same test as the executor's: a view runs nothing. */
+    if (n->n_outputs == 1 && n->outputs[0] >= 0 && prog->plan.view && prog->plan.view[n->outputs[0]])
+        return "view (no copy)";
+    return "reference";
 }
 
 /* JSON string body with the characters JSON requires escaped. */
