@@ -51,6 +51,32 @@ static ember_status residual_call(ember_lowered *L, const ember_op_ctx *c, int r
                        ember_larg_blob(bl), LI(0), LI(1));
 }
 
+#define CONV_COL_TILE_BYTES (32 * 1024)
+
+/* One group's im2col + GEMM, tile by tile: tile rows [r0, r0 + nr) of the outermost
+ * output dim are the same window walk with that dim's extent nr and its padding moved by
+ * r0 strides, and their GEMM writes columns [r0 * row_cols, ...) of the output rows. */
+static ember_status conv_tiles(ember_lowered *L, const ember_op_ctx *c, const k_conv_geom *g,
+                               int64_t xoff, int64_t yoff, int64_t gi, int64_t K, int64_t Cg, int64_t Mg,
+                               int64_t outsp, int64_t tile_rows, double beta)
+{
+    int64_t rows_out = g->out[0], row_cols = outsp / rows_out;
+    for (int64_t r0 = 0; r0 < rows_out; r0 += tile_rows) {
+        int64_t nr = rows_out - r0 < tile_rows ? rows_out - r0 : tile_rows;
+        k_conv_geom t = *g;
+        t.out[0] = nr;
+        t.pb[0] = g->pb[0] - r0 * g->s[0];
+        int bt = ember_lower_blob(L, &t, sizeof t);
+        if (bt < 0) return oom();
+        TRY(EMBER_LCALL(L, "k_im2col_f32", LIN(c, 0, xoff * F), LI(Cg), ember_larg_blob(bt),
+                        ember_larg_scratch(0), LI(0), LI(1)));
+        TRY(EMBER_LCALL(L, "k_sgemm", LI(0), LI(0), LI(Mg), LI(nr * row_cols), LI(K), LF(1.0),
+                        LIN(c, 1, gi * Mg * K * F), LI(K), ember_larg_scratch(0), LI(nr * row_cols),
+                        LF(beta), LOUT(c, 0, (yoff + r0 * row_cols) * F), LI(outsp), LI(0), LI(1)));
+    }
+    return EMBER_OK;
+}
+
 ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
 {
     TRY(all_f32(c));
@@ -73,9 +99,18 @@ ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
     k_conv_geom g;
     memset(&g, 0, sizeof g);
     nn_window_geom(&p.w, p.in, p.out, &g);
-    int bg = ember_lower_blob(L, &g, sizeof g);
+    int bg = p.depthwise ? ember_lower_blob(L, &g, sizeof g) : 0;
     if (bg < 0) return oom();
     int64_t K = p.Cg * p.kt;
+    /* im2col in tiles of whole rows of the outermost output dim: a tile's column matrix
+     * stays under CONV_COL_TILE_BYTES (at least one row), so a bundle's arena carries a
+     * small scratch instead of the whole K x positions matrix (cifar_resnet8: 576 KiB). */
+    int64_t rows_out = g.out[0], row_cols = p.outsp / (rows_out ? rows_out : 1);
+    int64_t tile_rows = CONV_COL_TILE_BYTES / (K * row_cols * F);
+    if (tile_rows < 1) tile_rows = 1;
+    if (tile_rows > rows_out) tile_rows = rows_out;
+    size_t scratch = p.depthwise || p.pointwise ? 0 : (size_t)(K * tile_rows * row_cols * F);
+    if (scratch < L->scratch) L->scratch = scratch;
     for (int64_t n = 0; n < p.N; n++) {
         if (p.depthwise) {
             /* One call over every group: channel oc reads plane oc / Mg (same sums as the
@@ -89,12 +124,6 @@ ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
         }
         for (int64_t gi = 0; gi < p.G; gi++) {
             int64_t xoff = (n * p.C + gi * p.Cg) * p.insp, yoff = (n * p.M + gi * p.Mg) * p.outsp;
-            ember_larg B = LIN(c, 0, xoff * F);
-            if (!p.pointwise) {
-                TRY(EMBER_LCALL(L, "k_im2col_f32", LIN(c, 0, xoff * F), LI(p.Cg), ember_larg_blob(bg),
-                                ember_larg_scratch(0), LI(0), LI(1)));
-                B = ember_larg_scratch(0);
-            }
             double beta = 0.0;
             if (has_bias) {
                 int64_t dims[2] = {p.Mg, p.outsp}, ss[2] = {1, 0}, ds[2] = {p.outsp, 1};
@@ -102,9 +131,13 @@ ember_status ember_lower_conv(ember_lowered *L, const ember_op_ctx *c)
                                              ds, sizeof(float)));
                 beta = 1.0;
             }
-            TRY(EMBER_LCALL(L, "k_sgemm", LI(0), LI(0), LI(p.Mg), LI(p.outsp), LI(K), LF(1.0),
-                            LIN(c, 1, gi * p.Mg * K * F), LI(K), B, LI(p.outsp), LF(beta),
-                            LOUT(c, 0, yoff * F), LI(p.outsp), LI(0), LI(1)));
+            if (p.pointwise) {
+                TRY(EMBER_LCALL(L, "k_sgemm", LI(0), LI(0), LI(p.Mg), LI(p.outsp), LI(K), LF(1.0),
+                                LIN(c, 1, gi * p.Mg * K * F), LI(K), LIN(c, 0, xoff * F), LI(p.outsp),
+                                LF(beta), LOUT(c, 0, yoff * F), LI(p.outsp), LI(0), LI(1)));
+            } else {
+                TRY(conv_tiles(L, c, &g, xoff, yoff, gi, K, p.Cg, p.Mg, p.outsp, tile_rows, beta));
+            }
             TRY(residual_call(L, c, ri, yoff, p.Mg * p.outsp));
             TRY(act_call(L, c, yoff, p.Mg * p.outsp));
         }
