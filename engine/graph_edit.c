@@ -410,3 +410,18 @@ void ember_graph_print(const ember_graph *g, FILE *f)
         fputc('\n', f);
     }
 }
+
+ember_status ember_edit_finish(ember_edit *e, ember_status s)
+{
+    if (s != EMBER_OK) {
+        ember_edit_abort(e);
+        return s;
+    }
+    return ember_edit_commit(e);
+}
+
+ember_status ember_edit_set_attrs(ember_graph *g, int node, const ember_attr *attrs, int n)
+{
+    for (int k = 0; k < n; k++) TRY(ember_edit_set_attr(g, node, &attrs[k]));
+    return EMBER_OK;
+}

@@ -34,6 +34,10 @@ ember_status ember_edit_begin(ember_graph *g, ember_edit *e);
 ember_status ember_edit_commit(ember_edit *e);
 /* Frees the edit without touching the graph further (after an error). */
 void ember_edit_abort(ember_edit *e);
+/* The end of a pass: commits when s is EMBER_OK, else aborts and returns s. */
+ember_status ember_edit_finish(ember_edit *e, ember_status s);
+/* Sets n attributes on node (stops at the first failure). */
+ember_status ember_edit_set_attrs(ember_graph *g, int node, const ember_attr *attrs, int n);
 
 /* The value v currently stands for (follows replacements). */
 int ember_edit_resolve(ember_edit *e, int v);

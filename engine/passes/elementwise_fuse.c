@@ -168,14 +168,10 @@ ember_status ember_pass_elementwise_fuse(ember_graph *g, ember_pass_stats *st)
         ember_edit_clear_attrs(g, last);
         ember_attr a[2] = {{.name = "program", .type = EMBER_ATTR_INTS, .ints = c.prog, .n = 3 * c.n_steps},
                            {.name = "constants", .type = EMBER_ATTR_FLOATS, .floats = c.consts, .n = c.n_consts}};
-        for (int k = 0; k < 2 && s == EMBER_OK; k++) s = ember_edit_set_attr(g, last, &a[k]);
+        s = ember_edit_set_attrs(g, last, a, 2);
         st->removed += c.n_steps - 1;
         st->changed++;
     }
     ember_readers_free(&rd);
-    if (s != EMBER_OK) {
-        ember_edit_abort(&e);
-        return s;
-    }
-    return ember_edit_commit(&e);
+    return ember_edit_finish(&e, s);
 }

@@ -168,7 +168,7 @@ static ember_status fuse_activation(ember_edit *e, int i, const unsigned char *t
     ember_attr attrs[3];
     int n;
     if (!activation_attrs(e, i, attrs, &n)) return EMBER_OK;
-    for (int k = 0; k < n; k++) TRY(ember_edit_set_attr(g, p, &attrs[k]));
+    TRY(ember_edit_set_attrs(g, p, attrs, n));
     ember_edit_kill(e, i);
     ember_edit_take_output(e, via >= 0 ? via : p, 0, y);
     *done = true;
@@ -317,9 +317,5 @@ ember_status ember_pass_fuse(ember_graph *g, ember_pass_stats *st)
         st->removed += done;
     }
     free(to_bn);
-    if (s != EMBER_OK) {
-        ember_edit_abort(&e);
-        return s;
-    }
-    return ember_edit_commit(&e);
+    return ember_edit_finish(&e, s);
 }

@@ -179,9 +179,5 @@ ember_status ember_pass_gelu(ember_graph *g, ember_pass_stats *st)
         st->changed++;
     }
     ember_readers_free(&rd);
-    if (s != EMBER_OK) {
-        ember_edit_abort(&e);
-        return s;
-    }
-    return ember_edit_commit(&e);
+    return ember_edit_finish(&e, s);
 }

@@ -199,14 +199,10 @@ ember_status ember_pass_layernorm(ember_graph *g, ember_pass_stats *st)
         ember_edit_clear_attrs(g, m.last);
         ember_attr a[2] = {{.name = "axis", .type = EMBER_ATTR_INT, .i = m.axis},
                            {.name = "epsilon", .type = EMBER_ATTR_FLOAT, .f = m.eps}};
-        for (int k = 0; k < 2 && s == EMBER_OK; k++) s = ember_edit_set_attr(g, m.last, &a[k]);
+        s = ember_edit_set_attrs(g, m.last, a, 2);
         st->removed += m.n_dead;
         st->changed++;
     }
     ember_readers_free(&rd);
-    if (s != EMBER_OK) {
-        ember_edit_abort(&e);
-        return s;
-    }
-    return ember_edit_commit(&e);
+    return ember_edit_finish(&e, s);
 }
