@@ -48,6 +48,12 @@ typedef struct ember_host_kernel {
  * why (ops/host/onednn_common.c). */
 ember_status ember_host_bf16_check(void);
 
+/* b when chained layout `layout` is float32 and blocks channels by b with the channel
+ * block outermost ([N][C/b][H][W][b]: nChw16c, nChw8c), so at batch 1 tensors whose
+ * channel counts are multiples of b concatenate along channels as consecutive bytes; 0
+ * otherwise (bf16 ones too: their bytes fill only half of the plain slice). */
+int ember_host_layout_channel_block(int layout);
+
 /* Fast paths for `op`, in preference order; *n gets their count. */
 const ember_host_kernel *const *ember_host_kernels_for(int op, int *n);
 #endif

@@ -309,6 +309,13 @@ dnnl_status_t onednn_layout_md(dnnl_memory_desc_t *md, const dnnl_dim_t *dims, i
     return dnnl_memory_desc_init_by_tag(md, 4, dims, dt, (dnnl_format_tag_t)(layout & ~ONEDNN_LAYOUT_BF16));
 }
 
+int ember_host_layout_channel_block(int layout)
+{
+    if (layout == (int)dnnl_nChw16c) return 16;
+    if (layout == (int)dnnl_nChw8c) return 8;
+    return 0;
+}
+
 int onednn_want_bf16(const ember_op_ctx *c)
 {
     const ember_attr *a = ember_node_attr(c->node, "ember_precision");

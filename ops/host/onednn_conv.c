@@ -68,6 +68,16 @@ static int conv_choose_layout(const nn_conv_plan *p)
     return 1;
 }
 
+/* conv_build's `blocked` for channel-blocked src and dst (nChw16c or nChw8c). */
+enum { CONV_CHANNEL_BLOCKS = 2 };
+
+/* The channel block of oneDNN's native blocked layout on this CPU: 16 with AVX-512. */
+static int conv_channel_block(void)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), avx512 = (unsigned)dnnl_cpu_isa_avx512_core;
+    return (isa & avx512) == avx512 ? 16 : 8;
+}
+
 /* Reorder primitive from `from` to `to` (nothing to do when they are equal). */
 static ember_status make_reorder(const ember_op_ctx *c, dnnl_engine_t e, const dnnl_memory_desc_t *from,
                                  const dnnl_memory_desc_t *to, onednn_prim *r)
@@ -97,14 +107,20 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
         pr[i] = onednn_pad_r(p->in[i], p->w.k[i], p->w.s[i], p->w.d[i], p->w.pb[i], p->w.pe[i], p->out[i]);
     int wnd = p->G > 1 ? 5 : 4;
     dnnl_memory_desc_t src_md, dst_md, w_any, w_user, b_md;
-    dnnl_format_tag_t act_tag = blocked ? dnnl_format_tag_any : dnnl_nchw;
+    dnnl_format_tag_t act_tag = blocked ? dnnl_format_tag_any : dnnl_nchw, src_tag = act_tag, dst_tag = act_tag;
+    if (blocked == CONV_CHANNEL_BLOCKS) { /* each side whose channels fill whole blocks */
+        int cb = conv_channel_block();
+        dnnl_format_tag_t tag = cb == 16 ? dnnl_nChw16c : dnnl_nChw8c;
+        if (p->C % cb == 0) src_tag = tag;
+        if (p->M % cb == 0) dst_tag = tag;
+    }
     /* bf16: src, weights and dst in bfloat16 (oneDNN accumulates in fp32); the bias
      * stays fp32. The user (arena) side stays fp32 NCHW, so the reorders convert. */
     dnnl_data_type_t dt = st->bf16 ? dnnl_bf16 : dnnl_f32;
     DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&st->user_src_md, 4, src_d, dnnl_f32, dnnl_nchw));
     DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&st->user_dst_md, 4, dst_d, dnnl_f32, dnnl_nchw));
-    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&src_md, 4, src_d, dt, act_tag));
-    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_d, dt, act_tag));
+    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&src_md, 4, src_d, dt, src_tag));
+    DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&dst_md, 4, dst_d, dt, dst_tag));
     dnnl_dims_t w_d4 = {p->M, p->Cg, p->w.k[0], p->w.k[1]};
     const dnnl_dim_t *wd = p->G > 1 ? w_d : w_d4;
     DNNL_TRY(c, dnnl_memory_desc_init_by_tag(&w_any, wnd, wd, dt, dnnl_format_tag_any));
@@ -147,6 +163,14 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
     dnnl_post_ops_destroy(po);
     dnnl_primitive_attr_destroy(attr);
     if (es != EMBER_OK) return es;
+    if (blocked == CONV_CHANNEL_BLOCKS) { /* only oneDNN's own kernels, not its reference */
+        const char *impl = NULL;
+        if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
+            strncmp(impl, "ref", 3) == 0 || strncmp(impl, "gemm:", 5) == 0) {
+            dnnl_primitive_desc_destroy(pd);
+            return ember_op_fail(c, EMBER_E_UNSUPPORTED, "oneDNN conv: no channel-blocked kernel");
+        }
+    }
 
     /* The layouts the primitive settled on. */
     st->weights_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -235,7 +259,16 @@ static ember_status conv_prepare(ember_op_ctx *c, int threads, void **state)
     st->sum = sum;
     st->bf16 = onednn_want_bf16(c);
     onednn_set_threads(st->threads);
-    ember_status es = conv_build(c, &p, conv_choose_layout(&p), st);
+    int layout = conv_choose_layout(&p);
+    /* Marked by the program builder (engine/program.c, mark_channel_blocks) so that an
+     * in-place Concat can stay blocked; this layout, when oneDNN has a kernel for it. */
+    const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
+    ember_status es = EMBER_E_UNSUPPORTED;
+    if (layout == 1 && !st->bf16 && cba && cba->type == EMBER_ATTR_INT && cba->i == 1) {
+        es = conv_build(c, &p, CONV_CHANNEL_BLOCKS, st);
+        if (es == EMBER_E_UNSUPPORTED) ember_error_clear();
+    }
+    if (es == EMBER_E_UNSUPPORTED) es = conv_build(c, &p, layout, st);
     if (es != EMBER_OK) {
         conv_release(st);
         return es;
