@@ -4,7 +4,7 @@
  *
  * reads the constant blob and one raw file per graph input (little-endian, row-major, the
  * exact byte size the header states), calls the bundle once and writes OUTDIR/output_N.raw
- * per graph output. Which bundle is linked is chosen at build time:
+ * per graph output (OUTDIR is created if missing). Which bundle is linked is chosen at build time:
  *
  *   cc -DBUNDLE_NAME=kws -DBUNDLE_HEADER='"kws.h"' -I BUNDLE_DIR run_bundle.c BUNDLE_DIR/kws.o -lm
  *
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #if !defined(BUNDLE_NAME) || !defined(BUNDLE_HEADER)
@@ -136,6 +137,10 @@ int main(int argc, char **argv)
            (unsigned)B(_CONSTANT_MEM_SIZE), (unsigned)B(_MUTABLE_MEM_SIZE),
            (unsigned)B(_ACTIVATIONS_MEM_SIZE));
 
+    if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "run_bundle: cannot create folder '%s': %s\n", outdir, strerror(errno));
+        return 1;
+    }
     for (int i = 0, k = 0; i < NUM_IO; i++) {
         if (B(_io)[i].is_input) continue;
         char path[4096];
