@@ -4,8 +4,9 @@
  * and writes NCHW directly, or runs on oneDNN's preferred blocked layout with src and
  * dst reordered through scratch on every call (see conv_choose_layout). Weights are
  * reordered once, at prepare, into the layout the primitive wants. Layout chaining
- * (ops/host.h) drops the src reorder when the producer already wrote that layout, and the
- * dst reorder when every reader takes it (a blocked layout of the NCHW size only).
+ * (ops/host.h) drops the src reorder when the producer already wrote that layout (and
+ * starts it from the producer's layout when that is another one), and the dst reorder
+ * when every reader takes it (a blocked layout of the NCHW size only).
  * A fused residual (input 3, "ember_sum_input", engine/passes/fuse.c) is a sum post-op
  * ahead of the activation: it is copied (or reordered) into dst before the convolution;
  * chained, it comes in dst's layout.
@@ -29,6 +30,8 @@ typedef struct conv_state {
     onednn_prim res_reorder;           /* NCHW residual -> conv.dst_md, when they differ */
     onednn_prim src_reorder, dst_reorder;
     dnnl_memory_desc_t user_src_md, user_dst_md, bias_md, weights_md;
+    int src_from;                      /* chained layout that src_reorder starts from (0: NCHW) */
+    dnnl_memory_desc_t src_from_md;    /* its descriptor, when src_from != 0 */
     size_t src_off, dst_off, dnnl_off; /* scratch layout when blocked */
     void *weights;                     /* owned, in the primitive's layout */
     float *bias;                       /* owned copy of a constant bias, or NULL */
@@ -69,7 +72,21 @@ static int conv_choose_layout(const nn_conv_plan *p)
 }
 
 /* conv_build's `blocked` for channel-blocked src and dst (nChw16c or nChw8c). */
-enum { CONV_CHANNEL_BLOCKS = 2 };
+enum { CONV_CHANNEL_BLOCKS = 2, CONV_SMALL_CHANNELS = 3 };
+
+/* Convolutions with 8 channels on a side in nChw8c (a first layer with 1-4 input
+ * channels reading the model's NCHW input directly, with no reorder). With AVX-512 the default
+ * NHWC kernels run those at a fraction of their vector width; on vww_mobilenet025 (1
+ * thread) the first conv (3 -> 8 channels, 96x96, with its NCHW -> NHWC input reorder)
+ * went 31.7 -> 21.7 us and the 8-channel depthwise 3x3 at 48x48 15.8 -> 9.4 us (AVX2
+ * direct kernels on nChw8c); the change back to NHWC further on is one reorder (see
+ * conv_accepts_layout). EMBER_ONEDNN_SMALL_CONV=0 turns it off, for measurements. */
+static int conv_small_channels(const nn_conv_plan *p)
+{
+    const char *v = getenv("EMBER_ONEDNN_SMALL_CONV");
+    if (v && strcmp(v, "0") == 0) return 0;
+    return p->C == 8 || p->M == 8;
+}
 
 /* The channel block of oneDNN's native blocked layout on this CPU: 16 with AVX-512. */
 static int conv_channel_block(void)
@@ -113,6 +130,14 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
         dnnl_format_tag_t tag = cb == 16 ? dnnl_nChw16c : dnnl_nChw8c;
         if (p->C % cb == 0) src_tag = tag;
         if (p->M % cb == 0) dst_tag = tag;
+    }
+    if (blocked == CONV_SMALL_CHANNELS) {
+        if (p->C <= 4 && p->G == 1 && p->M == 8) { /* a first layer on the model's NCHW input */
+            src_tag = dnnl_nchw;
+            dst_tag = dnnl_nChw8c;
+        }
+        if (p->C == 8) src_tag = dnnl_nChw8c;
+        if (p->M == 8) dst_tag = dnnl_nChw8c;
     }
     /* bf16: src, weights and dst in bfloat16 (oneDNN accumulates in fp32); the bias
      * stays fp32. The user (arena) side stays fp32 NCHW, so the reorders convert. */
@@ -163,7 +188,7 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
     dnnl_post_ops_destroy(po);
     dnnl_primitive_attr_destroy(attr);
     if (es != EMBER_OK) return es;
-    if (blocked == CONV_CHANNEL_BLOCKS) { /* only oneDNN's own kernels, not its reference */
+    if (blocked >= CONV_CHANNEL_BLOCKS) { /* only oneDNN's own kernels, not its reference */
         const char *impl = NULL;
         if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success || !impl ||
             strncmp(impl, "ref", 3) == 0 || strncmp(impl, "gemm:", 5) == 0) {
@@ -268,6 +293,10 @@ static ember_status conv_prepare(ember_op_ctx *c, int threads, void **state)
         es = conv_build(c, &p, CONV_CHANNEL_BLOCKS, st);
         if (es == EMBER_E_UNSUPPORTED) ember_error_clear();
     }
+    if (es == EMBER_E_UNSUPPORTED && layout == 1 && !st->bf16 && conv_small_channels(&p)) {
+        es = conv_build(c, &p, CONV_SMALL_CHANNELS, st);
+        if (es == EMBER_E_UNSUPPORTED) ember_error_clear();
+    }
     if (es == EMBER_E_UNSUPPORTED) es = conv_build(c, &p, layout, st);
     if (es != EMBER_OK) {
         conv_release(st);
@@ -306,7 +335,7 @@ static ember_status conv_run(ember_op_ctx *c, void *state)
     }
     if (st->reorder_src) {
         src = scratch + st->src_off;
-        onednn_arg ra[3] = {{DNNL_ARG_FROM, &st->user_src_md, x},
+        onednn_arg ra[3] = {{DNNL_ARG_FROM, st->src_from ? &st->src_from_md : &st->user_src_md, x},
                             {DNNL_ARG_TO, &st->conv.src_md, src},
                             {DNNL_ARG_SCRATCHPAD, &st->src_reorder.scratch_md, dscratch}};
         TRY(onednn_execute(c, st->src_reorder.prim, ra, st->src_reorder.scratch_bytes ? 3 : 2));
@@ -340,18 +369,53 @@ static int conv_accepts_layout(void *state, int in_idx, int layout)
     const conv_state *st = state;
     if (in_idx == 3 && st->sum && layout != 0) /* the residual: in dst's layout */
         return st->res_reorder.prim && onednn_layout_code(&st->conv.dst_md) == layout;
-    return in_idx == 0 && layout != 0 && st->reorder_src && onednn_layout_code(&st->conv.src_md) == layout;
+    if (in_idx != 0 || layout == 0 || !st->reorder_src || st->src_from) return 0;
+    if (onednn_layout_code(&st->conv.src_md) == layout) return 1;
+    /* Another layout of src's data type: src_reorder can start from it as well as from
+     * NCHW, so a change of layout between two oneDNN steps is one reorder, not two (one
+     * to NCHW and one back out of it). */
+    int bf16 = st->conv.src_md.data_type == dnnl_bf16;
+    return bf16 == !!(layout & ONEDNN_LAYOUT_BF16);
 }
 
 static ember_status conv_set_layout(void *state, int is_output, int idx, int layout, size_t *scratch_bytes)
 {
     conv_state *st = state;
-    (void)scratch_bytes; /* the scratch only shrinks */
     if (is_output ? conv_out_layout(st, idx) != layout : !conv_accepts_layout(st, idx, layout))
         return ember_error(EMBER_E_INTERNAL, "oneDNN conv: layout %d was not offered", layout);
-    if (is_output) st->reorder_dst = 0;
-    else if (idx == 3) st->res_chained = 1;
-    else st->reorder_src = 0;
+    if (is_output) {
+        st->reorder_dst = 0;
+    } else if (idx == 3) {
+        st->res_chained = 1;
+    } else if (onednn_layout_code(&st->conv.src_md) == layout) {
+        st->reorder_src = 0;
+    } else { /* src_reorder from `layout` instead of NCHW */
+        dnnl_engine_t e;
+        dnnl_primitive_desc_t pd = NULL;
+        dnnl_primitive_attr_t attr = NULL;
+        TRY(onednn_engine(&e));
+        dnnl_status_t s = onednn_layout_md(&st->src_from_md, st->user_src_md.dims, layout);
+        if (s == dnnl_success) s = dnnl_primitive_attr_create(&attr);
+        if (s == dnnl_success) s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+        if (s == dnnl_success) s = dnnl_reorder_primitive_desc_create(&pd, &st->src_from_md, e, &st->conv.src_md, e, attr);
+        if (attr) dnnl_primitive_attr_destroy(attr);
+        const dnnl_memory_desc_t *sp = s == dnnl_success ? dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0) : NULL;
+        onednn_prim r = {0};
+        if (sp) r.scratch_md = *sp;
+        r.scratch_bytes = sp ? dnnl_memory_desc_get_size(sp) : 0;
+        if (s == dnnl_success) s = dnnl_primitive_create(&r.prim, pd);
+        if (pd) dnnl_primitive_desc_destroy(pd);
+        if (s != dnnl_success)
+            return ember_error(EMBER_E_INTERNAL, "oneDNN conv: no reorder from layout %d (%s)", layout,
+                               dnnl_status2str(s));
+        onednn_prim_destroy(&st->src_reorder);
+        st->src_reorder = r;
+        if (r.scratch_bytes > st->conv.scratch_bytes) { /* shared with the others, used in turn */
+            st->conv.scratch_bytes = r.scratch_bytes;
+            *scratch_bytes = st->dnnl_off + align64(r.scratch_bytes);
+        }
+        st->src_from = layout;
+    }
     st->chained = 1;
     return EMBER_OK;
 }
