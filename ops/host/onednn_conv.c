@@ -79,13 +79,21 @@ enum { CONV_CHANNEL_BLOCKS = 2, CONV_SMALL_CHANNELS = 3 };
  * NHWC kernels run those at a fraction of their vector width; on vww_mobilenet025 (1
  * thread) the first conv (3 -> 8 channels, 96x96, with its NCHW -> NHWC input reorder)
  * went 31.7 -> 21.7 us and the 8-channel depthwise 3x3 at 48x48 15.8 -> 9.4 us (AVX2
- * direct kernels on nChw8c); the change back to NHWC further on is one reorder (see
- * conv_accepts_layout). EMBER_ONEDNN_SMALL_CONV=0 turns it off, for measurements. */
+ * direct kernels on nChw8c). A 16-channel depthwise conv stays in nChw8c as well
+ * (features.3: its stride-2 output is a quarter of its input, so the change back to
+ * NHWC, one reorder (see conv_accepts_layout), moves to the smaller tensor; 13.1 ->
+ * 5.8 us, the 1x1 conv after it 7.6 -> 10.8 us). EMBER_ONEDNN_SMALL_CONV=0 turns it
+ * off, for measurements. */
+static int conv_small_depthwise(const nn_conv_plan *p)
+{
+    return p->G == p->C && p->M == p->C && p->C == 16;
+}
+
 static int conv_small_channels(const nn_conv_plan *p)
 {
     const char *v = getenv("EMBER_ONEDNN_SMALL_CONV");
     if (v && strcmp(v, "0") == 0) return 0;
-    return p->C == 8 || p->M == 8;
+    return p->C == 8 || p->M == 8 || conv_small_depthwise(p);
 }
 
 /* The channel block of oneDNN's native blocked layout on this CPU: 16 with AVX-512. */
@@ -138,6 +146,7 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
         }
         if (p->C == 8) src_tag = dnnl_nChw8c;
         if (p->M == 8) dst_tag = dnnl_nChw8c;
+        if (conv_small_depthwise(p)) src_tag = dst_tag = dnnl_nChw8c;
     }
     /* bf16: src, weights and dst in bfloat16 (oneDNN accumulates in fp32); the bias
      * stays fp32. The user (arena) side stays fp32 NCHW, so the reorders convert. */
