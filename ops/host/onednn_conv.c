@@ -96,21 +96,23 @@ static int conv_small_depthwise(const nn_conv_plan *p)
  * Not wider (1 thread): mobilenet_v2's 7x7 stage (160-1280 channels) got ~2% slower,
  * resnet18 4% and cifar_resnet8 1% with dense 3x3 and stride-2 1x1 convs included,
  * vww_mobilenet025's 12x12 stage (144 pixels, 32-64 channels) and its lone stride-2
- * depthwise conv to 6x6 (two reorders around it) 0-2% slower. */
+ * depthwise conv to 6x6 (two reorders around it) 0-2% slower. One thread only: at 2
+ * threads kws_dscnn went 0.052 -> 0.07 ms (these kernels split so little work badly). */
 static int conv_channel_block(void);
 
-static int conv_small_separable(const nn_conv_plan *p)
+static int conv_small_separable(const nn_conv_plan *p, int threads)
 {
+    if (threads != 1) return 0;
     int dw = p->G == p->C && p->M == p->C, pw = p->G == 1 && p->w.k[0] == 1 && p->w.k[1] == 1;
     return (dw || pw) && p->w.s[0] == 1 && p->w.s[1] == 1 && p->C % 16 == 0 && p->M % 16 == 0 && p->C >= 32 && p->C <= 64 && p->M <= 64 &&
            p->outsp <= 128 && conv_channel_block() == 16;
 }
 
-static int conv_small_channels(const nn_conv_plan *p)
+static int conv_small_channels(const nn_conv_plan *p, int threads)
 {
     const char *v = getenv("EMBER_ONEDNN_SMALL_CONV");
     if (v && strcmp(v, "0") == 0) return 0;
-    return p->C == 8 || p->M == 8 || conv_small_depthwise(p) || conv_small_separable(p);
+    return p->C == 8 || p->M == 8 || conv_small_depthwise(p) || conv_small_separable(p, threads);
 }
 
 /* The channel block of oneDNN's native blocked layout on this CPU: 16 with AVX-512. */
@@ -164,7 +166,7 @@ static ember_status conv_build(ember_op_ctx *c, const nn_conv_plan *p, int block
         if (p->C == 8) src_tag = dnnl_nChw8c;
         if (p->M == 8) dst_tag = dnnl_nChw8c;
         if (conv_small_depthwise(p)) src_tag = dst_tag = dnnl_nChw8c;
-        if (conv_small_separable(p)) src_tag = dst_tag = dnnl_nChw16c;
+        if (conv_small_separable(p, st->threads)) src_tag = dst_tag = dnnl_nChw16c;
     }
     /* bf16: src, weights and dst in bfloat16 (oneDNN accumulates in fp32); the bias
      * stays fp32. The user (arena) side stays fp32 NCHW, so the reorders convert. */
@@ -320,7 +322,7 @@ static ember_status conv_prepare(ember_op_ctx *c, int threads, void **state)
         es = conv_build(c, &p, CONV_CHANNEL_BLOCKS, st);
         if (es == EMBER_E_UNSUPPORTED) ember_error_clear();
     }
-    if (es == EMBER_E_UNSUPPORTED && layout == 1 && !st->bf16 && conv_small_channels(&p)) {
+    if (es == EMBER_E_UNSUPPORTED && layout == 1 && !st->bf16 && conv_small_channels(&p, st->threads)) {
         es = conv_build(c, &p, CONV_SMALL_CHANNELS, st);
         if (es == EMBER_E_UNSUPPORTED) ember_error_clear();
     }
