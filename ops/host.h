@@ -30,7 +30,8 @@ typedef struct ember_host_kernel {
      * set_layout before the first run, after every step is prepared.
      * out_layout: the layout output `out_idx` could be written in without a conversion
      *   (given the input layouts set so far); 0 when none or not the plain size.
-     * accepts_layout: true when input `in_idx` can be read in `layout` as it is.
+     * accepts_layout: true when input `in_idx` can be read in `layout`: as it is, or (a
+     *   oneDNN conv) through one reorder of its own, cheaper than going through plain.
      * set_layout: from now on input `idx` (is_output 0) or output `idx` (is_output 1) is
      *   in `layout` (a value the calls above offered); *scratch_bytes may grow. */
     int (*out_layout)(void *state, int out_idx);
