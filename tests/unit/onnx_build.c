@@ -69,3 +69,29 @@ Onnx__ModelProto *model_new(Onnx__GraphProto *g, int opset, size_t n_opsets)
     o->version = opset;
     return m;
 }
+
+Onnx__ValueInfoProto *vi_float(const char *name, int rank, const int64_t *dims)
+{
+    Onnx__ValueInfoProto *v = P(sizeof *v);
+    onnx__value_info_proto__init(v);
+    v->name = S(name);
+    Onnx__TypeProto *t = v->type = P(sizeof *t);
+    onnx__type_proto__init(t);
+    Onnx__TypeProto__Tensor *tt = t->tensor_type = P(sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    tt->has_elem_type = 1;
+    tt->elem_type = 1; /* TensorProto.FLOAT */
+    if (rank < 0) return v;
+    Onnx__TensorShapeProto *sp = tt->shape = P(sizeof *sp);
+    onnx__tensor_shape_proto__init(sp);
+    sp->n_dim = (size_t)rank;
+    sp->dim = P((size_t)(rank ? rank : 1) * sizeof *sp->dim);
+    for (int i = 0; i < rank; i++) {
+        Onnx__TensorShapeProto__Dimension *d = sp->dim[i] = P(sizeof *d);
+        onnx__tensor_shape_proto__dimension__init(d);
+        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        d->dim_value = dims[i];
+    }
+    return v;
+}

@@ -1,8 +1,9 @@
-/* Shared pieces of the tests' protobuf-c ONNX builders (test_importer.c, test_jit.c):
+/* Shared pieces of the tests' protobuf-c ONNX builders (test_importer.c, test_jit.c, ...):
  * a pool allocator whose blocks are all freed by pool_free, graph, model and attribute builders. */
 #ifndef EMBER_TEST_ONNX_BUILD_H
 #define EMBER_TEST_ONNX_BUILD_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ember_onnx.pb-c.h"
 
@@ -22,5 +23,9 @@ Onnx__GraphProto *graph_new(const char *name, size_t cap);
 /* A model around g (ir_version 8) importing the default domain at `opset`, with room for
  * `n_opsets` opset imports. */
 Onnx__ModelProto *model_new(Onnx__GraphProto *g, int opset, size_t n_opsets);
+
+/* A float32 tensor value info `name` of static shape dims[0 .. rank) (rank < 0: no
+ * shape at all). */
+Onnx__ValueInfoProto *vi_float(const char *name, int rank, const int64_t *dims);
 
 #endif

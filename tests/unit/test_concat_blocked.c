@@ -17,30 +17,6 @@
 
 #define CAP 16
 
-static Onnx__ValueInfoProto *vi(const char *name, int rank, const int64_t *dims)
-{
-    Onnx__ValueInfoProto *v = P(sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = S(name);
-    Onnx__TypeProto *t = v->type = P(sizeof *t);
-    onnx__type_proto__init(t);
-    Onnx__TypeProto__Tensor *tt = t->tensor_type = P(sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tt->has_elem_type = 1;
-    tt->elem_type = 1; /* float */
-    Onnx__TensorShapeProto *sp = tt->shape = P(sizeof *sp);
-    onnx__tensor_shape_proto__init(sp);
-    sp->n_dim = (size_t)rank;
-    sp->dim = P(CAP * sizeof *sp->dim);
-    for (int i = 0; i < rank; i++) {
-        Onnx__TensorShapeProto__Dimension *d = sp->dim[i] = P(sizeof *d);
-        onnx__tensor_shape_proto__dimension__init(d);
-        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        d->dim_value = dims[i];
-    }
-    return v;
-}
 
 /* A float32 conv weight [m, c, k, k] of small pseudo-random values. */
 static void weight(Onnx__GraphProto *g, const char *name, int64_t m, int64_t c, int64_t k)
@@ -95,7 +71,7 @@ static ember_model *fire(int64_t e1, int64_t e3)
 {
     Onnx__GraphProto *g = graph_new("fire", CAP);
     int64_t xd[4] = {1, 8, 10, 10};
-    g->input[g->n_input++] = vi("x", 4, xd);
+    g->input[g->n_input++] = vi_float("x", 4, xd);
     weight(g, "ws", 16, 8, 1);
     weight(g, "w1", e1, 16, 1);
     weight(g, "w3", e3, 16, 3);
@@ -117,8 +93,8 @@ static ember_model *fire(int64_t e1, int64_t e3)
     ints_attr(mp, "strides", 2);
     node(g, "Conv", "m,wq2", "y2");
     int64_t y1d[4] = {1, 16, 10, 10}, y2d[4] = {1, 16, 4, 4};
-    g->output[g->n_output++] = vi("y1", 4, y1d);
-    g->output[g->n_output++] = vi("y2", 4, y2d);
+    g->output[g->n_output++] = vi_float("y1", 4, y1d);
+    g->output[g->n_output++] = vi_float("y2", 4, y2d);
     Onnx__ModelProto *mo = model_new(g, 13, 1);
     size_t n = onnx__model_proto__get_packed_size(mo);
     uint8_t *buf = P(n);

@@ -26,31 +26,6 @@
 #define DT_FLOAT 1 /* TensorProto.DataType */
 #define DT_INT64 7
 
-static Onnx__ValueInfoProto *vi(const char *name, int rank, const int64_t *dims)
-{
-    Onnx__ValueInfoProto *v = P(sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = S(name);
-    Onnx__TypeProto *t = v->type = P(sizeof *t);
-    onnx__type_proto__init(t);
-    Onnx__TypeProto__Tensor *tt = t->tensor_type = P(sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tt->has_elem_type = 1;
-    tt->elem_type = DT_FLOAT;
-    if (rank < 0) return v;
-    Onnx__TensorShapeProto *sp = tt->shape = P(sizeof *sp);
-    onnx__tensor_shape_proto__init(sp);
-    sp->n_dim = (size_t)rank;
-    sp->dim = P(CAP * sizeof *sp->dim);
-    for (int i = 0; i < rank; i++) {
-        Onnx__TensorShapeProto__Dimension *d = sp->dim[i] = P(sizeof *d);
-        onnx__tensor_shape_proto__dimension__init(d);
-        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        d->dim_value = dims[i];
-    }
-    return v;
-}
 
 static uint32_t rng = 12345;
 static float frand(void)
@@ -62,7 +37,7 @@ static float frand(void)
 /* A graph input [dims] named `name`. */
 static void input(Onnx__GraphProto *g, const char *name, int rank, const int64_t *dims)
 {
-    g->input[g->n_input++] = vi(name, rank, dims);
+    g->input[g->n_input++] = vi_float(name, rank, dims);
 }
 
 static void init_raw(Onnx__GraphProto *g, const char *name, int dt, int rank, const int64_t *dims,
@@ -143,7 +118,7 @@ static void attr_ints(Onnx__NodeProto *n, const char *name, int k, const int64_t
     a->ints = memcpy(P(sizeof(int64_t) * (size_t)k), v, sizeof(int64_t) * (size_t)k);
 }
 
-static void output(Onnx__GraphProto *g, const char *name) { g->output[g->n_output++] = vi(name, -1, NULL); }
+static void output(Onnx__GraphProto *g, const char *name) { g->output[g->n_output++] = vi_float(name, -1, NULL); }
 
 static ember_model *finish(Onnx__GraphProto *g, int opset)
 {

@@ -16,31 +16,6 @@
 
 #define CAP 16
 
-static Onnx__ValueInfoProto *vi(const char *name, int rank, const int64_t *dims)
-{
-    Onnx__ValueInfoProto *v = P(sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = S(name);
-    Onnx__TypeProto *t = v->type = P(sizeof *t);
-    onnx__type_proto__init(t);
-    Onnx__TypeProto__Tensor *tt = t->tensor_type = P(sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    tt->has_elem_type = 1;
-    tt->elem_type = 1; /* float */
-    if (rank < 0) return v;
-    Onnx__TensorShapeProto *sp = tt->shape = P(sizeof *sp);
-    onnx__tensor_shape_proto__init(sp);
-    sp->n_dim = (size_t)rank;
-    sp->dim = P(CAP * sizeof *sp->dim);
-    for (int i = 0; i < rank; i++) {
-        Onnx__TensorShapeProto__Dimension *d = sp->dim[i] = P(sizeof *d);
-        onnx__tensor_shape_proto__dimension__init(d);
-        d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        d->dim_value = dims[i];
-    }
-    return v;
-}
 
 static void shape_init(Onnx__GraphProto *g, const char *name, int n, const int64_t *v)
 {
@@ -149,7 +124,7 @@ Test(passes_views, concat_parts_and_views_match_the_interpreter)
 {
     int64_t xd[4] = {1, 8, 4, 4}, flat[2] = {1, 256}, flat2[2] = {1, 128};
     Onnx__GraphProto *g = graph_new("views", CAP);
-    g->input[g->n_input++] = vi("x", 4, xd);
+    g->input[g->n_input++] = vi_float("x", 4, xd);
     shape_init(g, "s256", 2, flat);
     shape_init(g, "s128", 2, flat2);
     node(g, "Relu", "x", "a", -10);
@@ -161,9 +136,9 @@ Test(passes_views, concat_parts_and_views_match_the_interpreter)
     node(g, "Neg", "x", "b2", -10);
     node(g, "Reshape", "b2,s128", "w", -10);
     node(g, "Abs", "w", "y3", -10);
-    g->output[g->n_output++] = vi("y1", -1, NULL);
-    g->output[g->n_output++] = vi("y2", -1, NULL);
-    g->output[g->n_output++] = vi("y3", -1, NULL);
+    g->output[g->n_output++] = vi_float("y1", -1, NULL);
+    g->output[g->n_output++] = vi_float("y2", -1, NULL);
+    g->output[g->n_output++] = vi_float("y3", -1, NULL);
     ember_model *m = finish(g);
     ember_program *p = build(m);
     int a = value(p, "a"), b = value(p, "b"), c = value(p, "c"), v = value(p, "v"), w = value(p, "w");
@@ -185,8 +160,8 @@ Test(passes_views, concats_that_must_copy)
 {
     int64_t xd[4] = {2, 8, 4, 4}, zd[4] = {1, 8, 4, 4};
     Onnx__GraphProto *g = graph_new("views", CAP);
-    g->input[g->n_input++] = vi("x", 4, xd);
-    g->input[g->n_input++] = vi("z", 4, zd);
+    g->input[g->n_input++] = vi_float("x", 4, xd);
+    g->input[g->n_input++] = vi_float("z", 4, zd);
     node(g, "Relu", "x", "a", -10);
     node(g, "Sigmoid", "x", "b", -10);
     node(g, "Concat", "a,b", "c", 1);
@@ -194,8 +169,8 @@ Test(passes_views, concats_that_must_copy)
     node(g, "Relu", "z", "r", -10);
     node(g, "Concat", "r,z", "d", 1);
     node(g, "Neg", "d", "y2", -10);
-    g->output[g->n_output++] = vi("y1", -1, NULL);
-    g->output[g->n_output++] = vi("y2", -1, NULL);
+    g->output[g->n_output++] = vi_float("y1", -1, NULL);
+    g->output[g->n_output++] = vi_float("y2", -1, NULL);
     ember_model *m = finish(g);
     ember_program *p = build(m);
     cr_expect_eq(p->plan.part_of[value(p, "a")], -1);
