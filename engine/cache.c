@@ -328,18 +328,26 @@ void ember_cache_unmap(void *map, size_t bytes)
     if (map) munmap(map, bytes);
 }
 
+/* path opened read-only when it is a regular file (its stat in *st), else -1. */
+static int open_regular(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e)
 {
     memset(e, 0, sizeof *e);
     char path[4200];
     if (entry_path(key, path, sizeof path) != 0) return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return 0;
-    }
+    int fd = open_regular(path, &st);
+    if (fd < 0) return 0;
     const char *why = NULL;
     void *map = NULL;
     size_t size = (size_t)st.st_size;
@@ -513,13 +521,9 @@ int ember_cache_object_load(const ember_cache_key *key, void **map, size_t *map_
     *map = NULL;
     char path[4200];
     if (entry_path_ext(key, "emo", path, sizeof path) != 0) return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        return 0;
-    }
+    int fd = open_regular(path, &st);
+    if (fd < 0) return 0;
     const char *why = NULL;
     size_t size = (size_t)st.st_size;
     void *m = NULL;
