@@ -1,6 +1,10 @@
 /* Shared pieces of the tests' protobuf-c ONNX builders: see onnx_build.h. */
 #include "onnx_build.h"
 
+#include <criterion/criterion.h>
+#include <ember.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,4 +98,35 @@ Onnx__ValueInfoProto *vi_float(const char *name, int rank, const int64_t *dims)
         d->dim_value = dims[i];
     }
     return v;
+}
+
+Onnx__NodeProto *node_csv(Onnx__GraphProto *g, const char *op, const char *ins_csv, const char *out)
+{
+    enum { ROOM = 32 };
+    Onnx__NodeProto *n = P(sizeof *n);
+    onnx__node_proto__init(n);
+    n->op_type = S(op);
+    char name[32], buf[256];
+    snprintf(name, sizeof name, "n%zu", g->n_node);
+    n->name = S(name);
+    n->input = P(ROOM * sizeof(char *));
+    snprintf(buf, sizeof buf, "%s", ins_csv);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) n->input[n->n_input++] = S(tok);
+    n->output = P(sizeof(char *));
+    n->output[n->n_output++] = S(out);
+    n->attribute = P(ROOM * sizeof *n->attribute);
+    g->node[g->n_node++] = n;
+    return n;
+}
+
+struct ember_model *model_built_load(Onnx__GraphProto *g, int opset)
+{
+    Onnx__ModelProto *m = model_new(g, opset, 1);
+    size_t n = onnx__model_proto__get_packed_size(m);
+    uint8_t *buf = P(n);
+    onnx__model_proto__pack(m, buf);
+    ember_model *model;
+    cr_assert_eq(ember_model_load_memory(buf, n, NULL, &model), EMBER_OK, "%s", ember_last_error());
+    pool_free();
+    return model;
 }

@@ -24,6 +24,14 @@ Onnx__GraphProto *graph_new(const char *name, size_t cap);
  * `n_opsets` opset imports. */
 Onnx__ModelProto *model_new(Onnx__GraphProto *g, int opset, size_t n_opsets);
 
+/* Appends node `op` (named n<index>) reading the comma-separated inputs `ins_csv`
+ * (strtok: empty names are skipped) and writing `out`, with room for 32 inputs and
+ * attributes. */
+Onnx__NodeProto *node_csv(Onnx__GraphProto *g, const char *op, const char *ins_csv, const char *out);
+/* Packs a model around g (default domain at `opset`), loads it with the public API
+ * (a Criterion assertion on failure) and frees the builders' pool. */
+struct ember_model *model_built_load(Onnx__GraphProto *g, int opset);
+
 /* A float32 tensor value info `name` of static shape dims[0 .. rank) (rank < 0: no
  * shape at all). */
 Onnx__ValueInfoProto *vi_float(const char *name, int rank, const int64_t *dims);

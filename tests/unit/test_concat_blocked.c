@@ -17,7 +17,6 @@
 
 #define CAP 16
 
-
 /* A float32 conv weight [m, c, k, k] of small pseudo-random values. */
 static void weight(Onnx__GraphProto *g, const char *name, int64_t m, int64_t c, int64_t k)
 {
@@ -46,25 +45,6 @@ static void ints_attr(Onnx__NodeProto *n, const char *name, int64_t v)
     for (size_t i = 0; i < a->n_ints; i++) a->ints[i] = v;
 }
 
-/* Node `op` reading the comma-separated `ins`, writing `out`. */
-static Onnx__NodeProto *node(Onnx__GraphProto *g, const char *op, const char *ins, const char *out)
-{
-    Onnx__NodeProto *n = P(sizeof *n);
-    onnx__node_proto__init(n);
-    n->op_type = S(op);
-    char name[32], buf[256];
-    snprintf(name, sizeof name, "n%zu", g->n_node);
-    n->name = S(name);
-    n->input = P(CAP * sizeof(char *));
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) n->input[n->n_input++] = S(tok);
-    n->output = P(sizeof(char *));
-    n->output[n->n_output++] = S(out);
-    n->attribute = P(CAP * sizeof *n->attribute);
-    g->node[g->n_node++] = n;
-    return n;
-}
-
 /* x [1, 8, 10, 10] -> squeeze 16 -> expand e1 (1x1), e3 (3x3) -> c = Concat -> y1 = Conv(c),
  * y2 = Conv(MaxPool(c)). */
 static ember_model *fire(int64_t e1, int64_t e3)
@@ -77,32 +57,25 @@ static ember_model *fire(int64_t e1, int64_t e3)
     weight(g, "w3", e3, 16, 3);
     weight(g, "wq", 16, e1 + e3, 1);
     weight(g, "wq2", 16, e1 + e3, 1);
-    node(g, "Conv", "x,ws", "s");
-    node(g, "Relu", "s", "sr");
-    node(g, "Conv", "sr,w1", "a");
-    node(g, "Relu", "a", "ar");
-    ints_attr(node(g, "Conv", "sr,w3", "b"), "pads", 1);
-    node(g, "Relu", "b", "br");
-    Onnx__NodeProto *cat = node(g, "Concat", "ar,br", "c");
+    node_csv(g, "Conv", "x,ws", "s");
+    node_csv(g, "Relu", "s", "sr");
+    node_csv(g, "Conv", "sr,w1", "a");
+    node_csv(g, "Relu", "a", "ar");
+    ints_attr(node_csv(g, "Conv", "sr,w3", "b"), "pads", 1);
+    node_csv(g, "Relu", "b", "br");
+    Onnx__NodeProto *cat = node_csv(g, "Concat", "ar,br", "c");
     Onnx__AttributeProto *ax = attr(cat, "axis", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
     ax->has_i = 1;
     ax->i = 1;
-    node(g, "Conv", "c,wq", "y1");
-    Onnx__NodeProto *mp = node(g, "MaxPool", "c", "m");
+    node_csv(g, "Conv", "c,wq", "y1");
+    Onnx__NodeProto *mp = node_csv(g, "MaxPool", "c", "m");
     ints_attr(mp, "kernel_shape", 3);
     ints_attr(mp, "strides", 2);
-    node(g, "Conv", "m,wq2", "y2");
+    node_csv(g, "Conv", "m,wq2", "y2");
     int64_t y1d[4] = {1, 16, 10, 10}, y2d[4] = {1, 16, 4, 4};
     g->output[g->n_output++] = vi_float("y1", 4, y1d);
     g->output[g->n_output++] = vi_float("y2", 4, y2d);
-    Onnx__ModelProto *mo = model_new(g, 13, 1);
-    size_t n = onnx__model_proto__get_packed_size(mo);
-    uint8_t *buf = P(n);
-    onnx__model_proto__pack(mo, buf);
-    ember_model *model;
-    cr_assert_eq(ember_model_load_memory(buf, n, NULL, &model), EMBER_OK, "%s", ember_last_error());
-    pool_free();
-    return model;
+    return model_built_load(g, 13);
 }
 
 /* The cpu backend's outputs against the interpreter's: rtol 1e-4, atol 1e-5 (oneDNN

@@ -26,7 +26,6 @@
 #define DT_FLOAT 1 /* TensorProto.DataType */
 #define DT_INT64 7
 
-
 static uint32_t rng = 12345;
 static float frand(void)
 {
@@ -78,25 +77,6 @@ static void float_init(Onnx__GraphProto *g, const char *name, float v)
     init_raw(g, name, DT_FLOAT, 0, NULL, &v, sizeof v);
 }
 
-static Onnx__NodeProto *node(Onnx__GraphProto *g, const char *op, const char *ins, const char *out)
-{
-    Onnx__NodeProto *n = P(sizeof *n);
-    onnx__node_proto__init(n);
-    n->op_type = S(op);
-    char name[32];
-    snprintf(name, sizeof name, "n%zu", g->n_node);
-    n->name = S(name);
-    n->input = P(CAP * sizeof(char *));
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) n->input[n->n_input++] = S(tok);
-    n->output = P(sizeof(char *));
-    n->output[n->n_output++] = S(out);
-    n->attribute = P(CAP * sizeof *n->attribute);
-    g->node[g->n_node++] = n;
-    return n;
-}
-
 static void attr_i(Onnx__NodeProto *n, const char *name, int64_t v)
 {
     Onnx__AttributeProto *a = attr(n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
@@ -119,18 +99,6 @@ static void attr_ints(Onnx__NodeProto *n, const char *name, int k, const int64_t
 }
 
 static void output(Onnx__GraphProto *g, const char *name) { g->output[g->n_output++] = vi_float(name, -1, NULL); }
-
-static ember_model *finish(Onnx__GraphProto *g, int opset)
-{
-    Onnx__ModelProto *m = model_new(g, opset, 1);
-    size_t n = onnx__model_proto__get_packed_size(m);
-    uint8_t *buf = P(n);
-    onnx__model_proto__pack(m, buf);
-    ember_model *model;
-    cr_assert_eq(ember_model_load_memory(buf, n, NULL, &model), EMBER_OK, "%s", ember_last_error());
-    pool_free();
-    return model;
-}
 
 /* ---- running and comparing ---- */
 
@@ -221,11 +189,11 @@ Test(jit, env_off_and_unlowered_op)
     Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t d[2] = {4, 6};
     input(g, "x", 2, d);
-    node(g, "CumSum", "x,ax", "y");
+    node_csv(g, "CumSum", "x,ax", "y");
     int64_t ax = 1;
     init_raw(g, "ax", DT_INT64, 0, NULL, &ax, sizeof ax);
     output(g, "y");
-    m = finish(g, 14);
+    m = model_built_load(g, 14);
     cr_assert_eq(ember_program_build(m, NULL, 0, NULL, &p), EMBER_OK, "%s", ember_last_error());
     cr_assert_null(ember_jit_entry(p, &consts));
     cr_assert(strstr(ember_jit_why(), "CumSum"), "why: %s", ember_jit_why());
@@ -240,11 +208,11 @@ static ember_model *unary_model(const char *op, int opset)
     Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t d[4] = {2, 3, 5, 7};
     input(g, "x", 4, d);
-    Onnx__NodeProto *n = node(g, op, "x", "y");
+    Onnx__NodeProto *n = node_csv(g, op, "x", "y");
     if (strcmp(op, "LeakyRelu") == 0 || strcmp(op, "Elu") == 0) attr_f(n, "alpha", 0.3f);
     if (strcmp(op, "HardSigmoid") == 0) attr_f(n, "alpha", 0.25f), attr_f(n, "beta", 0.4f);
     output(g, "y");
-    return finish(g, opset);
+    return model_built_load(g, opset);
 }
 
 Test(jit, unary_ops)
@@ -261,16 +229,16 @@ Test(jit, clip)
     input(g, "x", 2, d);
     float_init(g, "lo", -0.5f);
     float_init(g, "hi", 0.75f);
-    node(g, "Clip", "x,lo,hi", "y");
+    node_csv(g, "Clip", "x,lo,hi", "y");
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "Clip(13)");
+    jit_matches_interp(model_built_load(g, 13), "Clip(13)");
     g = graph_new("jit_test", CAP);
     input(g, "x", 2, d);
-    Onnx__NodeProto *n = node(g, "Clip", "x", "y");
+    Onnx__NodeProto *n = node_csv(g, "Clip", "x", "y");
     attr_f(n, "min", -0.25f);
     attr_f(n, "max", 0.5f);
     output(g, "y");
-    jit_matches_interp(finish(g, 6), "Clip(6)");
+    jit_matches_interp(model_built_load(g, 6), "Clip(6)");
 }
 
 static ember_model *binary_model(const char *op, int ra, const int64_t *da, int rb, const int64_t *db, int b_const)
@@ -279,9 +247,9 @@ static ember_model *binary_model(const char *op, int ra, const int64_t *da, int 
     input(g, "a", ra, da);
     if (b_const) weight(g, "b", rb, db);
     else input(g, "b", rb, db);
-    node(g, op, "a,b", "y");
+    node_csv(g, op, "a,b", "y");
     output(g, "y");
-    return finish(g, 14);
+    return model_built_load(g, 14);
 }
 
 Test(jit, binary_ops)
@@ -306,15 +274,15 @@ static ember_model *conv_model(int64_t C, int64_t M, int64_t G, int64_t k, int64
     input(g, "x", 4, x);
     weight(g, "w", 4, w);
     if (bias) weight(g, "b", 1, b);
-    Onnx__NodeProto *n = node(g, "Conv", bias ? "x,w,b" : "x,w", act ? "c" : "y");
+    Onnx__NodeProto *n = node_csv(g, "Conv", bias ? "x,w,b" : "x,w", act ? "c" : "y");
     int64_t ks[2] = {k, k}, st[2] = {s, s}, pads[4] = {pad, pad, pad, pad};
     attr_ints(n, "kernel_shape", 2, ks);
     attr_ints(n, "strides", 2, st);
     attr_ints(n, "pads", 4, pads);
     attr_i(n, "group", G);
-    if (act) node(g, act, "c", "y");
+    if (act) node_csv(g, act, "c", "y");
     output(g, "y");
-    return finish(g, 13);
+    return model_built_load(g, 13);
 }
 
 Test(jit, conv)
@@ -338,15 +306,15 @@ Test(jit, conv_residual)
         input(g, "r", 4, x);
         weight(g, "w", 4, w);
         weight(g, "b", 1, b);
-        Onnx__NodeProto *n = node(g, "Conv", "x,w,b", "c");
+        Onnx__NodeProto *n = node_csv(g, "Conv", "x,w,b", "c");
         int64_t ks[2] = {3, 3}, pads[4] = {1, 1, 1, 1};
         attr_ints(n, "kernel_shape", 2, ks);
         attr_ints(n, "pads", 4, pads);
         attr_i(n, "group", dw ? 4 : 1);
-        node(g, "Add", "c,r", "s");
-        node(g, "Relu", "s", "y");
+        node_csv(g, "Add", "c,r", "s");
+        node_csv(g, "Relu", "s", "y");
         output(g, "y");
-        jit_matches_interp(finish(g, 13), dw ? "depthwise conv + residual + relu" : "conv + residual + relu");
+        jit_matches_interp(model_built_load(g, 13), dw ? "depthwise conv + residual + relu" : "conv + residual + relu");
     }
 }
 
@@ -357,39 +325,39 @@ Test(jit, gemm_matmul)
     input(g, "a", 2, a);
     weight(g, "b", 2, b);
     weight(g, "c", 1, c);
-    Onnx__NodeProto *n = node(g, "Gemm", "a,b,c", "y");
+    Onnx__NodeProto *n = node_csv(g, "Gemm", "a,b,c", "y");
     attr_i(n, "transB", 1);
     attr_f(n, "alpha", 0.5f);
     attr_f(n, "beta", 2.0f);
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "Gemm transB");
+    jit_matches_interp(model_built_load(g, 13), "Gemm transB");
 
     g = graph_new("jit_test", CAP);
     int64_t a2[2] = {7, 5}, b2[2] = {7, 3}, c2[2] = {5, 1};
     input(g, "a", 2, a2);
     input(g, "b", 2, b2);
     weight(g, "c", 2, c2);
-    n = node(g, "Gemm", "a,b,c", "g");
+    n = node_csv(g, "Gemm", "a,b,c", "g");
     attr_i(n, "transA", 1);
-    node(g, "Relu", "g", "y");
+    node_csv(g, "Relu", "g", "y");
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "Gemm transA + relu");
+    jit_matches_interp(model_built_load(g, 13), "Gemm transA + relu");
 
     g = graph_new("jit_test", CAP);
     int64_t ma[3] = {2, 3, 4}, mb[2] = {4, 5};
     input(g, "a", 3, ma);
     weight(g, "b", 2, mb);
-    node(g, "MatMul", "a,b", "y");
+    node_csv(g, "MatMul", "a,b", "y");
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "MatMul folded batch");
+    jit_matches_interp(model_built_load(g, 13), "MatMul folded batch");
 
     g = graph_new("jit_test", CAP);
     int64_t ba[3] = {2, 3, 4}, bb[3] = {2, 4, 5};
     input(g, "a", 3, ba);
     input(g, "b", 3, bb);
-    node(g, "MatMul", "a,b", "y");
+    node_csv(g, "MatMul", "a,b", "y");
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "MatMul batched");
+    jit_matches_interp(model_built_load(g, 13), "MatMul batched");
 }
 
 static ember_model *pool_model(const char *op, int64_t k, int64_t s, int64_t pad, int cip)
@@ -397,7 +365,7 @@ static ember_model *pool_model(const char *op, int64_t k, int64_t s, int64_t pad
     Onnx__GraphProto *g = graph_new("jit_test", CAP);
     int64_t x[4] = {2, 3, 10, 9};
     input(g, "x", 4, x);
-    Onnx__NodeProto *n = node(g, op, "x", "y");
+    Onnx__NodeProto *n = node_csv(g, op, "x", "y");
     if (k) {
         int64_t ks[2] = {k, k}, st[2] = {s, s}, pads[4] = {pad, pad, pad, pad};
         attr_ints(n, "kernel_shape", 2, ks);
@@ -406,7 +374,7 @@ static ember_model *pool_model(const char *op, int64_t k, int64_t s, int64_t pad
         if (cip) attr_i(n, "count_include_pad", 1);
     }
     output(g, "y");
-    return finish(g, 13);
+    return model_built_load(g, 13);
 }
 
 Test(jit, pools)
@@ -426,9 +394,9 @@ Test(jit, softmax)
             Onnx__GraphProto *g = graph_new("jit_test", CAP);
             int64_t x[3] = {3, 4, 6};
             input(g, "x", 3, x);
-            attr_i(node(g, ops[i], "x", "y"), "axis", axis);
+            attr_i(node_csv(g, ops[i], "x", "y"), "axis", axis);
             output(g, "y");
-            jit_matches_interp(finish(g, 13), ops[i]);
+            jit_matches_interp(model_built_load(g, 13), ops[i]);
         }
 }
 
@@ -439,31 +407,31 @@ Test(jit, reshapes_transpose_concat)
     input(g, "x", 4, x);
     /* Exp between the shape ops keeps the optimizer from collapsing them. */
     ints_init(g, "shape", 2, shape);
-    node(g, "Reshape", "x,shape", "r");
-    node(g, "Exp", "r", "e");
+    node_csv(g, "Reshape", "x,shape", "r");
+    node_csv(g, "Exp", "r", "e");
     ints_init(g, "axes", 1, axes);
-    node(g, "Unsqueeze", "e,axes", "u");
-    node(g, "Neg", "u", "f");
-    node(g, "Squeeze", "f,axes", "s");
-    node(g, "Abs", "s", "t");
-    attr_i(node(g, "Flatten", "t", "y"), "axis", 1);
+    node_csv(g, "Unsqueeze", "e,axes", "u");
+    node_csv(g, "Neg", "u", "f");
+    node_csv(g, "Squeeze", "f,axes", "s");
+    node_csv(g, "Abs", "s", "t");
+    attr_i(node_csv(g, "Flatten", "t", "y"), "axis", 1);
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "Reshape/Unsqueeze/Squeeze/Flatten");
+    jit_matches_interp(model_built_load(g, 13), "Reshape/Unsqueeze/Squeeze/Flatten");
 
     g = graph_new("jit_test", CAP);
     input(g, "x", 4, x);
-    attr_ints(node(g, "Transpose", "x", "y"), "perm", 4, perm);
+    attr_ints(node_csv(g, "Transpose", "x", "y"), "perm", 4, perm);
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "Transpose");
+    jit_matches_interp(model_built_load(g, 13), "Transpose");
 
     g = graph_new("jit_test", CAP);
     int64_t a[3] = {2, 3, 4}, b[3] = {2, 1, 4}, c[3] = {2, 5, 4};
     input(g, "a", 3, a);
     input(g, "b", 3, b);
     weight(g, "c", 3, c);
-    attr_i(node(g, "Concat", "a,b,c", "y"), "axis", 1);
+    attr_i(node_csv(g, "Concat", "a,b,c", "y"), "axis", 1);
     output(g, "y");
-    jit_matches_interp(finish(g, 13), "Concat");
+    jit_matches_interp(model_built_load(g, 13), "Concat");
 }
 
 /* Gather with constant indices (negative ones too) on either axis. */
@@ -475,9 +443,9 @@ Test(jit, gather)
         input(g, "x", 3, x);
         int64_t d = axis == 2 ? 3 : 2;
         init_raw(g, "i", DT_INT64, 1, &d, idx, sizeof(int64_t) * (size_t)d);
-        attr_i(node(g, "Gather", "x,i", "y"), "axis", axis);
+        attr_i(node_csv(g, "Gather", "x,i", "y"), "axis", axis);
         output(g, "y");
-        jit_matches_interp(finish(g, 13), "Gather");
+        jit_matches_interp(model_built_load(g, 13), "Gather");
     }
 }
 
@@ -524,7 +492,7 @@ Test(jit, lstm)
             weight(g, "p", 2, pd);
             strcat(ins, ",p");
         }
-        Onnx__NodeProto *n = node(g, "LSTM", ins, "y");
+        Onnx__NodeProto *n = node_csv(g, "LSTM", ins, "y");
         /* Empty names mark absent optional inputs (strtok skipped them). */
         n->n_input = 0;
         char buf[128];
@@ -548,7 +516,7 @@ Test(jit, lstm)
         char what[96];
         snprintf(what, sizeof what, "LSTM %s layout %d bias %d peep %d init %d clip %d", cfg[k].dir, cfg[k].layout,
                  cfg[k].bias, cfg[k].peep, cfg[k].init, cfg[k].clip);
-        jit_matches_interp(finish(g, 14), what);
+        jit_matches_interp(model_built_load(g, 14), what);
     }
 }
 

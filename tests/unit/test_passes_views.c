@@ -16,7 +16,6 @@
 
 #define CAP 16
 
-
 static void shape_init(Onnx__GraphProto *g, const char *name, int n, const int64_t *v)
 {
     Onnx__TensorProto *t = P(sizeof *t);
@@ -36,36 +35,12 @@ static void shape_init(Onnx__GraphProto *g, const char *name, int n, const int64
 /* Node `op` reading the comma-separated `ins`, writing `out`; axis >= -9 sets "axis". */
 static void node(Onnx__GraphProto *g, const char *op, const char *ins, const char *out, int64_t axis)
 {
-    Onnx__NodeProto *n = P(sizeof *n);
-    onnx__node_proto__init(n);
-    n->op_type = S(op);
-    char name[32], buf[256];
-    snprintf(name, sizeof name, "n%zu", g->n_node);
-    n->name = S(name);
-    n->input = P(CAP * sizeof(char *));
-    snprintf(buf, sizeof buf, "%s", ins);
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) n->input[n->n_input++] = S(tok);
-    n->output = P(sizeof(char *));
-    n->output[n->n_output++] = S(out);
-    n->attribute = P(CAP * sizeof *n->attribute);
+    Onnx__NodeProto *n = node_csv(g, op, ins, out);
     if (axis >= -9) {
         Onnx__AttributeProto *a = attr(n, "axis", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
         a->has_i = 1;
         a->i = axis;
     }
-    g->node[g->n_node++] = n;
-}
-
-static ember_model *finish(Onnx__GraphProto *g)
-{
-    Onnx__ModelProto *m = model_new(g, 13, 1);
-    size_t n = onnx__model_proto__get_packed_size(m);
-    uint8_t *buf = P(n);
-    onnx__model_proto__pack(m, buf);
-    ember_model *model;
-    cr_assert_eq(ember_model_load_memory(buf, n, NULL, &model), EMBER_OK, "%s", ember_last_error());
-    pool_free();
-    return model;
 }
 
 /* Runs m on the cpu backend and the interpreter with the same inputs; equal bits. */
@@ -139,7 +114,7 @@ Test(passes_views, concat_parts_and_views_match_the_interpreter)
     g->output[g->n_output++] = vi_float("y1", -1, NULL);
     g->output[g->n_output++] = vi_float("y2", -1, NULL);
     g->output[g->n_output++] = vi_float("y3", -1, NULL);
-    ember_model *m = finish(g);
+    ember_model *m = model_built_load(g, 13);
     ember_program *p = build(m);
     int a = value(p, "a"), b = value(p, "b"), c = value(p, "c"), v = value(p, "v"), w = value(p, "w");
     cr_expect_eq(p->plan.part_of[a], c);
@@ -171,7 +146,7 @@ Test(passes_views, concats_that_must_copy)
     node(g, "Neg", "d", "y2", -10);
     g->output[g->n_output++] = vi_float("y1", -1, NULL);
     g->output[g->n_output++] = vi_float("y2", -1, NULL);
-    ember_model *m = finish(g);
+    ember_model *m = model_built_load(g, 13);
     ember_program *p = build(m);
     cr_expect_eq(p->plan.part_of[value(p, "a")], -1);
     cr_expect_eq(p->plan.view[value(p, "c")], 0);
