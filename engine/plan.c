@@ -427,7 +427,7 @@ static ember_status sweep(const buf *b, int nb, const int *by_last, int64_t *off
 
 /* ---- the planner ---- */
 
-ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok, ember_plan *out)
+ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok, void *ctx, ember_plan *out)
 {
     if (!out) return ember_error(EMBER_E_INVALID_ARG, "ember_plan_memory: plan pointer is NULL");
     plan_zero(out);
@@ -540,7 +540,7 @@ ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok
                     if (u < 0 || buf_of[u] < 0 || captured[u] || b[buf_of[u]].last != i) continue;
                     if (p.size[u] != p.size[v]) continue;
                     int owner = b[buf_of[u]].value;
-                    if (claimed[owner] == i || !inplace_ok(n, k, o)) continue;
+                    if (claimed[owner] == i || !inplace_ok(ctx, n, k, o)) continue;
                     claimed[owner] = i;
                     buf_of[v] = buf_of[u];
                     p.alias_of[v] = owner;

@@ -55,13 +55,14 @@ typedef struct ember_plan {
 /* May node `n` write output slot `out_idx` into the buffer of input slot `in_idx`? The
  * planner has already checked liveness and sizes; this answers only whether the kernel
  * tolerates the overlap (elementwise ops reading element i before writing element i). */
-typedef bool (*ember_inplace_fn)(const ember_node *n, int in_idx, int out_idx);
+typedef bool (*ember_inplace_fn)(void *ctx, const ember_node *n, int in_idx, int out_idx);
 
-/* Plans g (nodes in topological order, shapes inferred). inplace_ok NULL: no sharing.
+/* Plans g (nodes in topological order, shapes inferred). inplace_ok NULL: no sharing;
+ * else it is called with ctx.
  * Every planned value needs a fully known shape and a fixed-size dtype; otherwise
  * EMBER_E_UNSUPPORTED names the value (bind the input shapes and infer first).
  * On success *out owns arrays (free with ember_plan_free); on failure *out is zeroed. */
-ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok, ember_plan *out);
+ember_status ember_plan_memory(const ember_graph *g, ember_inplace_fn inplace_ok, void *ctx, ember_plan *out);
 void ember_plan_free(ember_plan *p); /* NULL-safe; frees the arrays, keeps the struct */
 
 /* Checks a plan against its graph independently of how it was made: planned lifetimes

@@ -259,13 +259,45 @@ static ember_status mark_precision(ember_graph *g, int precision)
     return EMBER_OK;
 }
 
+/* ember_inplace_fn over the prepared steps: a host kernel that reads an input before
+ * writing over it (ops/host.h inplace_input) and does not read it through another slot. */
+static bool step_inplace_ok(void *ctx, const ember_node *n, int in_idx, int out_idx)
+{
+    const ember_program *p = ctx;
+    const ember_step *s = &p->steps[n - p->g->nodes];
+    if (out_idx != 0 || !s->host || !s->host->inplace_input || !s->host->inplace_input(s->host_state, in_idx))
+        return false;
+    for (int k = 0; k < n->n_inputs; k++)
+        if (k != in_idx && n->inputs[k] == n->inputs[in_idx]) return false;
+    return true;
+}
+
+/* Once the steps are prepared and their layouts chained, plans memory again letting
+ * outputs share a dying input's buffer where the step's kernel allows it (a conv's fused
+ * residual: no copy of it into dst). Only offsets change; not with the JIT, whose
+ * lowered kernels write outputs before reading residuals. EMBER_INPLACE=0 turns it off,
+ * for measurements. */
+static ember_status replan_inplace(ember_program *p)
+{
+    const char *env = getenv("EMBER_INPLACE");
+    if (env && strcmp(env, "0") == 0) return EMBER_OK;
+    int any = 0;
+    for (int i = 0; i < p->n_steps && !any; i++) any = p->steps[i].host && p->steps[i].host->inplace_input;
+    if (!any) return EMBER_OK;
+    ember_plan plan;
+    TRY(ember_plan_memory(p->g, step_inplace_ok, p, &plan));
+    ember_plan_free(&p->plan);
+    p->plan = plan;
+    return EMBER_OK;
+}
+
 /* The optimized graph's last steps, shared by a fresh build and a cache hit. */
 static ember_status finish_graph(ember_program *p, const ember_program_options *opt)
 {
     int precision = opt ? opt->precision : EMBER_PRECISION_FP32;
     TRY(check_static(p->g));
     TRY(mark_precision(p->g, precision));
-    TRY(ember_plan_memory(p->g, NULL, &p->plan));
+    TRY(ember_plan_memory(p->g, NULL, NULL, &p->plan));
     return ember_program_mark_channel_blocks(p, precision);
 }
 
@@ -383,6 +415,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     ember_cache_writer *cw = p->cache == EMBER_CACHE_MISS ? ember_cache_store_begin(&key, p) : NULL;
     st = prepare_steps(p, threads, !(opt && opt->reference_only), choice, have_rel && release_early ? &rel : NULL);
     if (st == EMBER_OK) st = ember_program_chain_layouts(p);
+    if (st == EMBER_OK && release_early) st = replan_inplace(p);
     ember_cache_store_end(cw, p, st == EMBER_OK);
     if (st != EMBER_OK) {
         if (have_rel) release_free(&rel);

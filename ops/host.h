@@ -42,6 +42,12 @@ typedef struct ember_host_kernel {
      * copy of its own (reordered weights), so the program may give that input's memory
      * back once every step is prepared (engine/program.c). */
     int (*drops_input)(void *state, int in_idx);
+
+    /* Optional: true when run may find output 0 in the same memory as input in_idx (it
+     * reads each input element before writing over it, as a oneDNN sum post-op does with
+     * its residual). Asked after every set_layout; the program then replans its memory
+     * with that output sharing the input's buffer where the input dies at this step. */
+    int (*inplace_input)(void *state, int in_idx);
 } ember_host_kernel;
 
 /* EMBER_OK when the host fast paths can compute in bfloat16 natively (AVX512-BF16 or

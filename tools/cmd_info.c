@@ -366,7 +366,7 @@ static int print_optimized(const ember_model *m, bool graph, bool plan, const ch
                                "(bind them with --shape %s=D0,D1,...)", v->name, v->name);
         }
         ember_plan p;
-        if (rc == 0 && ember_plan_memory(g, NULL, &p) != EMBER_OK)
+        if (rc == 0 && ember_plan_memory(g, NULL, NULL, &p) != EMBER_OK)
             rc = cli_error("cannot plan the memory: %s", ember_last_error());
         if (rc == 0) {
             if (graph) printf("\n");

@@ -8,8 +8,9 @@
  * starts it from the producer's layout when that is another one), and the dst reorder
  * when every reader takes it (a blocked layout of the NCHW size only).
  * A fused residual (input 3, "ember_sum_input", engine/passes/fuse.c) is a sum post-op
- * ahead of the activation: it is copied (or reordered) into dst before the convolution;
- * chained, it comes in dst's layout.
+ * ahead of the activation: it is copied (or reordered) into dst before the convolution,
+ * unless the memory plan put dst in the residual's own buffer; chained, it comes in dst's
+ * layout.
  * bf16 (onednn.h): the primitive's src, weights and dst are bfloat16 in the layouts
  * oneDNN picks; the src/dst reorders to and from the arena's fp32 NCHW convert, and a
  * chained value stays bf16 from one oneDNN step to the next. */
@@ -449,6 +450,17 @@ static ember_status conv_set_layout(void *state, int is_output, int idx, int lay
     return EMBER_OK;
 }
 
+/* The residual may already be dst's memory: then the copy into dst is skipped and the
+ * sum post-op reads it in place. Not when it would need a reorder into dst (oneDNN
+ * reorders do not run in place); with a dst reorder the primitive writes scratch. */
+static int conv_inplace_input(void *state, int in_idx)
+{
+    const conv_state *st = state;
+    if (in_idx != 3 || !st->sum) return 0;
+    if (st->reorder_dst) return 1;
+    return dnnl_memory_desc_equal(st->res_chained ? &st->conv.dst_md : &st->user_dst_md, &st->conv.dst_md);
+}
+
 /* Weights are reordered into st->weights at prepare; a constant bias is copied. */
 static int conv_drops_input(void *state, int in_idx)
 {
@@ -466,4 +478,5 @@ const ember_host_kernel ember_host_onednn_conv = {
     .accepts_layout = conv_accepts_layout,
     .set_layout = conv_set_layout,
     .drops_input = conv_drops_input,
+    .inplace_input = conv_inplace_input,
 };

@@ -46,8 +46,9 @@ static int node(ember_graph *g, const char *op, const int *ins, int n_in, const 
 /* Relu: an elementwise op that is no view (Identity would share its input's buffer). */
 static void unary(ember_graph *g, int in, int out) { node(g, "Relu", &in, 1, &out, 1); }
 
-static bool always(const ember_node *n, int in_idx, int out_idx)
+static bool always(void *ctx, const ember_node *n, int in_idx, int out_idx)
 {
+    (void)ctx;
     (void)n;
     (void)in_idx;
     (void)out_idx;
@@ -55,8 +56,9 @@ static bool always(const ember_node *n, int in_idx, int out_idx)
 }
 
 /* Elementwise ops whose kernels read element i before writing element i. */
-static bool elementwise(const ember_node *n, int in_idx, int out_idx)
+static bool elementwise(void *ctx, const ember_node *n, int in_idx, int out_idx)
 {
+    (void)ctx;
     static const char *const unary_ops[] = {"Relu", "Clip", "Identity", "Sigmoid", "Tanh", "Erf", "Sqrt",
                                             "LeakyRelu", "BatchNormalization", "Neg", "Exp"};
     static const char *const binary_ops[] = {"Add", "Sub", "Mul", "Div"};
@@ -71,7 +73,7 @@ static bool elementwise(const ember_node *n, int in_idx, int out_idx)
 static ember_plan plan_ok(const ember_graph *g, ember_inplace_fn f)
 {
     ember_plan p;
-    cr_assert_eq(ember_plan_memory(g, f, &p), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(ember_plan_memory(g, f, NULL, &p), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(ember_plan_verify(g, &p), EMBER_OK, "%s", ember_last_error());
     return p;
 }
@@ -231,19 +233,19 @@ Test(plan, refuses_unknown_shapes_naming_the_tensor)
     ember_graph *g = chain4(256);
     g->values[ember_graph_find(g, "b")].shape.dims[0] = -1;
     ember_plan p;
-    cr_assert_eq(ember_plan_memory(g, NULL, &p), EMBER_E_UNSUPPORTED);
+    cr_assert_eq(ember_plan_memory(g, NULL, NULL, &p), EMBER_E_UNSUPPORTED);
     cr_assert(strstr(ember_last_error(), "'b'"), "%s", ember_last_error());
     cr_assert(strstr(ember_last_error(), "bind the input shapes"), "%s", ember_last_error());
     cr_assert_null(p.offset);
     g->values[ember_graph_find(g, "b")].shape.rank = -1;
-    cr_assert_eq(ember_plan_memory(g, NULL, &p), EMBER_E_UNSUPPORTED);
+    cr_assert_eq(ember_plan_memory(g, NULL, NULL, &p), EMBER_E_UNSUPPORTED);
     g->values[ember_graph_find(g, "b")].shape.rank = 1;
     g->values[ember_graph_find(g, "b")].shape.dims[0] = 4;
     g->values[ember_graph_find(g, "b")].dtype = EMBER_DT_UNDEFINED;
-    cr_assert_eq(ember_plan_memory(g, NULL, &p), EMBER_E_UNSUPPORTED);
+    cr_assert_eq(ember_plan_memory(g, NULL, NULL, &p), EMBER_E_UNSUPPORTED);
     cr_assert(strstr(ember_last_error(), "'b'"), "%s", ember_last_error());
-    cr_assert_eq(ember_plan_memory(NULL, NULL, &p), EMBER_E_INVALID_ARG);
-    cr_assert_eq(ember_plan_memory(g, NULL, NULL), EMBER_E_INVALID_ARG);
+    cr_assert_eq(ember_plan_memory(NULL, NULL, NULL, &p), EMBER_E_INVALID_ARG);
+    cr_assert_eq(ember_plan_memory(g, NULL, NULL, NULL), EMBER_E_INVALID_ARG);
     ember_graph_free(g);
 }
 
@@ -256,7 +258,7 @@ Test(plan, refuses_nodes_out_of_order)
     unary(g, b, y);
     set_io(g, x, y);
     ember_plan p;
-    cr_assert_eq(ember_plan_memory(g, NULL, &p), EMBER_E_INVALID_ARG);
+    cr_assert_eq(ember_plan_memory(g, NULL, NULL, &p), EMBER_E_INVALID_ARG);
     cr_assert(strstr(ember_last_error(), "topological"), "%s", ember_last_error());
     ember_graph_free(g);
 }
@@ -362,8 +364,9 @@ static unsigned rnd(unsigned n)
 }
 
 /* Pseudo-random but a pure function of its arguments, as a predicate must be. */
-static bool some(const ember_node *n, int in_idx, int out_idx)
+static bool some(void *ctx, const ember_node *n, int in_idx, int out_idx)
 {
+    (void)ctx;
     unsigned h = 2166136261u;
     for (const char *s = n->name; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
     return (h + (unsigned)in_idx * 7u + (unsigned)out_idx * 3u) % 3 != 0;
@@ -479,7 +482,7 @@ Test(plan, long_chain_plans_fast)
     struct timespec t0, t1, t2;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ember_plan p;
-    cr_assert_eq(ember_plan_memory(g, NULL, &p), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(ember_plan_memory(g, NULL, NULL, &p), EMBER_OK, "%s", ember_last_error());
     clock_gettime(CLOCK_MONOTONIC, &t1);
     cr_assert_eq(ember_plan_verify(g, &p), EMBER_OK, "%s", ember_last_error());
     clock_gettime(CLOCK_MONOTONIC, &t2);
@@ -489,7 +492,7 @@ Test(plan, long_chain_plans_fast)
                 p.lower_bound);
     cr_assert_leq(p.arena_bytes, p.lower_bound * 3 / 2);
     ember_plan_free(&p);
-    cr_assert_eq(ember_plan_memory(g, always, &p), EMBER_OK, "%s", ember_last_error());
+    cr_assert_eq(ember_plan_memory(g, always, NULL, &p), EMBER_OK, "%s", ember_last_error());
     cr_assert_eq(ember_plan_verify(g, &p), EMBER_OK, "%s", ember_last_error());
     ember_plan_free(&p);
     ember_graph_free(g);
@@ -571,7 +574,7 @@ static void plan_model(const char *name)
     cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
     ember_graph *g = ((struct ember_model *)m)->graph;
     ember_plan probe;
-    if (ember_plan_memory(g, NULL, &probe) == EMBER_E_UNSUPPORTED) {
+    if (ember_plan_memory(g, NULL, NULL, &probe) == EMBER_E_UNSUPPORTED) {
         cr_assert(strstr(ember_last_error(), "bind the input shapes"), "%s", ember_last_error());
         cr_log_info("%s: %s; binding the shapes of a run", name, ember_last_error());
         bind_shapes_by_running(g);
