@@ -23,7 +23,8 @@ static void help(FILE *f)
             "Reports latency median, p90 (nearest rank), min, mean and max in ms, throughput\n"
             "(runs per second of run time), the compile time the session reports, the wall\n"
             "time of session creation, the first run's time (models with symbolic shapes\n"
-            "compile there), the process's peak RSS and the backend actually used.\n"
+            "compile there), the process's peak RSS (VmHWM: this process since its last\n"
+            "exec, not its parent's) and the backend actually used.\n"
             "\n"
             "options:\n"
             "  --backend B        backend (default: cpu)\n"
@@ -160,6 +161,30 @@ void cli_timing_free(cli_timing_ctx *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The process's peak resident set in MB. VmHWM in /proc/self/status, which execve
+ * resets: ru_maxrss survives execve on Linux, so a bench started by a big process (a
+ * Python harness with ONNX Runtime loaded) reported its parent's peak (279 MB instead of
+ * ~57 for ad_autoencoder). ru_maxrss where there is no /proc. */
+static double peak_rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        long kb = -1;
+        while (fgets(line, sizeof line, f))
+            if (strncmp(line, "VmHWM:", 6) == 0 && sscanf(line + 6, "%ld", &kb) == 1) break;
+        fclose(f);
+        if (kb >= 0) return (double)kb / 1024.0;
+    }
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return -1;
+#ifdef __APPLE__
+    return (double)ru.ru_maxrss / (1024.0 * 1024.0); /* bytes there */
+#else
+    return (double)ru.ru_maxrss / 1024.0; /* KiB */
+#endif
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -206,8 +231,7 @@ int cmd_bench(int argc, char **argv)
     mn = lat[0];
     mx = lat[n - 1];
     double ips = total > 0 ? n / (total / 1e3) : 0;
-    struct rusage ru;
-    double rss_mb = getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : -1; /* KiB on Linux */
+    double rss_mb = peak_rss_mb();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = o.threads > 0 ? o.threads : (int)(cores > 0 ? cores : 1);
     const char *backend = ember_session_backend(c.session);
