@@ -22,6 +22,10 @@ overhead that Ember's C loop does not; each engine's overhead is measured on a o
 Identity ONNX model (one Identity per input, same names, dtypes and shapes; for torch,
 nn.Identity) and the ratio is also reported against (time - overhead).
 
+Peak RSS: `ember bench` reports its own process's VmHWM; ORT's is measured in a fresh
+process of this Python that imports numpy and onnxruntime (its VmHWM then is the
+"import" baseline), runs the model as often as a measurement does, and reports VmHWM.
+
 Also: the machine's single-thread SGEMM peak (numpy on OpenBLAS, 2048^3) and each Ember
 model's achieved GFLOP/s (FLOPs from `ember info --json`).
 
@@ -345,6 +349,51 @@ def sgemm_peak(n=2048):
     return float(lines[0]), (lines[1] if len(lines) > 1 else "")
 
 
+# Peak RSS of ONNX Runtime for one model, in a fresh process of this same Python: import
+# numpy and onnxruntime (VmHWM then = the import baseline), create the session with the
+# benchmark's options, run it warm-up + iters times on the same feeds, report VmHWM.
+# VmHWM rather than ru_maxrss: the latter survives execve and would include this harness.
+ORT_RSS_SCRIPT = r"""
+import json, sys
+def hwm():
+    with open("/proc/self/status") as f:
+        for l in f:
+            if l.startswith("VmHWM:"):
+                return int(l.split()[1]) / 1024.0
+import numpy as np
+import onnxruntime as ort
+base = hwm()
+path, feeds_path, threads, runs = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+peak = None
+if path != "-":
+    feeds = dict(np.load(feeds_path))
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    for _ in range(runs):
+        s.run(None, feeds)
+    peak = hwm()
+print(json.dumps({"import_rss_mb": base, "peak_rss_mb": peak}))
+"""
+
+
+def ort_peak_rss(path, feeds, threads, runs, tmpdir):
+    """(peak, import baseline) in MB of a fresh ORT process running the model; path "-":
+    only the baseline (python + numpy + onnxruntime imported)."""
+    feeds_path = os.path.join(tmpdir, "rss_feeds.npz")
+    np.savez(feeds_path, **feeds)
+    r = subprocess.run([sys.executable, "-c", ORT_RSS_SCRIPT, path, feeds_path, str(threads), str(runs)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        log("NOTE: ORT peak RSS not measured: " + r.stderr.strip()[-300:])
+        return None, None
+    d = json.loads(r.stdout.strip().splitlines()[-1])
+    return d["peak_rss_mb"], d["import_rss_mb"]
+
+
 def ember_flops(exe, path):
     r = subprocess.run([exe, "info", path, "--json"], capture_output=True, text=True)
     if r.returncode != 0:
@@ -398,6 +447,7 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
             overhead[p] = min(time_loop(o.call, 300, 30) for _ in range(2))
         except Exception as e:  # noqa: BLE001
             log("NOTE: no overhead for %s: %s" % (LABEL[p], e))
+    ort_rss = ort_peak_rss(path, feeds, threads, warmup + iters, tmpdir) if "ort" in engines else (None, None)
     row = {"model": name, "threads": threads, "iters": iters, "warmup": warmup,
            "loadavg_1min": os.getloadavg()[0], "cpu_busy_before_rounds": busy, "engines": {}, "notes": notes}
     em = median_of(rounds["ember"])
@@ -415,6 +465,8 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
                      ratio_corrected=em / corr if corr else None)
             if e in ("ov", "ov-f32"):
                 d["precision"] = engines[e].precision
+            if e == "ort":
+                d["peak_rss_mb"], d["import_rss_mb"] = ort_rss
         row["engines"][e] = d
     return row
 
@@ -469,6 +521,23 @@ def print_table(rows, peers, out=sys.stdout):
             line += [fmt(geomean([r["engines"][p]["ratio"] for r in sub if p in r["engines"]])),
                      fmt(geomean([r["engines"][p]["ratio_corrected"] for r in sub if p in r["engines"]]))]
         lines.append(line)
+    print_rows(lines, out)
+
+
+def print_rss_table(rows, out=sys.stdout):
+    """Peak RSS of each engine's process: `ember bench` against a fresh ORT process that
+    ran the same model as often; ORT-import is that process before the model (python,
+    numpy and onnxruntime imported), ORT-model the difference."""
+    lines = [["model", "thr", "Ember", "ORT", "Ember/ORT", "ORT-import", "ORT-model"]]
+    for r in rows:
+        e, o = r["engines"]["ember"], r["engines"].get("ort") or {}
+        er, orr, base = e.get("peak_rss_mb"), o.get("peak_rss_mb"), o.get("import_rss_mb")
+        lines.append([r["model"], str(r["threads"]), fmt(er, 1), fmt(orr, 1),
+                      fmt(er / orr) if er and orr else "-", fmt(base, 1),
+                      fmt(orr - base, 1) if orr and base else "-"])
+    if all(l[3] == "-" for l in lines[1:]):
+        return
+    print("\npeak RSS (MB, VmHWM of each engine's own process)\n", file=out)
     print_rows(lines, out)
 
 
@@ -585,6 +654,7 @@ def main():
     print("\nlatency (ms), median of %d per-round medians; X-c: X minus its per-call overhead "
           "(Identity model)\n" % args.rounds)
     print_table(rows, shown)
+    print_rss_table(rows)
     print_bf16_table(rows)
     if peak:
         print("\nsingle-thread SGEMM peak: %.1f GFLOP/s (numpy 2048^3, %s)" % (peak, blas or "?"))
