@@ -30,6 +30,7 @@ typedef struct ember_pass_stats {
     X(BN_FOLD, "bn-folding", ember_pass_bn_fold)         \
     X(MATMUL_BIAS, "matmul-bias", ember_pass_matmul_bias) \
     X(FUSE, "fusion", ember_pass_fuse)                   \
+    X(TRANSPOSE_SINK, "transpose-sinking", ember_pass_transpose_sink) \
     X(RESHAPE, "transpose-reshape", ember_pass_reshape)  \
     X(ELEMENTWISE, "elementwise-fusion", ember_pass_elementwise_fuse) \
     X(DCE, "dce", ember_pass_dce)
@@ -64,6 +65,9 @@ enum ember_pass {
  *                      into Gemm / MatMul only) after a Conv / Gemm / MatMul, directly or
  *                      through a Reshape, becomes that node's "ember_activation"
  *                      attribute; rank-2 MatMul + Add of a constant bias becomes Gemm.
+ *   transpose-sinking: a Transpose read only by an elementwise node (unary; binary with
+ *                      a float32 constant, or with both operands transposed alike) moves
+ *                      below it, towards another Transpose to cancel with.
  *   transpose-reshape: Transpose pairs composed or cancelled; chains of
  *                      Reshape/Squeeze/Unsqueeze/Flatten collapsed into one Reshape;
  *                      no-op Transpose/Reshape removed.

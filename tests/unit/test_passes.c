@@ -651,3 +651,54 @@ Test(passes, elementwise_chains_become_one_loop)
     cr_expect_eq(g->nodes[1].op, EMBER_OP_EXP);
     ember_graph_free(g);
 }
+
+/* ---- transpose sinking ---- */
+
+/* x -> Transpose p -> Relu -> Add bias[3] -> Mul 0.5 -> Max(c[1,4,5,3], .) -> Transpose p^-1
+ * -> Sigmoid: the two Transposes meet and cancel. Sub(Transpose(x2), Transpose(x3)) -> Exp:
+ * one Transpose instead of two, last. A LeakyRelu over a Transpose that is also a graph
+ * output stays put. */
+static void build_sink(ember_graph *g)
+{
+    int x = ut_input(g, "x", 4, D4), x2 = ut_input(g, "x2", 4, D4), x3 = ut_input(g, "x3", 4, D4);
+    int64_t p[4] = {0, 2, 3, 1}, q[4] = {0, 3, 1, 2}, three = 3, full[4] = {1, 4, 5, 3}, one = 1;
+    ember_attr ap = ints("perm", p, 4), aq = ints("perm", q, 4);
+    int t1 = ut_node(g, "Transpose", 13, &x, 1, "t1", &ap, 1);
+    int r = ut_node(g, "Relu", 13, &t1, 1, "r", NULL, 0);
+    int a = ut_node(g, "Add", 13, (int[]){r, weights(g, "bias", 1, &three, 0.3f)}, 2, "a", NULL, 0);
+    int m = ut_node(g, "Mul", 13, (int[]){a, constant(g, "half", EMBER_DT_FLOAT, 1, &one, (float[]){0.5f})}, 2, "m", NULL, 0);
+    int mx = ut_node(g, "Max", 13, (int[]){weights(g, "floor", 4, full, 1.1f), m}, 2, "mx", NULL, 0);
+    int t2 = ut_node(g, "Transpose", 13, &mx, 1, "t2", &aq, 1);
+    ut_output(g, ut_node(g, "Sigmoid", 13, &t2, 1, "y", NULL, 0));
+    int u1 = ut_node(g, "Transpose", 13, &x3, 1, "u1", &ap, 1);
+    int u2 = ut_node(g, "Transpose", 13, &x2, 1, "u2", &ap, 1);
+    int d = ut_node(g, "Sub", 13, (int[]){u2, u1}, 2, "d", NULL, 0);
+    ut_output(g, ut_node(g, "Exp", 13, &d, 1, "y2", NULL, 0));
+    int v = ut_node(g, "Transpose", 13, &x2, 1, "v", &aq, 1);
+    ut_output(g, v);
+    ember_attr al = flt("alpha", 0.2f);
+    ut_output(g, ut_node(g, "LeakyRelu", 13, &v, 1, "y3", &al, 1));
+}
+
+Test(passes, transposes_sink_and_cancel)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_sink, EMBER_PASS_TRANSPOSE_SINK, &st, &before);
+    /* Below r, a, m, mx; u1 + u2 below d (u1 goes), then below Exp; t2 below Sigmoid. */
+    cr_expect_eq(st.changed, 7);
+    cr_expect_eq(st.removed, 1);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_TRANSPOSE), 4);
+    /* y2 is now Transpose(Exp(Sub(x2, x))): the Transpose moved past Sub, then Exp. */
+    const ember_node *last = &g->nodes[g->values[ember_graph_find(g, "y2")].producer];
+    cr_expect_eq(last->op, EMBER_OP_TRANSPOSE);
+    /* LeakyRelu still reads the pinned Transpose output. */
+    const ember_node *lr = &g->nodes[g->values[ember_graph_find(g, "y3")].producer];
+    cr_expect_eq(lr->op, EMBER_OP_LEAKY_RELU);
+    cr_expect_eq(lr->inputs[0], ember_graph_find(g, "v"));
+    ember_graph_free(g);
+    /* The whole optimizer: t1 and t2 cancel; results still equal (apply checks them). */
+    g = apply(build_sink, -1, NULL, &before);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_TRANSPOSE), 2, "left: the one after Sub, and v");
+    ember_graph_free(g);
+}
