@@ -28,6 +28,7 @@
 #include "../kernels/activation.h"
 #include "../kernels/fast_math.h"
 #include "../nn_common.h"
+#include "gemm_act.h"
 
 /* Multiply-adds per sgemm call below which the reference kernel is as fast or faster. */
 #define OPENBLAS_MIN_MACS 512.0
@@ -129,11 +130,12 @@ static void fill_bias(const mm_job *j, int64_t r0, int64_t r1, int64_t c0, int64
 #define GEMM_CLONES
 #endif
 
-GEMM_CLONES static void act_rows(float *y, int64_t rows, int64_t cols, int64_t ld, const blas_gemm *s)
+GEMM_CLONES void ember_gemm_act_rows(float *y, int64_t rows, int64_t cols, int64_t ld, int act, float act_a,
+                                     float act_b)
 {
     for (int64_t r = 0; r < rows; r++) {
         float *restrict p = y + r * ld;
-        switch (s->act) {
+        switch (act) {
         case K_ACT_GELU:
             for (int64_t i = 0; i < cols; i++) p[i] = 0.5f * p[i] * (1.0f + k_ferf(p[i] * 0.7071067811865476f));
             break;
@@ -146,7 +148,7 @@ GEMM_CLONES static void act_rows(float *y, int64_t rows, int64_t cols, int64_t l
         case K_ACT_SILU:
             for (int64_t i = 0; i < cols; i++) p[i] = p[i] * k_fsigmoid(p[i]);
             break;
-        default: k_activation_f32(p, cols, s->act, s->act_a, s->act_b, 0, 1); break;
+        default: k_activation_f32(p, cols, act, act_a, act_b, 0, 1); break;
         }
     }
 }
@@ -179,7 +181,8 @@ static void mm_share(void *ctx, int ith, int nth)
             cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
                         (int)(r1 - r0), (int)(c1 - c0), (int)j->K, j->alpha, a, (int)j->lda, b, (int)j->ldb,
                         kbeta, y, (int)j->N);
-        if (j->s->act != K_ACT_NONE) act_rows(y, r1 - r0, c1 - c0, j->N, j->s);
+        if (j->s->act != K_ACT_NONE)
+            ember_gemm_act_rows(y, r1 - r0, c1 - c0, j->N, j->s->act, j->s->act_a, j->s->act_b);
     }
 }
 
