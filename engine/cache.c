@@ -382,6 +382,7 @@ int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e)
         memset(e, 0, sizeof *e);
         return 0;
     }
+    ember_cache_touch(path);
     e->map = map;
     e->map_bytes = size;
     return 1;
@@ -501,6 +502,7 @@ void ember_cache_store_end(ember_cache_writer *w, const ember_program *p, int ok
         writer_abandon(w, w->tmp);
         return;
     }
+    ember_cache_evict(w->path);
     free(w);
 }
 
@@ -547,6 +549,7 @@ int ember_cache_object_load(const ember_cache_key *key, void **map, size_t *map_
         if (m) munmap(m, size);
         return 0;
     }
+    ember_cache_touch(path);
     *map = m;
     *map_bytes = size;
     *data = (const unsigned char *)m + sizeof(header);
@@ -573,5 +576,7 @@ void ember_cache_object_store(const ember_cache_key *key, const void *data, size
     if (!ok || rename(tmp, path) != 0) {
         debug("object not stored (%s): %s", tmp, strerror(errno));
         if (fd >= 0) unlink(tmp);
+        return;
     }
+    ember_cache_evict(path);
 }

@@ -18,7 +18,9 @@
  * parse) is removed and the program is built from the model instead; nothing in an entry
  * is trusted before it is checked (indices, sizes, offsets), and shapes and the memory
  * plan are recomputed from the loaded graph. EMBER_CACHE_DEBUG=1 prints why an entry was
- * rejected or not written. */
+ * rejected or not written. The folder is kept under a size budget (EMBER_CACHE_MAX_MB,
+ * default 4096): after each store the least recently used entries go (a hit counts as a
+ * use). */
 #ifndef EMBER_CACHE_H
 #define EMBER_CACHE_H
 #include <stddef.h>
@@ -84,4 +86,13 @@ void ember_cache_unmap(void *map, size_t bytes); /* NULL-safe */
 void ember_cache_object_key(const uint64_t program_key[2], ember_cache_key *key);
 int ember_cache_object_load(const ember_cache_key *key, void **map, size_t *map_bytes, const void **data, size_t *n);
 void ember_cache_object_store(const ember_cache_key *key, const void *data, size_t n);
+/* The size budget (engine/cache_evict.c): EMBER_CACHE_MAX_MB (default 4096 MiB; 0 = no
+ * limit), in bytes (0 = none). */
+uint64_t ember_cache_budget_bytes(void);
+/* Removes least recently used entries (oldest mtime) until the folder's entries fit the
+ * budget, never `keep` (a path or NULL); also stale temporary files. Returns how many
+ * entries went. */
+int ember_cache_evict(const char *keep);
+/* Marks an entry as just used (its mtime = now). */
+void ember_cache_touch(const char *path);
 #endif

@@ -574,3 +574,72 @@ Test(cache, jit_object_code, .timeout = 180)
     rm_dir(dir);
 }
 #endif
+
+/* The one entry (.emc) in dir: its path into out and its size. */
+static long only_entry(char *out)
+{
+    char names[8][600];
+    cr_assert_eq(entries(names, NULL), 1);
+    snprintf(out, 600, "%s", names[0]);
+    struct stat st;
+    cr_assert_eq(stat(out, &st), 0);
+    return (long)st.st_size;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* EMBER_CACHE_MAX_MB: a store that overflows the budget removes the least recently used
+ * entry (a hit counts as a use), keeps the one just written, and what was evicted is
+ * simply a miss next time. */
+Test(cache, size_budget_evicts_least_recently_used, .timeout = 180)
+{
+    char pa[600], pb[600], pc[600], base[256];
+    result r;
+    long sc;
+    fresh_dir(); /* the size of vww's entry, learned in a folder of its own */
+    run_model("vww_mobilenet025", "cpu", 1, 1, &r);
+    release(&r);
+    sc = only_entry(pc);
+    snprintf(base, sizeof base, "%s", strrchr(pc, '/') + 1);
+    rm_dir(dir);
+    fresh_dir();
+    snprintf(pc, sizeof pc, "%s/%s", dir, base);
+    run_model("cifar_resnet8", "cpu", 1, 1, &r);
+    release(&r);
+    long sa = only_entry(pa);
+    run_model("kws_dscnn", "cpu", 1, 1, &r);
+    release(&r);
+    char names[8][600];
+    cr_assert_eq(entries(names, NULL), 2);
+    snprintf(pb, sizeof pb, "%s", strcmp(names[0], pa) == 0 ? names[1] : names[0]);
+    run_model("cifar_resnet8", "cpu", 1, 1, &r); /* a use: now kws's entry is the oldest */
+    cr_assert_str_eq(r.cache, "hit");
+    release(&r);
+    char mb[64];
+    snprintf(mb, sizeof mb, "%.9f", (double)(sa + sc + 4096) / 1048576.0);
+    setenv("EMBER_CACHE_MAX_MB", mb, 1);
+    run_model("vww_mobilenet025", "cpu", 1, 1, &r);
+    cr_assert_str_eq(r.cache, "miss");
+    release(&r);
+    cr_expect(exists(pa), "the recently used entry was evicted");
+    cr_expect(!exists(pb), "the least recently used entry stayed over budget");
+    cr_expect(exists(pc), "the entry just written was evicted");
+    cr_expect_eq(entries(NULL, NULL), 2);
+    run_model("kws_dscnn", "cpu", 1, 1, &r); /* evicted: a miss, and it evicts in turn */
+    cr_expect_str_eq(r.cache, "miss");
+    release(&r);
+    cr_expect(exists(pb));
+    /* 0 = no limit: nothing more goes. */
+    setenv("EMBER_CACHE_MAX_MB", "0", 1);
+    run_model("cifar_resnet8", "cpu", 1, 1, &r);
+    release(&r);
+    run_model("vww_mobilenet025", "cpu", 1, 1, &r);
+    release(&r);
+    cr_expect_eq(entries(NULL, NULL), 3);
+    unsetenv("EMBER_CACHE_MAX_MB");
+    rm_dir(dir);
+}
