@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "host_harness.h"
+#include "ops/host/gemm_act.h"
 
 static uint32_t rng = 4242;
 
@@ -118,4 +119,39 @@ Test(host_packed_gemm, declines)
     harness_in ins[2] = {f32_in(2, 16, 8, a, 0), f32_in(2, 8, 8, b, 0)};
     ember_op_tensor got;
     cr_expect_eq(harness_run_host(k, "Gemm", ins, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
+}
+
+Test(host_packed_gemm, gelu_epilogue_accuracy)
+{
+    /* The AVX-512 GELU of the epilogues against double-precision x * Phi(x) over [-12, 12]
+     * (rows with a tail of 7 columns), and its special values. */
+    enum { ROWS = 100, COLS = 2007, LD = 2010 };
+    float *y = malloc(sizeof(float) * ROWS * LD);
+    for (int i = 0; i < ROWS * LD; i++) y[i] = -12.0f + 24.0f * (float)i / (float)(ROWS * LD);
+    float *x = malloc(sizeof(float) * ROWS * LD);
+    memcpy(x, y, sizeof(float) * ROWS * LD);
+    if (!ember_gelu_rows_avx512(y, ROWS, COLS, LD)) {
+        cr_expect(!have_avx512());
+        free(x);
+        free(y);
+        return;
+    }
+    for (int r = 0; r < ROWS; r++)
+        for (int i = 0; i < LD; i++) {
+            int k = r * LD + i;
+            if (i >= COLS) {
+                cr_assert_eq(y[k], x[k], "column %d past the row was written", i);
+                continue;
+            }
+            double v = x[k], want = 0.5 * v * erfc(-v / sqrt(2.0));
+            cr_assert(fabs(y[k] - want) <= 5e-7 + 1e-6 * fabs(want), "GELU(%.9g): %.9g, want %.9g", v, y[k], want);
+        }
+    float sp[5] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f};
+    ember_gelu_rows_avx512(sp, 1, 5, 5);
+    cr_expect(isnan(sp[0]));
+    cr_expect(isinf(sp[1]) && sp[1] > 0);
+    cr_expect(isnan(sp[2]), "-inf * Phi(-inf) is -inf * 0, as the erf form");
+    cr_expect(sp[3] == 0.0f && sp[4] == 0.0f);
+    free(x);
+    free(y);
 }
