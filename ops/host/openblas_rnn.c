@@ -24,6 +24,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,8 +213,8 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
         }
     }
     /* scratch: the projection [S*B, D*GH], h and c [B, H], GRU's h-gate products [B, GH]
-     * and reset rows [B, H]. */
-    int64_t floats = rows * D * GH + 2 * B * H + (kind == K_GRU ? B * GH + B * H : 0);
+     * and reset rows [B, H]; LSTM: a second h [B, H] (lstm_team). */
+    int64_t floats = rows * D * GH + 2 * B * H + (kind == K_GRU ? B * GH + B * H : B * H);
     c->scratch_bytes = sizeof(float) * (size_t)floats;
     *state = s;
     return EMBER_OK;
@@ -277,16 +278,77 @@ static void rec_product(const blas_rnn *s, int64_t d, int64_t n0, int64_t N, con
                 beta, out, (int)ldo);
 }
 
-/* One LSTM step's gates for one batch row: g = [i, o, f, c] pre-activations. */
-RNN_CLONES static void lstm_gates(int64_t H, const float *restrict g, float *restrict h, float *restrict cc)
+/* One LSTM step's gates for one batch row, units [j0, j1): g = [i, o, f, c] pre-activations. */
+RNN_CLONES static void lstm_gates(int64_t H, int64_t j0, int64_t j1, const float *restrict g, float *restrict h,
+                                  float *restrict cc)
 {
     const float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
-    for (int64_t j = 0; j < H; j++) {
+    for (int64_t j = j0; j < j1; j++) {
         float it = sigm(gi[j]), ft = sigm(gf[j]), ct = tanh_e(gc[j]);
         float cn = ft * cc[j] + it * ct;
         cc[j] = cn;
         h[j] = sigm(go[j]) * tanh_e(cn);
     }
+}
+
+/* Batch-1 LSTM over two or more threads. A step's R^T is read from L2 (lstm_kws: 256 KB,
+ * ~2 us a step on one core); split by hidden units, each thread reads only its rows, from
+ * its own core's L2, and computes its units' gates. A job is (step t, unit block jb),
+ * numbered t * nb + jb and claimed in that order from one counter; a job of step t
+ * starts once every job of step t - 1 is done (h_{t-1} complete), so whoever claims
+ * takes the next job and nothing waits for a share that has not started: a worker that
+ * never wakes leaves the caller all the jobs. h is double-buffered (step t reads
+ * hb[t % 2] whole and writes its units of hb[(t + 1) % 2]); c is per unit. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+typedef struct lstm_team {
+    const blas_rnn *s;
+    int64_t d, nb, jobs, ldg;
+    int reverse;
+    float *xw, *hb[2], *cs, *y;
+    _Atomic int64_t next, done;
+} lstm_team;
+
+static void lstm_team_share(void *ctx, int ith, int nth)
+{
+    lstm_team *tm = ctx;
+    const blas_rnn *s = tm->s;
+    int64_t H = s->H, GH = s->G * H, S = s->S, D = s->dirs, blk = H / tm->nb;
+    (void)ith, (void)nth;
+    for (;;) {
+        int64_t k = atomic_fetch_add_explicit(&tm->next, 1, memory_order_relaxed);
+        if (k >= tm->jobs) break;
+        int64_t st = k / tm->nb, j0 = (k % tm->nb) * blk, j1 = j0 + blk;
+        while (atomic_load_explicit(&tm->done, memory_order_acquire) < st * tm->nb) cpu_relax();
+        int64_t t = tm->reverse ? S - 1 - st : st;
+        float *g0 = tm->xw + t * tm->ldg + tm->d * GH; /* batch 1: row t in either layout */
+        const float *hp = tm->hb[st % 2];
+        float *hn = tm->hb[(st + 1) % 2];
+        for (int q = 0; q < 4; q++) rec_product(s, tm->d, q * H + j0, j1 - j0, hp, 1.0f, g0 + q * H + j0, tm->ldg);
+        lstm_gates(H, j0, j1, g0, hn, tm->cs);
+        if (tm->y) memcpy(tm->y + (t * D + tm->d) * H + j0, hn + j0, sizeof(float) * (size_t)(j1 - j0));
+        atomic_fetch_add_explicit(&tm->done, 1, memory_order_release);
+    }
+}
+
+/* Unit blocks for the team: whole R^T panels per gate, at least two; 0 = no team.
+ * EMBER_RNN_TEAM=0 turns it off, for measurements. */
+static int64_t lstm_team_blocks(const blas_rnn *s, const ember_op_ctx *c)
+{
+    const char *env = getenv("EMBER_RNN_TEAM");
+    if (env && strcmp(env, "0") == 0) return 0;
+    int threads = ember_threadpool_size(c->pool);
+    if (s->kind != K_LSTM || s->B != 1 || threads < 2 || s->H % RNN_PW != 0 || s->H < 2 * RNN_PW) return 0;
+    int64_t panels = s->H / RNN_PW, nb = panels < threads ? panels : threads;
+    while (panels % nb) nb--; /* whole panels per block */
+    return nb >= 2 ? nb : 0;
 }
 
 static ember_status rnn_run(ember_op_ctx *c, void *state)
@@ -320,12 +382,21 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
             if (c0t) memcpy(cs + b * H, (const float *)c0t->data + o, sizeof(float) * (size_t)H);
             else memset(cs + b * H, 0, sizeof(float) * (size_t)H);
         }
-        for (int64_t st = 0; st < S; st++) {
+        int64_t nb = lstm_team_blocks(s, c);
+        if (nb) {
+            lstm_team tm = {.s = s, .d = d, .nb = nb, .jobs = S * nb, .ldg = DGH, .reverse = reverse, .xw = xw,
+                            .hb = {hs, hr}, .cs = cs, .y = y};
+            atomic_init(&tm.next, 0);
+            atomic_init(&tm.done, 0);
+            ember_threadpool_run(c->pool, lstm_team_share, &tm, (int)nb);
+            if (S % 2) memcpy(hs, hr, sizeof(float) * (size_t)H);
+        }
+        for (int64_t st = 0; st < S && !nb; st++) {
             int64_t t = reverse ? S - 1 - st : st;
             float *g0 = xw + (s->layout ? t : t * B) * DGH + d * GH;
             if (s->kind == K_LSTM) {
                 rec_product(s, d, 0, GH, hs, 1.0f, g0, ldg);
-                for (int64_t b = 0; b < B; b++) lstm_gates(H, g0 + b * ldg, hs + b * H, cs + b * H);
+                for (int64_t b = 0; b < B; b++) lstm_gates(H, 0, H, g0 + b * ldg, hs + b * H, cs + b * H);
             } else if (s->kind == K_RNN) {
                 rec_product(s, d, 0, H, hs, 1.0f, g0, ldg);
                 for (int64_t b = 0; b < B; b++) {

@@ -74,6 +74,9 @@ static ember_status run_fast(const ember_host_kernel *k, const char *op_type, in
     void *scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
     if (scratch) memset(scratch, 0xff, c.scratch_bytes);
     c.scratch = scratch;
+    ember_threadpool *pool = NULL; /* the run's threads, as the executor gives them */
+    if (threads >= 2) cr_assert_eq(ember_threadpool_create(threads, &pool), EMBER_OK);
+    c.pool = pool;
     cr_assert_eq(k->run(&c, state), EMBER_OK, "%s", ember_last_error());
     /* a second run on the same state and dirty scratch gives the same result */
     ember_op_tensor again[3];
@@ -90,6 +93,7 @@ static ember_status run_fast(const ember_host_kernel *k, const char *op_type, in
         free(again[o].data);
     }
     if (k->release) k->release(state);
+    ember_threadpool_free(pool);
     free(scratch);
     return EMBER_OK;
 }
@@ -284,6 +288,15 @@ Test(host_rnn, large_and_threaded)
          .want = {1, 1, 0}},
         {.kind = RNN, .dirs = 2, .layout = 1, .S = 20, .B = 3, .I = 64, .H = 200, .bias = 1, .h0 = 1, .threads = 2,
          .want = {1, 1, 0}},
+        /* Batch 1 with whole 64-unit panels: the recurrence split between threads (lstm_team),
+         * lstm_kws's shape, both directions, batch-major, 3 threads on 4 panels, odd and even S. */
+        {.kind = LSTM, .dirs = 1, .S = 49, .B = 1, .I = 40, .H = 128, .bias = 1, .threads = 2, .want = {1, 1, 1}},
+        {.kind = LSTM, .dirs = 2, .S = 8, .B = 1, .I = 24, .H = 128, .bias = 1, .h0 = 1, .c0 = 1, .threads = 2,
+         .want = {1, 1, 1}},
+        {.kind = LSTM, .dirs = 1, .reverse = 1, .layout = 1, .S = 6, .B = 1, .I = 16, .H = 256, .h0 = 1,
+         .threads = 3, .want = {1, 1, 1}},
+        {.kind = LSTM, .dirs = 1, .S = 7, .B = 1, .I = 16, .H = 256, .bias = 1, .c0 = 1, .threads = 4,
+         .want = {0, 1, 1}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char what[256];
