@@ -1,6 +1,8 @@
 /* The module builder: lowered kernel calls -> one LLVM module with an entry function. */
 #include "module.h"
 
+#include "gen.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +113,28 @@ static ember_status locate_values(const ember_program *p, const ember_lowered *L
     return EMBER_OK;
 }
 
+/* Calls whose kernel is replaced by IR generated from the call's constant arguments
+ * (jit/gen.h): the elementwise chain, when its program and constants are blobs and it
+ * covers all the elements (ith 0 of 1). *fn stays NULL for every other call.
+ * EMBER_JIT_GENERATE=0 keeps the kernel calls, for comparisons. */
+static ember_status generated(LLVMModuleRef emod, LLVMModuleRef kmod, LLVMTypeRef fty, const ember_lowered *L,
+                              const ember_lcall *call, int serial, LLVMValueRef *fn)
+{
+    *fn = NULL;
+    const char *env = getenv("EMBER_JIT_GENERATE");
+    if ((env && strcmp(env, "0") == 0) || strcmp(call->fn, "k_elementwise_chain_f32") != 0 || call->n_args != 11)
+        return EMBER_OK;
+    const ember_larg *a = call->args;
+    if (a[6].kind != EMBER_LARG_BLOB || a[8].kind != EMBER_LARG_BLOB || a[7].kind != EMBER_LARG_INT ||
+        a[9].kind != EMBER_LARG_INT || a[10].kind != EMBER_LARG_INT || a[9].i != 0 || a[10].i != 1 ||
+        a[6].value < 0 || a[6].value >= L->n_blobs || a[8].value < 0 || a[8].value >= L->n_blobs)
+        return EMBER_OK;
+    const ember_lblob *pb = &L->blobs[a[6].value], *cb = &L->blobs[a[8].value];
+    if (a[7].i < 1 || (size_t)a[7].i * 3 * sizeof(int64_t) > pb->bytes) return EMBER_OK;
+    return ember_gen_elementwise_chain(emod, kmod, fty, pb->data, (int)a[7].i, cb->data,
+                                       (int)(cb->bytes / sizeof(float)), serial, fn);
+}
+
 ember_status ember_module_build(LLVMContextRef ctx, const ember_program *p, const ember_lowered *L,
                                 const void *bc, size_t bc_bytes, const char *cpu, const char *features,
                                 const size_t *scratch_at, ember_module *out)
@@ -190,7 +214,9 @@ ember_status ember_module_build(LLVMContextRef ctx, const ember_program *p, cons
         }
         LLVMTypeRef pt[EMBER_LOWER_MAX_ARGS];
         LLVMGetParamTypes(fty, pt);
-        LLVMValueRef fn = LLVMGetNamedFunction(emod, call->fn);
+        LLVMValueRef fn = NULL;
+        if ((st = generated(emod, kmod, fty, L, call, ci, &fn)) != EMBER_OK) break;
+        if (!fn) fn = LLVMGetNamedFunction(emod, call->fn);
         if (!fn) fn = LLVMAddFunction(emod, call->fn, fty);
         LLVMValueRef args[EMBER_LOWER_MAX_ARGS];
         for (int a = 0; a < call->n_args && st == EMBER_OK; a++) {

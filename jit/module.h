@@ -10,7 +10,9 @@
  *           io[n_inputs .. n_inputs + n_outputs),
  *   arena   the program's activations arena (its scratch region included).
  * The kernels' bitcode (for the module's target) is linked in and everything but the
- * entry internalized, so the optimizer inlines and specializes the kernels.
+ * entry internalized, so the optimizer inlines and specializes the kernels. Calls whose
+ * kernel is better written out from its constant arguments (the fused elementwise
+ * chain: jit/gen.h) become IR generated here instead.
  *
  * Target choice stays with the caller: the bitcode decides the triple and data layout,
  * and the caller passes the CPU name, features and target machine it wants. */

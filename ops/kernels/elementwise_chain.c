@@ -7,6 +7,16 @@
 
 #define BLOCK 256
 
+/* The fast_math.h forms, as the elementwise kernels (k_unary_f32) use them. */
+float k_ewc_exp_f32(float x)
+{
+    float r = k_fexp(x);
+    return x < K_FEXP_LO || x > K_FEXP_HI ? expf(x) : r;
+}
+float k_ewc_tanh_f32(float x) { return k_ftanh(x); }
+float k_ewc_sigmoid_f32(float x) { return k_fsigmoid(x); }
+float k_ewc_erf_f32(float x) { return k_ferf(x); }
+
 void k_elementwise_chain_f32(const float *x0, const float *x1, const float *x2, const float *x3, float *y,
                              int64_t n, const int64_t *prog, int n_steps, const float *consts, int ith, int nth)
 {
@@ -43,17 +53,10 @@ void k_elementwise_chain_f32(const float *x0, const float *x1, const float *x2, 
             case K_EWC_NEG: for (int i = 0; i < m; i++) r[i] = -r[i]; break;
             case K_EWC_ABS: for (int i = 0; i < m; i++) r[i] = fabsf(r[i]); break;
             case K_EWC_SQRT: for (int i = 0; i < m; i++) r[i] = sqrtf(r[i]); break;
-            /* The fast_math.h forms, as the elementwise kernels (k_unary_f32) use them. */
-            case K_EWC_EXP:
-                for (int i = 0; i < m; i++) {
-                    float v = r[i];
-                    r[i] = k_fexp(v);
-                    if (v < K_FEXP_LO || v > K_FEXP_HI) r[i] = expf(v);
-                }
-                break;
-            case K_EWC_TANH: for (int i = 0; i < m; i++) r[i] = k_ftanh(r[i]); break;
-            case K_EWC_ERF: for (int i = 0; i < m; i++) r[i] = k_ferf(r[i]); break;
-            case K_EWC_SIGMOID: for (int i = 0; i < m; i++) r[i] = k_fsigmoid(r[i]); break;
+            case K_EWC_EXP: for (int i = 0; i < m; i++) r[i] = k_ewc_exp_f32(r[i]); break;
+            case K_EWC_TANH: for (int i = 0; i < m; i++) r[i] = k_ewc_tanh_f32(r[i]); break;
+            case K_EWC_ERF: for (int i = 0; i < m; i++) r[i] = k_ewc_erf_f32(r[i]); break;
+            case K_EWC_SIGMOID: for (int i = 0; i < m; i++) r[i] = k_ewc_sigmoid_f32(r[i]); break;
             case K_EWC_CLIP: {
                 float a = consts[arg], b = consts[arg + 1];
                 for (int i = 0; i < m; i++) {

@@ -26,4 +26,11 @@ enum { K_EWC_CONST = 0, K_EWC_TENSOR = 1 };
  * ones may be NULL). y = chain(x0); y may equal x0. */
 void k_elementwise_chain_f32(const float *x0, const float *x1, const float *x2, const float *x3, float *y,
                              int64_t n, const int64_t *prog, int n_steps, const float *consts, int ith, int nth);
+
+/* The chain's transcendental steps for one element, shared with the loops the JIT
+ * generates (jit/gen_elementwise.c), so both compute the same numbers. */
+float k_ewc_exp_f32(float x);
+float k_ewc_tanh_f32(float x);
+float k_ewc_sigmoid_f32(float x);
+float k_ewc_erf_f32(float x);
 #endif

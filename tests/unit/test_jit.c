@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ember.h"
 #include "ember_onnx.pb-c.h"
@@ -524,3 +525,84 @@ Test(jit, zoo_lstm_kws) { jit_matches_interp(ut_load_zoo("lstm_kws"), "lstm_kws"
 #else
 typedef int ember_test_jit_off; /* EMBER_JIT=OFF: nothing to test */
 #endif
+
+/* Every step kind of an elementwise chain (the fusion pass makes one EmberElementwiseChain
+ * of it), run by the loop the module builder generates from the program and, with
+ * EMBER_JIT_GENERATE=0, by the chain kernel: both against the interpreter. */
+static ember_model *chain_model(void)
+{
+    Onnx__GraphProto *g = graph_new("jit_test", CAP);
+    int64_t d[3] = {3, 7, 19}; /* 399 elements: not a multiple of any vector width */
+    input(g, "x", 3, d);
+    input(g, "x2", 3, d);
+    static const struct { const char *op, *ins; float c; } steps[] = {
+        {"Relu", "r", 0}, {"Add", "r,c", 0.5f}, {"Sub", "r,x2", 0}, {"Sub", "c,r", 2.0f}, {"Mul", "r,x2", 0},
+        {"Div", "r,c", 3.0f}, {"Abs", "r", 0}, {"Add", "r,c", 1.0f}, {"Div", "c,r", 1.5f}, {"Max", "r,c", 0.1f},
+        {"Min", "r,c", 5.0f}, {"Neg", "r", 0}, {"Exp", "r", 0}, {"Tanh", "r", 0}, {"Sigmoid", "r", 0},
+        {"Sqrt", "r", 0}, {"Erf", "r", 0}, {"Mul", "r,c", -2.5f}, {"Clip", "r,lo,hi", 0},
+    };
+    float_init(g, "lo", -0.3f);
+    float_init(g, "hi", 0.9f);
+    char prev[16] = "x", cur[16], cname[16], ins[64];
+    for (size_t s = 0; s < sizeof steps / sizeof *steps; s++) {
+        snprintf(cur, sizeof cur, "%s", s + 1 == sizeof steps / sizeof *steps ? "y" : "");
+        if (!cur[0]) snprintf(cur, sizeof cur, "t%zu", s);
+        snprintf(cname, sizeof cname, "c%zu", s);
+        if (strchr(steps[s].ins, 'c') && strcmp(steps[s].op, "Clip") != 0) float_init(g, cname, steps[s].c);
+        /* "r" is the running value, "c" this step's constant */
+        const char *p = steps[s].ins;
+        size_t k = 0;
+        while (*p && k + 20 < sizeof ins) {
+            const char *tok = *p == 'r' ? prev : *p == 'c' && strcmp(steps[s].op, "Clip") != 0 ? cname : NULL;
+            if (tok) {
+                k += (size_t)snprintf(ins + k, sizeof ins - k, "%s", tok);
+                p++;
+            } else {
+                while (*p && *p != ',') ins[k++] = *p++;
+            }
+            if (*p == ',') ins[k++] = *p++;
+        }
+        ins[k] = 0;
+        node_csv(g, steps[s].op, ins, cur);
+        snprintf(prev, sizeof prev, "%s", cur);
+    }
+    output(g, "y");
+    return model_built_load(g, 13);
+}
+
+Test(jit, generated_elementwise_chain)
+{
+    ember_model *m = chain_model();
+    ember_program *p;
+    cr_assert_eq(ember_program_build(m, NULL, 0, NULL, &p), EMBER_OK, "%s", ember_last_error());
+    int chains = 0;
+    for (int i = 0; i < p->g->n_nodes; i++) chains += p->g->nodes[i].op == EMBER_OP_EMBER_ELEMENTWISE_CHAIN;
+    cr_expect_eq(chains, 1, "the steps did not fuse into one chain");
+    cr_expect_eq(p->g->n_nodes, 1);
+    ember_program_free(p);
+    ember_model_free(m);
+    jit_matches_interp(chain_model(), "generated chain");
+    setenv("EMBER_JIT_GENERATE", "0", 1);
+    jit_matches_interp(chain_model(), "chain kernel");
+    unsetenv("EMBER_JIT_GENERATE");
+    /* Every bundle target's kernel bitcode has the scalar functions the loop calls. */
+    static const char *targets[] = {"x86_64-linux-gnu", "aarch64-linux-gnu", "thumbv7em-none-eabihf",
+                                    "riscv64-linux-gnu", "riscv32-unknown-elf"};
+    m = chain_model();
+    for (size_t t = 0; t < sizeof targets / sizeof *targets; t++) {
+        char dir[] = "/tmp/ember_chain_bundle_XXXXXX", path[128];
+        cr_assert_not_null(mkdtemp(dir));
+        ember_bundle_options o;
+        ember_bundle_options_init(&o);
+        o.target = targets[t];
+        o.name = "chain";
+        cr_assert_eq(ember_model_compile_bundle(m, &o, dir, NULL), EMBER_OK, "%s: %s", targets[t], ember_last_error());
+        static const char *files[] = {"chain.o", "chain.h", "chain.weights.bin"};
+        for (int f = 0; f < 3; f++) {
+            snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+            unlink(path);
+        }
+        rmdir(dir);
+    }
+    ember_model_free(m);
+}
