@@ -32,6 +32,7 @@ typedef struct ember_pass_stats {
     X(FUSE, "fusion", ember_pass_fuse)                   \
     X(TRANSPOSE_SINK, "transpose-sinking", ember_pass_transpose_sink) \
     X(RESHAPE, "transpose-reshape", ember_pass_reshape)  \
+    X(ATTENTION, "attention", ember_pass_attention)      \
     X(ELEMENTWISE, "elementwise-fusion", ember_pass_elementwise_fuse) \
     X(DCE, "dce", ember_pass_dce)
 
@@ -71,6 +72,9 @@ enum ember_pass {
  *   transpose-reshape: Transpose pairs composed or cancelled; chains of
  *                      Reshape/Squeeze/Unsqueeze/Flatten collapsed into one Reshape;
  *                      no-op Transpose/Reshape removed.
+ *   attention:         Transpose(q) . Transpose(k)^T [/ or * scalar] -> Softmax -> .
+ *                      Transpose(v) -> Transpose back, on [B, S, H, D] heads, becomes one
+ *                      EmberAttention(q, k, v) (within the dot products' rounding).
  *   elementwise-fusion: chains of elementwise nodes (unary, Clip, binary with a scalar
  *                      constant or a same-shape tensor) become one EmberElementwiseChain
  *                      node that makes one pass over memory.

@@ -16,6 +16,7 @@
 #include "../host.h"
 #include "../kernels/fast_math.h"
 #include "../kernels/softmax.h"
+#include "softmax_rows.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(EMBER_NO_CLONES)
 #if defined(__clang__)
@@ -86,6 +87,8 @@ ROWS_CLONES static void softmax_row_block(const float *x, float *y, int64_t rows
             for (int64_t i = 0; i < n; i++) yb[r * n + i] *= inv[r];
     }
 }
+
+void ember_softmax_rows_f32(const float *x, float *y, int64_t rows, int64_t n) { softmax_row_block(x, y, rows, n); }
 
 typedef struct softmax_job {
     const float *x;

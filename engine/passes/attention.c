@@ -1,0 +1,129 @@
+/* Attention recognition: the scaled dot-product attention of BERT-style encoders, as
+ * exported from PyTorch,
+ *
+ *   qt = Transpose(q, [0,2,1,3])   kt = Transpose(k, [0,2,3,1])   vt = Transpose(v, [0,2,1,3])
+ *   s  = MatMul(qt, kt);  s2 = Div(s, c) | Mul(s, c) | s   (c a float32 scalar constant)
+ *   p  = Softmax(s2, last axis);  o = MatMul(p, vt);  y = Transpose(o, [0,2,1,3])
+ *
+ * with q, k, v of rank 4 ([B, S, H, D], static float32), becomes y = EmberAttention(q, k,
+ * v) (ops/attention.c), in place of the last Transpose. s, s2, p and o must be read only
+ * inside the pattern; the three input Transposes are left to dce once nothing reads them.
+ * The fused kernels never materialize the transposed heads, and the host path runs the
+ * heads in parallel with no step boundaries between the products and the softmax.
+ * Results agree with the unfused graph to the dot products' summation order. */
+#include "../passes.h"
+#include "../status.h"
+#include "match.h"
+
+/* Node i is a Transpose with exactly `perm` (rank 4); its input, else -1. */
+static int transpose_of(ember_edit *e, int i, const int64_t *perm)
+{
+    if (i < 0 || !ember_match_op(e, i, EMBER_OP_TRANSPOSE)) return -1;
+    const int64_t *p;
+    if (ember_attr_ints(&e->g->nodes[i], "perm", &p) != 4) return -1;
+    for (int k = 0; k < 4; k++)
+        if (p[k] != perm[k]) return -1;
+    return ember_edit_resolve(e, e->g->nodes[i].inputs[0]);
+}
+
+static int producer(ember_edit *e, int v)
+{
+    int p = e->g->values[v].producer;
+    return p >= 0 && !e->dead[p] ? p : -1;
+}
+
+/* v is a static float32 rank-4 value; its dims in d. */
+static bool heads(const ember_graph *g, int v, int64_t *d)
+{
+    const ember_value *val = &g->values[v];
+    if (val->dtype != EMBER_DT_FLOAT || val->shape.rank != 4 || !ember_shape_is_static(&val->shape)) return false;
+    for (int k = 0; k < 4; k++) d[k] = val->shape.dims[k];
+    return true;
+}
+
+typedef struct attn_match {
+    int q, k, v, last;
+    float scale;
+    int divide;
+    int dead[4], n_dead;
+} attn_match;
+
+static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn_match *m)
+{
+    static const int64_t heads_first[4] = {0, 2, 1, 3}, keys_last[4] = {0, 2, 3, 1};
+    const ember_graph *g = e->g;
+    const ember_node *n = &g->nodes[sm];
+    if (n->n_inputs != 1 || n->n_outputs != 1) return false;
+    int s2 = ember_edit_resolve(e, n->inputs[0]);
+    if (g->values[s2].shape.rank != 4) return false;
+    int64_t axis = ember_attr_int(n, "axis", n->opset < 13 ? 1 : -1);
+    if (axis != -1 && axis != 3) return false;
+    m->n_dead = 0;
+    m->dead[m->n_dead++] = sm;
+    m->scale = 1.0f;
+    m->divide = 0;
+    /* the scalar, if any */
+    int mm1 = producer(e, s2);
+    if (mm1 < 0 || ember_match_sole_reader(e, rd, s2) != sm) return false;
+    if (ember_match_op(e, mm1, EMBER_OP_DIV) || ember_match_op(e, mm1, EMBER_OP_MUL)) {
+        const ember_node *sn = &g->nodes[mm1];
+        if (sn->n_inputs != 2) return false;
+        int a = ember_edit_resolve(e, sn->inputs[0]), b = ember_edit_resolve(e, sn->inputs[1]), s;
+        m->divide = sn->op == EMBER_OP_DIV;
+        if (ember_match_scalar(g, b, &m->scale)) s = a;
+        else if (!m->divide && ember_match_scalar(g, a, &m->scale)) s = b;
+        else return false;
+        m->dead[m->n_dead++] = mm1;
+        mm1 = producer(e, s);
+        if (mm1 < 0 || ember_match_sole_reader(e, rd, s) != m->dead[1]) return false;
+    }
+    if (!ember_match_op(e, mm1, EMBER_OP_MATMUL) || g->nodes[mm1].n_inputs != 2) return false;
+    m->q = transpose_of(e, producer(e, ember_edit_resolve(e, g->nodes[mm1].inputs[0])), heads_first);
+    m->k = transpose_of(e, producer(e, ember_edit_resolve(e, g->nodes[mm1].inputs[1])), keys_last);
+    if (m->q < 0 || m->k < 0) return false;
+    m->dead[m->n_dead++] = mm1;
+    /* p . vt, then the Transpose back */
+    int p = n->outputs[0];
+    int mm2 = ember_match_sole_reader(e, rd, p);
+    if (mm2 < 0 || !ember_match_op(e, mm2, EMBER_OP_MATMUL) || g->nodes[mm2].n_inputs != 2 ||
+        ember_edit_resolve(e, g->nodes[mm2].inputs[0]) != p)
+        return false;
+    m->v = transpose_of(e, producer(e, ember_edit_resolve(e, g->nodes[mm2].inputs[1])), heads_first);
+    if (m->v < 0) return false;
+    m->dead[m->n_dead++] = mm2;
+    m->last = ember_match_sole_reader(e, rd, g->nodes[mm2].outputs[0]);
+    if (transpose_of(e, m->last, heads_first) != g->nodes[mm2].outputs[0]) return false;
+    /* shapes: q [B,Sq,H,D], k [B,Sk,H,D], v [B,Sk,H,Dv], y [B,Sq,H,Dv] */
+    int64_t qd[4], kd[4], vd[4], yd[4];
+    if (!heads(g, m->q, qd) || !heads(g, m->k, kd) || !heads(g, m->v, vd) ||
+        !heads(g, g->nodes[m->last].outputs[0], yd))
+        return false;
+    return qd[0] == kd[0] && qd[0] == vd[0] && qd[2] == kd[2] && qd[2] == vd[2] && qd[3] == kd[3] && kd[1] == vd[1] &&
+           yd[0] == qd[0] && yd[1] == qd[1] && yd[2] == qd[2] && yd[3] == vd[3];
+}
+
+ember_status ember_pass_attention(ember_graph *g, ember_pass_stats *st)
+{
+    ember_edit e;
+    TRY(ember_edit_begin(g, &e));
+    ember_readers rd;
+    ember_status s = ember_readers_build(g, &rd);
+    for (int i = 0; i < g->n_nodes && s == EMBER_OK; i++) {
+        if (e.dead[i] || !ember_match_op(&e, i, EMBER_OP_SOFTMAX)) continue;
+        attn_match m;
+        if (!match_attention(&e, &rd, i, &m)) continue;
+        for (int k = 0; k < m.n_dead; k++) ember_edit_kill(&e, m.dead[k]);
+        int ins[3] = {m.q, m.k, m.v};
+        s = ember_edit_set_inputs(&e, m.last, ins, 3);
+        if (s != EMBER_OK) break;
+        ember_edit_set_op(g, m.last, EMBER_OP_EMBER_ATTENTION);
+        ember_edit_clear_attrs(g, m.last);
+        ember_attr attrs[2] = {{.name = "scale", .type = EMBER_ATTR_FLOAT, .f = m.scale},
+                               {.name = "divide", .type = EMBER_ATTR_INT, .i = m.divide}};
+        s = ember_edit_set_attrs(g, m.last, attrs, 2);
+        st->removed += m.n_dead;
+        st->changed++;
+    }
+    ember_readers_free(&rd);
+    return ember_edit_finish(&e, s);
+}
