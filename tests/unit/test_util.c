@@ -116,7 +116,7 @@ void ut_assert_op_close(const ember_op_tensor *ref, const ember_op_tensor *got, 
     const float *a = ref->data, *b = got->data;
     for (int64_t i = 0; i < n; i++)
         cr_assert(fabsf(a[i] - b[i]) <= atol + rtol * fabsf(a[i]), "%s: element %lld: reference %.8g, %s %.8g", what,
-                  (long long)i, a[i], b[i], label);
+                  (long long)i, a[i], label, b[i]);
 }
 
 int ut_input(ember_graph *g, const char *name, int rank, const int64_t *dims)
