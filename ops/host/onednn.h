@@ -93,6 +93,10 @@ int64_t onednn_pad_r(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, in
  * block padded up (C=24 in nChw16c) still fits. */
 #define ONEDNN_LAYOUT_BF16 0x100000
 int onednn_layout_code(const dnnl_memory_desc_t *md);
+/* True when a and b are plain (unblocked) layouts of the same dims and data type that put
+ * every element at the same byte: strides may differ only on dims of size 1 (NHWC with
+ * one channel is NCHW). */
+int onednn_same_bytes(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b);
 /* The memory descriptor for layout code `layout` (nonzero) of an NCHW shape. */
 dnnl_status_t onednn_layout_md(dnnl_memory_desc_t *md, const dnnl_dim_t *dims, int layout);
 

@@ -295,6 +295,21 @@ void *onednn_alloc(size_t bytes)
     return p;
 }
 
+int onednn_same_bytes(const dnnl_memory_desc_t *a, const dnnl_memory_desc_t *b)
+{
+    if (a->ndims != b->ndims || a->data_type != b->data_type || a->format_kind != dnnl_blocked ||
+        b->format_kind != dnnl_blocked || a->format_desc.blocking.inner_nblks || b->format_desc.blocking.inner_nblks ||
+        a->offset0 != b->offset0)
+        return 0;
+    for (int d = 0; d < a->ndims; d++) {
+        if (a->dims[d] != b->dims[d] || a->padded_dims[d] != a->dims[d] || b->padded_dims[d] != b->dims[d] ||
+            a->padded_offsets[d] || b->padded_offsets[d])
+            return 0;
+        if (a->dims[d] > 1 && a->format_desc.blocking.strides[d] != b->format_desc.blocking.strides[d]) return 0;
+    }
+    return 1;
+}
+
 int onednn_layout_code(const dnnl_memory_desc_t *md)
 {
     static const dnnl_format_tag_t tags[] = {dnnl_nChw16c, dnnl_nChw8c, dnnl_nhwc, dnnl_nchw};

@@ -340,6 +340,22 @@ Test(host_onednn, conv_fixed_shapes)
         cr_expect_eq(check_conv(&cs[i], 0), EMBER_OK, "fixed case %zu declined", i);
 }
 
+/* Layouts picked for one thread: a one-channel first layer written in nChw16c
+ * (kws_dscnn's), one channel or one pixel read or written in place of NCHW (same bytes). */
+Test(host_onednn, conv_single_thread_layouts)
+{
+    rng_state = 11u;
+    conv_case cs[] = {
+        {1, 1, 49, 10, 64, 1, 10, 4, 2, 2, 1, 1, {4, 1, 5, 2}, NULL, 1, ACT_RELU, 0, 0},
+        {1, 1, 20, 20, 32, 1, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, NULL, 1, ACT_NONE, 0, 0},
+        {1, 48, 1, 1, 32, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, 1, ACT_RELU, 0, 0},
+        {1, 16, 9, 9, 1, 1, 3, 3, 1, 1, 1, 1, {1, 1, 1, 1}, NULL, 0, ACT_NONE, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++)
+        for (int threads = 1; threads <= 2; threads++)
+            cr_expect_eq(check_conv(&cs[i], threads), EMBER_OK, "case %zu, %d threads: declined", i, threads);
+}
+
 /* Calls prepare only: its status. */
 static ember_status conv_prepare_status(ember_dtype dt, int rank, int w_const, const char *act)
 {
