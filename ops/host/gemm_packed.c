@@ -15,12 +15,12 @@
  * threads (output column panels, or row blocks when there are fewer panels than
  * threads). */
 #include <stdlib.h>
-#include <string.h>
 
 #include "../host.h"
 #include "../kernels/activation.h"
 #include "../nn_common.h"
 #include "gemm_act.h"
+#include "gemm_panels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -61,7 +61,7 @@ static void packed_free(void *state)
         __m512 b0 = _mm512_loadu_ps(bias), b1 = _mm512_loadu_ps(bias + 16);                             \
         for (int i = 0; i < R; i++) c0[i] = b0, c1[i] = b1;                                             \
         for (int64_t k = 0; k < K; k++) {                                                               \
-            __m512 v0 = _mm512_load_ps(p + k * NR), v1 = _mm512_load_ps(p + k * NR + 16);               \
+            __m512 v0 = _mm512_loadu_ps(p + k * NR), v1 = _mm512_loadu_ps(p + k * NR + 16);             \
             for (int i = 0; i < R; i++) {                                                               \
                 __m512 x = _mm512_set1_ps(a[i * lda + k]);                                              \
                 c0[i] = _mm512_fmadd_ps(x, v0, c0[i]);                                                  \
@@ -78,32 +78,82 @@ PACKED_TILE(4)
 PACKED_TILE(2)
 PACKED_TILE(1)
 
-/* Rows [r0, r1) x panels [p0, p1) of the product, then the activation over those rows. */
-static void packed_block(const packed_gemm *s, const float *a, float *y, int64_t r0, int64_t r1, int64_t p0,
-                         int64_t p1)
+/* Rows [r0, r1) x panels [p0, p1) of Y = bias + A . B (B packed: `packed`, K x N; bias
+ * NULL: zeros), then the activation (K_ACT_NONE: none) over those rows. */
+static void panels_block(const float *a, int64_t lda, const float *packed, const float *bias, float *y, int64_t ldy,
+                         int64_t N, int64_t K, int64_t r0, int64_t r1, int64_t p0, int64_t p1, int act, float act_a,
+                         float act_b)
 {
-    int64_t K = s->K, N = s->N;
+    static const float zeros[NR];
     for (int64_t r = r0; r < r1;) {
         int64_t rows = r1 - r >= MR ? MR : r1 - r >= 4 ? 4 : r1 - r >= 2 ? 2 : 1;
         for (int64_t p = p0; p < p1; p++) {
             int64_t cols = N - p * NR < NR ? N - p * NR : NR;
             __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
             __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
-            const float *ar = a + r * K, *pp = s->b + p * K * NR, *bb = s->bias + p * NR;
-            float *yr = y + r * N + p * NR;
+            const float *ar = a + r * lda, *pp = packed + p * K * NR, *bb = bias ? bias + p * NR : zeros;
+            float *yr = y + r * ldy + p * NR;
             switch (rows) {
-            case 8: tile_8(K, ar, K, pp, bb, yr, N, m0, m1); break;
-            case 4: tile_4(K, ar, K, pp, bb, yr, N, m0, m1); break;
-            case 2: tile_2(K, ar, K, pp, bb, yr, N, m0, m1); break;
-            default: tile_1(K, ar, K, pp, bb, yr, N, m0, m1); break;
+            case 8: tile_8(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
+            case 4: tile_4(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
+            case 2: tile_2(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
+            default: tile_1(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
             }
         }
-        if (s->act != K_ACT_NONE) {
+        if (act != K_ACT_NONE) {
             int64_t c0 = p0 * NR, c1 = p1 * NR < N ? p1 * NR : N;
-            ember_gemm_act_rows(y + r * N + c0, rows, c1 - c0, N, s->act, s->act_a, s->act_b);
+            ember_gemm_act_rows(y + r * ldy + c0, rows, c1 - c0, ldy, act, act_a, act_b);
         }
         r += rows;
     }
+}
+
+static void packed_block(const packed_gemm *s, const float *a, float *y, int64_t r0, int64_t r1, int64_t p0,
+                         int64_t p1)
+{
+    panels_block(a, s->K, s->b, s->bias, y, s->N, s->N, s->K, r0, r1, p0, p1, s->act, s->act_a, s->act_b);
+}
+
+bool ember_panels_available(void) { return __builtin_cpu_supports("avx512f"); }
+
+size_t ember_panels_size(int64_t K, int64_t N) { return (size_t)((N + NR - 1) / NR) * (size_t)K * NR; }
+
+/* A panel row is 32 consecutive floats of a B row, or (transposed B) one float of each of
+ * 32 B rows, gathered: attention packs a 64 x 64 head per call, where a scalar loop took
+ * 3 us. Columns past N are zeros. */
+__attribute__((target("avx512f"))) void ember_panels_pack(const float *b, int64_t ldb, int tb, int64_t K, int64_t N,
+                                                          float alpha, float *dst)
+{
+    int64_t panels = (N + NR - 1) / NR;
+    __m512 va = _mm512_set1_ps(alpha);
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)ldb));
+    for (int64_t p = 0; p < panels; p++) {
+        int64_t cols = N - p * NR < NR ? N - p * NR : NR;
+        __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
+        __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+        for (int64_t k = 0; k < K; k++) {
+            __m512 v0, v1;
+            if (tb) {
+                const float *base = b + p * NR * ldb + k;
+                v0 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, idx, base, 4);
+                v1 = m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, idx, base + 16 * ldb, 4)
+                        : _mm512_setzero_ps();
+            } else {
+                const float *row = b + k * ldb + p * NR;
+                v0 = _mm512_maskz_loadu_ps(m0, row);
+                v1 = _mm512_maskz_loadu_ps(m1, row + 16);
+            }
+            _mm512_storeu_ps(dst + (p * K + k) * NR, _mm512_mul_ps(v0, va));
+            _mm512_storeu_ps(dst + (p * K + k) * NR + 16, _mm512_mul_ps(v1, va));
+        }
+    }
+}
+
+void ember_panels_gemm(const float *a, int64_t lda, const float *packed, float *y, int64_t ldy, int64_t M, int64_t N,
+                       int64_t K)
+{
+    panels_block(a, lda, packed, NULL, y, ldy, N, K, 0, M, 0, (N + NR - 1) / NR, K_ACT_NONE, 0.0f, 0.0f);
 }
 
 typedef struct packed_job {
@@ -135,6 +185,18 @@ static void packed_share(void *ctx, int ith, int nth)
     }
     if (r0 < r1 && p0 < p1) packed_block(s, j->a, j->y, r0, r1, p0, p1);
 }
+#else
+bool ember_panels_available(void) { return false; }
+size_t ember_panels_size(int64_t K, int64_t N) { return (size_t)((N + NR - 1) / NR) * (size_t)K * NR; }
+void ember_panels_pack(const float *b, int64_t ldb, int tb, int64_t K, int64_t N, float alpha, float *dst)
+{
+    (void)b, (void)ldb, (void)tb, (void)K, (void)N, (void)alpha, (void)dst;
+}
+void ember_panels_gemm(const float *a, int64_t lda, const float *packed, float *y, int64_t ldy, int64_t M, int64_t N,
+                       int64_t K)
+{
+    (void)a, (void)lda, (void)packed, (void)y, (void)ldy, (void)M, (void)N, (void)K;
+}
 #endif
 
 static ember_status packed_prepare(ember_op_ctx *c, int threads, void **state)
@@ -156,7 +218,8 @@ static ember_status packed_prepare(ember_op_ctx *c, int threads, void **state)
     int tb = ember_attr_int(c->node, "transB", 0) != 0;
     float beta = ember_attr_float(c->node, "beta", 1.0f);
     int64_t M = y->dims[0], N = y->dims[1], K = a->dims[1];
-    if (M < MIN_M || N < 1 || K < 1 || (tb ? b->dims[1] : b->dims[0]) != K || (tb ? b->dims[0] : b->dims[1]) != N)
+    if (M < MIN_M || N < 1 || K < 1 || (tb ? b->dims[1] : b->dims[0]) != K || (tb ? b->dims[0] : b->dims[1]) != N ||
+        (tb ? K : N) > (1 << 26)) /* the packing's 32-bit gather offsets */
         return EMBER_E_UNSUPPORTED;
     /* C: only forms constant along rows, known now */
     int64_t cn = 0;
@@ -182,14 +245,7 @@ static ember_status packed_prepare(ember_op_ctx *c, int threads, void **state)
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory packing a %lldx%lld weight", (long long)K,
                              (long long)N);
     }
-    memset(s->b, 0, pbytes);
-    const float *bd = b->data;
-    for (int64_t p = 0; p < s->panels; p++)
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t j = 0; j < NR && p * NR + j < N; j++) {
-                int64_t n = p * NR + j;
-                s->b[(p * K + k) * NR + j] = tb ? bd[n * K + k] : bd[k * N + n];
-            }
+    ember_panels_pack(b->data, tb ? K : N, tb, K, N, 1.0f, s->b);
     const float *cd = cn ? cc->data : NULL;
     for (int64_t n = 0; cd && n < N; n++) s->bias[n] = beta * cd[cn == 1 ? 0 : n];
     *state = s;
