@@ -1,8 +1,9 @@
 /* Gemm with a constant B (the weights of every Linear layer once matmul-bias has turned
  * MatMul + Add into Gemm) through B packed once, when the program is built, into panels
- * of 32 columns ([N/32][K][32], zero padded), and an AVX-512 register-tile kernel: 8 rows
- * x 32 columns of Y in 16 accumulators, one broadcast of A per row and k, the bias loaded
- * into the accumulators, Y written once. OpenBLAS (openblas_gemm.c) packs B on every
+ * of 64 columns ([N/64][K][64], zero padded), and an AVX-512 register-tile kernel: 6 rows
+ * x 64 columns of Y in 24 accumulators, one broadcast of A per row and k, the bias loaded
+ * into the accumulators, Y written once (6 x 64 ran 183 GFLOP/s on bert's shapes where
+ * 8 x 32 ran 171: fewer B loads per multiply-add). OpenBLAS (openblas_gemm.c) packs B on every
  * call, which on the small products of transformer encoders costs as much as the
  * multiply: bert_tiny_like's [64,128]x[128,512] took 65 us there against ~45 us here,
  * [64,128]x[128,128] 18 against ~12 (one thread, the 2-core development machine).
@@ -27,8 +28,9 @@
 #define PACKED_GEMM 1
 #endif
 
-#define NR 32            /* columns per panel: two 16-float vectors */
-#define MR 8             /* rows per register tile */
+#define NV 4             /* 16-float vectors per panel row */
+#define NR (16 * NV)     /* columns per panel */
+#define MR 6             /* rows per register tile: 6 x 4 accumulators, 4 B vectors, a broadcast */
 #define MIN_M 4          /* fewer rows: a GEMV, where OpenBLAS's sgemv is as good */
 #define SHARE_MACS 262144 /* multiply-adds per share when a product is split */
 
@@ -50,33 +52,42 @@ static void packed_free(void *state)
 }
 
 #ifdef PACKED_GEMM
-/* Y[rows, 32 columns] = bias + A[rows, K] . P[K, 32] for rows = R (a compile-time count:
- * the accumulators stay in registers); columns past `mask` are not stored. */
-#define PACKED_TILE(R)                                                                                  \
-    __attribute__((target("avx512f"))) static void tile_##R(int64_t K, const float *a, int64_t lda,   \
-                                                            const float *p, const float *bias, float *y, \
-                                                            int64_t ldy, __mmask16 m0, __mmask16 m1)   \
-    {                                                                                                   \
-        __m512 c0[R], c1[R];                                                                            \
-        __m512 b0 = _mm512_loadu_ps(bias), b1 = _mm512_loadu_ps(bias + 16);                             \
-        for (int i = 0; i < R; i++) c0[i] = b0, c1[i] = b1;                                             \
-        for (int64_t k = 0; k < K; k++) {                                                               \
-            __m512 v0 = _mm512_loadu_ps(p + k * NR), v1 = _mm512_loadu_ps(p + k * NR + 16);             \
-            for (int i = 0; i < R; i++) {                                                               \
-                __m512 x = _mm512_set1_ps(a[i * lda + k]);                                              \
-                c0[i] = _mm512_fmadd_ps(x, v0, c0[i]);                                                  \
-                c1[i] = _mm512_fmadd_ps(x, v1, c1[i]);                                                  \
-            }                                                                                           \
-        }                                                                                               \
-        for (int i = 0; i < R; i++) {                                                                   \
-            _mm512_mask_storeu_ps(y + i * ldy, m0, c0[i]);                                              \
-            _mm512_mask_storeu_ps(y + i * ldy + 16, m1, c1[i]);                                         \
-        }                                                                                               \
+/* Y[rows, NR columns] = bias + A[rows, K] . P[K, NR] for rows = R (a compile-time count:
+ * the accumulators stay in registers); columns outside the masks m[NV] are not stored. */
+#define PACKED_TILE(R)                                                                                   \
+    __attribute__((target("avx512f"))) static void tile_##R(int64_t K, const float *a, int64_t lda,    \
+                                                            const float *p, const float *bias, float *y,  \
+                                                            int64_t ldy, const __mmask16 *m)             \
+    {                                                                                                    \
+        __m512 c[R][NV];                                                                                 \
+        for (int v = 0; v < NV; v++) {                                                                   \
+            __m512 b = _mm512_loadu_ps(bias + 16 * v);                                                   \
+            for (int i = 0; i < R; i++) c[i][v] = b;                                                     \
+        }                                                                                                \
+        for (int64_t k = 0; k < K; k++) {                                                                \
+            __m512 b[NV];                                                                                \
+            for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(p + k * NR + 16 * v);                   \
+            for (int i = 0; i < R; i++) {                                                                \
+                __m512 x = _mm512_set1_ps(a[i * lda + k]);                                               \
+                for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(x, b[v], c[i][v]);                \
+            }                                                                                            \
+        }                                                                                                \
+        for (int i = 0; i < R; i++)                                                                      \
+            for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(y + i * ldy + 16 * v, m[v], c[i][v]);     \
     }
-PACKED_TILE(8)
+PACKED_TILE(6)
 PACKED_TILE(4)
 PACKED_TILE(2)
 PACKED_TILE(1)
+
+/* Store masks of the NV vectors of a panel holding `cols` (<= NR) real columns. */
+static void panel_masks(int64_t cols, __mmask16 *m)
+{
+    for (int v = 0; v < NV; v++) {
+        int64_t c = cols - 16 * v;
+        m[v] = (__mmask16)(c >= 16 ? 0xffff : c <= 0 ? 0 : (1u << c) - 1);
+    }
+}
 
 /* Rows [r0, r1) x panels [p0, p1) of Y = bias + A . B (B packed: `packed`, K x N; bias
  * NULL: zeros), then the activation (K_ACT_NONE: none) over those rows. */
@@ -88,16 +99,15 @@ static void panels_block(const float *a, int64_t lda, const float *packed, const
     for (int64_t r = r0; r < r1;) {
         int64_t rows = r1 - r >= MR ? MR : r1 - r >= 4 ? 4 : r1 - r >= 2 ? 2 : 1;
         for (int64_t p = p0; p < p1; p++) {
-            int64_t cols = N - p * NR < NR ? N - p * NR : NR;
-            __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
-            __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+            __mmask16 m[NV];
+            panel_masks(N - p * NR, m);
             const float *ar = a + r * lda, *pp = packed + p * K * NR, *bb = bias ? bias + p * NR : zeros;
             float *yr = y + r * ldy + p * NR;
             switch (rows) {
-            case 8: tile_8(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
-            case 4: tile_4(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
-            case 2: tile_2(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
-            default: tile_1(K, ar, lda, pp, bb, yr, ldy, m0, m1); break;
+            case MR: tile_6(K, ar, lda, pp, bb, yr, ldy, m); break;
+            case 4: tile_4(K, ar, lda, pp, bb, yr, ldy, m); break;
+            case 2: tile_2(K, ar, lda, pp, bb, yr, ldy, m); break;
+            default: tile_1(K, ar, lda, pp, bb, yr, ldy, m); break;
             }
         }
         if (act != K_ACT_NONE) {
@@ -118,8 +128,8 @@ bool ember_panels_available(void) { return __builtin_cpu_supports("avx512f"); }
 
 size_t ember_panels_size(int64_t K, int64_t N) { return (size_t)((N + NR - 1) / NR) * (size_t)K * NR; }
 
-/* A panel row is 32 consecutive floats of a B row, or (transposed B) one float of each of
- * 32 B rows, gathered: attention packs a 64 x 64 head per call, where a scalar loop took
+/* A panel row is NR consecutive floats of a B row, or (transposed B) one float of each of
+ * NR B rows, gathered: attention packs a 64 x 64 head per call, where a scalar loop took
  * 3 us. Columns past N are zeros. */
 __attribute__((target("avx512f"))) void ember_panels_pack(const float *b, int64_t ldb, int tb, int64_t K, int64_t N,
                                                           float alpha, float *dst)
@@ -129,24 +139,17 @@ __attribute__((target("avx512f"))) void ember_panels_pack(const float *b, int64_
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)ldb));
     for (int64_t p = 0; p < panels; p++) {
-        int64_t cols = N - p * NR < NR ? N - p * NR : NR;
-        __mmask16 m0 = (__mmask16)(cols >= 16 ? 0xffff : (1u << cols) - 1);
-        __mmask16 m1 = (__mmask16)(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
-        for (int64_t k = 0; k < K; k++) {
-            __m512 v0, v1;
-            if (tb) {
-                const float *base = b + p * NR * ldb + k;
-                v0 = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m0, idx, base, 4);
-                v1 = m1 ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m1, idx, base + 16 * ldb, 4)
-                        : _mm512_setzero_ps();
-            } else {
-                const float *row = b + k * ldb + p * NR;
-                v0 = _mm512_maskz_loadu_ps(m0, row);
-                v1 = _mm512_maskz_loadu_ps(m1, row + 16);
+        __mmask16 m[NV];
+        panel_masks(N - p * NR, m);
+        for (int64_t k = 0; k < K; k++)
+            for (int v = 0; v < NV; v++) {
+                __m512 x = _mm512_setzero_ps();
+                if (tb && m[v])
+                    x = _mm512_mask_i32gather_ps(x, m[v], idx, b + (p * NR + 16 * v) * ldb + k, 4);
+                else if (!tb)
+                    x = _mm512_maskz_loadu_ps(m[v], b + k * ldb + p * NR + 16 * v);
+                _mm512_storeu_ps(dst + (p * K + k) * NR + 16 * v, _mm512_mul_ps(x, va));
             }
-            _mm512_storeu_ps(dst + (p * K + k) * NR, _mm512_mul_ps(v0, va));
-            _mm512_storeu_ps(dst + (p * K + k) * NR + 16, _mm512_mul_ps(v1, va));
-        }
     }
 }
 

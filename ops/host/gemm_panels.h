@@ -1,5 +1,5 @@
 /* The packed-panel product of gemm_packed.c for other host kernels (attention.c): B
- * packed into panels of 32 columns ([N/32][K][32], zero padded) and multiplied by
+ * packed into panels of 64 columns ([N/64][K][64], zero padded) and multiplied by
  * AVX-512 register tiles. */
 #ifndef EMBER_HOST_GEMM_PANELS_H
 #define EMBER_HOST_GEMM_PANELS_H
