@@ -363,9 +363,8 @@ static const char *const *from_cache(ember_program *p, const ember_model *model,
     return NULL;
 }
 
-ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs,
-                                 int n_inputs, const ember_program_options *opt,
-                                 ember_program **out)
+ember_status ember_program_build_once(const ember_model *model, const ember_tensor *inputs, int n_inputs,
+                                      const ember_program_options *opt, ember_program **out)
 {
     double t0 = now_ms();
     *out = NULL;
@@ -402,6 +401,7 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
     int threads = opt && opt->threads > 0 ? opt->threads : 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->threads = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
+    p->threads_asked = p->threads;
     /* The JIT, when it is to run, builds its constant blob from the graph after every step
      * is prepared: constants go back only after it (jit/jit.c: EMBER_JIT=1 turns it on). */
     int release_early = 1;

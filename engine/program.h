@@ -52,15 +52,21 @@ typedef struct ember_program {
     size_t cache_map_bytes;
     uint64_t cache_key[2];            /* its compile-cache key (when cache is not OFF) */
     int threads;                      /* intra-op threads of a run (>= 1) */
+    int threads_asked;                /* what the options asked (0 there: the cores);
+                                         threads is 1 for a very small model (program_tune.c) */
     struct ember_run_pools *pools;    /* idle thread pools for runs (engine/exec.c) */
 } ember_program;
 
 /* Builds a program for `model`. `inputs` gives the input shapes to bind (data unused);
- * NULL uses the declared shapes, which must then be fully static.
+ * NULL uses the declared shapes, which must then be fully static. A very small model
+ * asked for several threads is built for one (engine/program_tune.c; p->threads).
  * out: *prog (free with ember_program_free). */
 ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs,
                                  int n_inputs, const ember_program_options *opt,
                                  ember_program **prog);
+/* One build at exactly opt's thread count. */
+ember_status ember_program_build_once(const ember_model *model, const ember_tensor *inputs, int n_inputs,
+                                      const ember_program_options *opt, ember_program **prog);
 void ember_program_free(ember_program *p);
 
 /* True when the inputs have the shapes the program was built for. */
