@@ -30,6 +30,15 @@ typedef struct ln_rows {
     float eps;
 } ln_rows;
 
+/* The 16 partial sums added pairwise: a chain of 16 dependent adds per row was most of
+ * the kernel's time. */
+static inline float tree16(float *s)
+{
+    for (int w = 8; w > 0; w >>= 1)
+        for (int j = 0; j < w; j++) s[j] += s[j + w];
+    return s[0];
+}
+
 /* Sum of p[0..n) - shift in 16 partial sums. */
 static inline float sum_shifted(const float *restrict p, int64_t n, float shift)
 {
@@ -39,8 +48,7 @@ static inline float sum_shifted(const float *restrict p, int64_t n, float shift)
         for (int j = 0; j < 16; j++) s[j] += p[i + j] - shift;
     float t = 0.0f;
     for (; i < n; i++) t += p[i] - shift;
-    for (int j = 0; j < 16; j++) t += s[j];
-    return t;
+    return t + tree16(s);
 }
 
 static inline float sum_sq_centred(const float *restrict p, int64_t n, float m)
@@ -57,8 +65,7 @@ static inline float sum_sq_centred(const float *restrict p, int64_t n, float m)
         float d = p[i] - m;
         t += d * d;
     }
-    for (int j = 0; j < 16; j++) t += s[j];
-    return t;
+    return t + tree16(s);
 }
 
 LN_CLONES static void ln_block(const float *x, float *y, int64_t rows, int64_t cols, float eps, const float *scale,

@@ -80,8 +80,9 @@ ROWS_CLONES static void softmax_row_block(const float *x, float *y, int64_t rows
                 for (int j = 0; j < 16; j++) s[j] += yr[i + j];
             float sum = 0.0f;
             for (; i < n; i++) sum += yr[i];
-            for (int j = 0; j < 16; j++) sum += s[j];
-            inv[r] = 1.0f / sum;
+            for (int w = 8; w > 0; w >>= 1) /* pairwise: a 16-add chain per row cost more than the sum */
+                for (int j = 0; j < w; j++) s[j] += s[j + w];
+            inv[r] = 1.0f / (sum + s[0]);
         }
         for (int64_t r = 0; r < nb; r++)
             for (int64_t i = 0; i < n; i++) yb[r * n + i] *= inv[r];
