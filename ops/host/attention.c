@@ -79,7 +79,7 @@ static ember_status attn_prepare(ember_op_ctx *c, int threads, void **state)
                      .alpha = ember_attr_int(c->node, "divide", 0) ? 1.0f / scale : scale,
                      .shares = threads < 1 ? 1 : threads};
     if (s->shares > B * H) s->shares = (int)(B * H);
-    s->panels = ember_panels_available();
+    s->panels = ember_panels_available() && Sk <= 1024 && D <= 1024; /* gemm_packed.c's K limit */
     s->share_floats = 2 * (size_t)(Sq * Sk) + (s->panels ? ember_panels_size(D, Sk) + ember_panels_size(Sk, Dv) : 0);
     c->scratch_bytes = (size_t)s->shares * s->share_floats * sizeof(float);
     *state = s;

@@ -32,6 +32,12 @@
 #define NR (16 * NV)     /* columns per panel */
 #define MR 6             /* rows per register tile: 6 x 4 accumulators, 4 B vectors, a broadcast */
 #define MIN_M 4          /* fewer rows: a GEMV, where OpenBLAS's sgemv is as good */
+/* B must stay in L2 (every row tile streams all of it) and a panel's K rows short: there
+ * is no blocking beyond the register tile. Measured against OpenBLAS (1 thread, GFLOP/s):
+ * M64 N256 K1024 176 vs 119, M512 N512 K512 165 vs 141; over the limits M64 N256 K4096
+ * 73 vs 108, M256 N1024 K1024 72 vs 129, M16 N4096 K4096 23 vs 42. */
+#define MAX_K 1024
+#define MAX_B_FLOATS (512 * 512)
 #define SHARE_MACS 262144 /* multiply-adds per share when a product is split */
 
 typedef struct packed_gemm {
@@ -222,7 +228,7 @@ static ember_status packed_prepare(ember_op_ctx *c, int threads, void **state)
     float beta = ember_attr_float(c->node, "beta", 1.0f);
     int64_t M = y->dims[0], N = y->dims[1], K = a->dims[1];
     if (M < MIN_M || N < 1 || K < 1 || (tb ? b->dims[1] : b->dims[0]) != K || (tb ? b->dims[0] : b->dims[1]) != N ||
-        (tb ? K : N) > (1 << 26)) /* the packing's 32-bit gather offsets */
+        K > MAX_K || K * N > MAX_B_FLOATS)
         return EMBER_E_UNSUPPORTED;
     /* C: only forms constant along rows, known now */
     int64_t cn = 0;

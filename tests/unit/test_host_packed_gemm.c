@@ -113,6 +113,9 @@ Test(host_packed_gemm, declines)
     cr_expect_eq(check_gemm(16, 40, 20, 0, 4, 1.0f, 1.0f, 0, 1), EMBER_E_UNSUPPORTED);
     cr_expect_eq(check_gemm(16, 40, 20, 0, 2, 1.0f, 0.5f, 0, 1), EMBER_E_UNSUPPORTED);
     cr_expect_eq(check_gemm(1, 40, 20, 0, 2, 1.0f, 1.0f, 0, 1), EMBER_E_UNSUPPORTED);
+    /* weights past L2 or long panels: OpenBLAS blocks those */
+    cr_expect_eq(check_gemm(8, 8, 1100, 0, 0, 1.0f, 1.0f, 0, 1), EMBER_E_UNSUPPORTED);
+    cr_expect_eq(check_gemm(8, 600, 500, 1, 0, 1.0f, 1.0f, 0, 1), EMBER_E_UNSUPPORTED);
     /* B computed at run time */
     const ember_host_kernel *k = harness_host_kernel(EMBER_OP_GEMM, "packed_gemm");
     float a[16 * 8] = {0}, b[8 * 8] = {0};
