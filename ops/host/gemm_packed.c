@@ -3,10 +3,10 @@
  * of 64 columns ([N/64][K][64], zero padded), and an AVX-512 register-tile kernel: 6 rows
  * x 64 columns of Y in 24 accumulators, one broadcast of A per row and k, the bias loaded
  * into the accumulators, Y written once (6 x 64 ran 183 GFLOP/s on bert's shapes where
- * 8 x 32 ran 171: fewer B loads per multiply-add). OpenBLAS (openblas_gemm.c) packs B on every
- * call, which on the small products of transformer encoders costs as much as the
- * multiply: bert_tiny_like's [64,128]x[128,512] took 65 us there against ~45 us here,
- * [64,128]x[128,128] 18 against ~12 (one thread, the 2-core development machine).
+ * 8 x 32 ran 171: fewer B loads per multiply-add). OpenBLAS (openblas_gemm.c) packs B on
+ * every call, which on the small products of transformer encoders costs as much as the
+ * multiply: bert_tiny_like's [64,128]x[128,512] took 65 us there against ~49 us here,
+ * [64,128]x[128,128] 18 against ~12.5 (one thread, the 2-core development machine).
  *
  * Takes float32 Gemm with transA = 0, alpha = 1, a constant rank-2 B (either transB),
  * and C absent or a constant broadcast along rows (scalar, [N], [1, N]); the fused
