@@ -15,9 +15,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
-#ifdef EMBER_JIT
-#include <llvm-c/Core.h>
-#include <llvm-c/TargetMachine.h>
+#if !defined(__x86_64__) && !defined(__i386__)
+#include <sys/auxv.h>
 #endif
 
 #include "cache_graph.h"
@@ -213,13 +212,6 @@ static void add_build_id(ember_hasher *h)
 
 static void add_cpu(ember_hasher *h)
 {
-#ifdef EMBER_JIT
-    char *name = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-    ember_hasher_add(h, name, strlen(name) + 1);
-    ember_hasher_add(h, features, strlen(features) + 1);
-    LLVMDisposeMessage(name);
-    LLVMDisposeMessage(features);
-#endif
 #if defined(__x86_64__) || defined(__i386__)
     unsigned r[4], max = __get_cpuid_max(0, NULL), maxx = __get_cpuid_max(0x80000000u, NULL);
     const unsigned leaves[][2] = {{0, 0}, {1, 0}, {7, 0}, {7, 1}, {0xd, 1}, {0x14, 0}, {0x19, 0}};
@@ -234,6 +226,8 @@ static void add_cpu(ember_hasher *h)
         ember_hasher_add(h, r, sizeof r);
     }
 #else
+    unsigned long caps[2] = {getauxval(AT_HWCAP), getauxval(AT_HWCAP2)};
+    ember_hasher_add(h, caps, sizeof caps);
     long n = sysconf(_SC_NPROCESSORS_CONF);
     ember_hasher_add(h, &n, sizeof n);
 #endif

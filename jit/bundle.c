@@ -24,13 +24,6 @@ static void init_targets(void)
     LLVMInitializeAllAsmPrinters();
 }
 
-void ember_bundle_options_init(ember_bundle_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->target = "x86_64-linux-gnu";
-    o->name = "model";
-}
-
 static int is_keyword(const char *s)
 {
     static const char *kw[] = {"auto", "break", "case", "char", "const", "continue", "default", "do", "double",
@@ -386,8 +379,9 @@ static ember_status compile(job *j, const ember_model *model, const ember_bundle
     return st;
 }
 
-ember_status ember_model_compile_bundle(const ember_model *model, const ember_bundle_options *o,
-                                        const char *out_dir, ember_bundle_report *report)
+/* ember_model_compile_bundle's body (the public call is in jit/llvm_load.c). */
+ember_status ember_llvm_compile_bundle(const ember_model *model, const ember_bundle_options *o, const char *out_dir,
+                                       ember_bundle_report *report)
 {
     if (report) memset(report, 0, sizeof *report);
     if (!model || !o || !out_dir || !*out_dir)

@@ -60,6 +60,9 @@ void ember_bundle_idents(ember_bundle_layout *lay);
 ember_status ember_bundle_write_header(const char *path, const ember_bundle_layout *lay);
 /* NAME.weights.c: const uint8_t NAME_constant_weights[] aligned to EMBER_BUNDLE_ALIGN. */
 ember_status ember_bundle_write_weights_c(const char *path, const char *name, const uint8_t *data, size_t n);
+/* ember_model_compile_bundle's body. */
+ember_status ember_llvm_compile_bundle(const ember_model *model, const ember_bundle_options *o, const char *out_dir,
+                                       ember_bundle_report *report);
 /* Writes n bytes to path (replacing it). */
 ember_status ember_bundle_write_file(const char *path, const void *data, size_t n);
 #endif

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orc.h"
+#include "llvm_api.h"
 
 typedef struct entry {
     const ember_program *p;
@@ -31,7 +31,8 @@ void ember_jit_attach(ember_program *p)
         return;
     }
     ember_orc *o = NULL;
-    ember_status st = ember_orc_compile(p, &o);
+    const ember_llvm_api *api = ember_llvm();
+    ember_status st = api ? api->orc_compile(p, &o) : EMBER_E_UNSUPPORTED;
     if (st == EMBER_OK) {
         entry *e = malloc(sizeof *e);
         if (e) {
@@ -43,7 +44,7 @@ void ember_jit_attach(ember_program *p)
             pthread_rwlock_unlock(&lock);
             return;
         }
-        ember_orc_free(o);
+        api->orc_free(o);
         snprintf(why, sizeof why, "out of memory");
     } else {
         snprintf(why, sizeof why, "%s", ember_last_error());
@@ -58,8 +59,8 @@ ember_jit_entry_fn ember_jit_entry(const ember_program *p, const uint8_t **const
     pthread_rwlock_rdlock(&lock);
     for (entry *e = table; e; e = e->next)
         if (e->p == p) {
-            fn = ember_orc_entry(e->orc);
-            *consts = ember_orc_consts(e->orc);
+            fn = ember_llvm()->orc_entry(e->orc); /* loaded: it compiled e */
+            *consts = ember_llvm()->orc_consts(e->orc);
             break;
         }
     pthread_rwlock_unlock(&lock);
@@ -79,7 +80,7 @@ void ember_jit_detach(const ember_program *p)
         }
     pthread_rwlock_unlock(&lock);
     if (found) {
-        ember_orc_free(found->orc);
+        ember_llvm()->orc_free(found->orc);
         free(found);
     }
 }

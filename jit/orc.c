@@ -3,10 +3,12 @@
 
 #include "../engine/cache.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <llvm-c/Error.h>
@@ -67,6 +69,21 @@ static ember_status host_machine(LLVMTargetMachineRef *tm)
     return st;
 }
 
+/* The program's key covers the Ember library; the object code also depends on this
+ * module, which can be rebuilt alone: its file's size and time go into the key too. */
+static void module_identity(ember_cache_key *k)
+{
+    Dl_info di;
+    struct stat st;
+    if (!dladdr((void *)&ember_orc_compile, &di) || !di.dli_fname || stat(di.dli_fname, &st) != 0) return;
+    int64_t f[3] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, (int64_t)st.st_mtim.tv_nsec};
+    ember_hasher h;
+    ember_hasher_init(&h, k->k[0]);
+    ember_hasher_add(&h, &k->k[1], sizeof k->k[1]);
+    ember_hasher_add(&h, f, sizeof f);
+    ember_hasher_final(&h, k->k);
+}
+
 ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
 {
     *out = NULL;
@@ -98,7 +115,10 @@ ember_status ember_orc_compile(const ember_program *p, ember_orc **out)
     void *omap = NULL;
     size_t omap_bytes = 0, obj_n = 0;
     const void *obj = NULL;
-    if (p->cache != EMBER_CACHE_OFF) ember_cache_object_key(p->cache_key, &okey);
+    if (p->cache != EMBER_CACHE_OFF) {
+        ember_cache_object_key(p->cache_key, &okey);
+        module_identity(&okey);
+    }
     int hit = st == EMBER_OK && p->cache != EMBER_CACHE_OFF &&
               ember_cache_object_load(&okey, &omap, &omap_bytes, &obj, &obj_n);
     if (st == EMBER_OK && !hit) st = ember_module_optimize(m.module, tm);
