@@ -34,15 +34,6 @@ struct ember_threadpool {
     int n_tasks;
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 static uint64_t now_ns(void)
 {
     struct timespec t;
@@ -82,7 +73,7 @@ static void *worker_main(void *arg)
             if (atomic_load_explicit(&p->spin, memory_order_relaxed)) {
                 if (!t0) t0 = now_ns();
                 if ((++polls & 63u) || now_ns() - t0 < SPIN_NS) {
-                    cpu_relax();
+                    ember_cpu_relax();
                     continue;
                 }
             }
@@ -171,7 +162,7 @@ void ember_threadpool_run(ember_threadpool *p, ember_task_fn fn, void *ctx, int 
     unsigned g = atomic_load(&p->gen);
     atomic_store(&p->gen, g + 1);
     for (unsigned k = 0; atomic_load(&p->busy); k++) {
-        if (k < 1000) cpu_relax();
+        if (k < 1000) ember_cpu_relax();
         else sched_yield();
     }
     p->fn = fn;
@@ -190,7 +181,7 @@ void ember_threadpool_run(ember_threadpool *p, ember_task_fn fn, void *ctx, int 
     uint64_t t0 = 0;
     for (unsigned k = 0; atomic_load(&p->done) < n_tasks; k++) {
         if (k & 63u) {
-            cpu_relax();
+            ember_cpu_relax();
             continue;
         }
         if (!t0) t0 = now_ns();

@@ -19,6 +19,16 @@
 
 typedef struct ember_threadpool ember_threadpool;
 
+/* One pause in a spin-wait loop (lets the core's other hyperthread run). */
+static inline void ember_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* A share of a job: this call does share `ith` of `nth`. */
 typedef void (*ember_task_fn)(void *ctx, int ith, int nth);
 

@@ -107,13 +107,6 @@ const ember_llvm_api *ember_llvm(void)
     return api;
 }
 
-void ember_bundle_options_init(ember_bundle_options *o)
-{
-    memset(o, 0, sizeof *o);
-    o->target = "x86_64-linux-gnu";
-    o->name = "model";
-}
-
 ember_status ember_model_compile_bundle(const ember_model *model, const ember_bundle_options *options,
                                         const char *out_dir, ember_bundle_report *report)
 {

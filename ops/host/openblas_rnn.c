@@ -299,15 +299,6 @@ RNN_CLONES static void lstm_gates(int64_t H, int64_t j0, int64_t j1, const float
  * takes the next job and nothing waits for a share that has not started: a worker that
  * never wakes leaves the caller all the jobs. h is double-buffered (step t reads
  * hb[t % 2] whole and writes its units of hb[(t + 1) % 2]); c is per unit. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 typedef struct lstm_team {
     const blas_rnn *s;
     int64_t d, nb, jobs, ldg;
@@ -326,7 +317,7 @@ static void lstm_team_share(void *ctx, int ith, int nth)
         int64_t k = atomic_fetch_add_explicit(&tm->next, 1, memory_order_relaxed);
         if (k >= tm->jobs) break;
         int64_t st = k / tm->nb, j0 = (k % tm->nb) * blk, j1 = j0 + blk;
-        while (atomic_load_explicit(&tm->done, memory_order_acquire) < st * tm->nb) cpu_relax();
+        while (atomic_load_explicit(&tm->done, memory_order_acquire) < st * tm->nb) ember_cpu_relax();
         int64_t t = tm->reverse ? S - 1 - st : st;
         float *g0 = tm->xw + t * tm->ldg + tm->d * GH; /* batch 1: row t in either layout */
         const float *hp = tm->hb[st % 2];
