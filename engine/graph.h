@@ -138,6 +138,8 @@ float ember_attr_float(const ember_node *n, const char *name, float dflt);
 const char *ember_attr_string(const ember_node *n, const char *name, const char *dflt);
 /* INTS: returns count (or -1 when absent) and sets *vals. */
 int ember_attr_ints(const ember_node *n, const char *name, const int64_t **vals);
+/* Estimated FLOPs of node n (engine/flops.c); -1 when its shapes are unknown. */
+double ember_node_flops(const ember_graph *g, const ember_node *n);
 int ember_attr_floats(const ember_node *n, const char *name, const float **vals);
 
 /* Shapes */

@@ -63,29 +63,6 @@ static ember_status check_static(const ember_graph *g)
     return EMBER_OK;
 }
 
-static double estimate_flops(const ember_graph *g, const ember_node *n)
-{
-    if (n->n_outputs < 1 || n->outputs[0] < 0) return 0;
-    double out = (double)ember_shape_numel(&g->values[n->outputs[0]].shape);
-    if ((strcmp(n->op_type, "Conv") == 0 || strcmp(n->op_type, "ConvTranspose") == 0) && n->n_inputs > 1) {
-        const ember_shape *w = &g->values[n->inputs[1]].shape;
-        double k = 1;
-        for (int i = 1; i < w->rank; i++) k *= (double)w->dims[i];
-        if (strcmp(n->op_type, "ConvTranspose") == 0) {
-            const ember_shape *x = &g->values[n->inputs[0]].shape;
-            return 2.0 * (double)ember_shape_numel(x) * (double)w->dims[1] * (k / (double)w->dims[1]);
-        }
-        return 2.0 * out * k;
-    }
-    if ((strcmp(n->op_type, "MatMul") == 0 || strcmp(n->op_type, "Gemm") == 0) && n->n_inputs > 1) {
-        const ember_shape *a = &g->values[n->inputs[0]].shape;
-        int64_t kdim = a->rank >= 1 ? a->dims[a->rank - 1] : 1;
-        if (strcmp(n->op_type, "Gemm") == 0 && ember_attr_int(n, "transA", 0) && a->rank == 2) kdim = a->dims[0];
-        return 2.0 * out * (double)kdim;
-    }
-    return out;
-}
-
 /* Constants read only by host steps that keep their own copy (ember_host_kernel
  * drops_input: oneDNN's reordered weights) are not needed once those steps are prepared:
  * their pages go back and their data pointer becomes NULL, as soon as the last step
@@ -202,7 +179,8 @@ static ember_status prepare_steps(ember_program *p, int threads, int host, const
         st = ember_op_table[n->op].infer(&c);
         if (st != EMBER_OK) break;
         s->scratch_bytes = c.scratch_bytes;
-        s->flops = estimate_flops(g, n);
+        double f = ember_node_flops(g, n);
+        s->flops = f > 0 ? f : 0;
         /* Fast paths see constants only: other inputs' data is not known yet. */
         for (int k = 0; k < n->n_inputs; k++)
             if (pin[k] && !(g->values[n->inputs[k]].flags & EMBER_VALUE_CONST)) ins[k].data = NULL;

@@ -29,6 +29,7 @@ struct ember_threadpool {
     pthread_cond_t wake, done_cv;
     atomic_uint gen;
     atomic_int busy, next, done, sleepers, caller_sleeping, spin, stop;
+    atomic_uint nudges; /* ember_threadpool_wake calls: sleepers get up to spin */
     ember_task_fn fn;
     void *ctx;
     int n_tasks;
@@ -63,7 +64,7 @@ static int job_ready(unsigned g, unsigned seen) { return g != seen && !(g & 1u);
 static void *worker_main(void *arg)
 {
     ember_threadpool *p = arg;
-    unsigned seen = 0;
+    unsigned seen = 0, nudged = 0;
     for (;;) {
         uint64_t t0 = 0;
         unsigned polls = 0;
@@ -79,11 +80,13 @@ static void *worker_main(void *arg)
             }
             pthread_mutex_lock(&p->mu);
             atomic_fetch_add(&p->sleepers, 1);
-            while (!atomic_load(&p->stop) && !job_ready(atomic_load(&p->gen), seen))
+            nudged = atomic_load(&p->nudges);
+            while (!atomic_load(&p->stop) && !job_ready(atomic_load(&p->gen), seen) &&
+                   atomic_load(&p->nudges) == nudged)
                 pthread_cond_wait(&p->wake, &p->mu);
             atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
-            t0 = 0;
+            t0 = 0, polls = 0;
         }
         atomic_fetch_add(&p->busy, 1);
         unsigned g = atomic_load(&p->gen);
@@ -136,6 +139,15 @@ void ember_threadpool_free(ember_threadpool *p)
 }
 
 int ember_threadpool_size(const ember_threadpool *p) { return p ? p->n : 1; }
+
+void ember_threadpool_wake(ember_threadpool *p)
+{
+    if (!p || !p->n_workers || !atomic_load(&p->sleepers)) return;
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->nudges, 1);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+}
 
 void ember_threadpool_set_spin(ember_threadpool *p, int on)
 {

@@ -49,6 +49,11 @@ void ember_threadpool_run(ember_threadpool *p, ember_task_fn fn, void *ctx, int 
  * multi-threaded OpenBLAS) and at the end of a run. Off parks spinning workers at once. */
 void ember_threadpool_set_spin(ember_threadpool *p, int on);
 
+/* Gets sleeping workers up ahead of a job that needs them all at once (one whose shares
+ * wait for each other): they spin, as after a job, while spinning is on, then sleep
+ * again if no job came. Costs a futex wake-up when any sleeps; nothing otherwise. */
+void ember_threadpool_wake(ember_threadpool *p);
+
 /* Shares for `work` units (elements, roughly) of a cheap elementwise-like job: 1 below
  * `grain` units per share, at most the pool's size. */
 int ember_threadpool_shares(const ember_threadpool *p, int64_t work, int64_t grain);

@@ -355,6 +355,8 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
     float *yh = c->n_out > 1 && c->out[1] ? c->out[1]->data : NULL;
     float *yc = s->kind == K_LSTM && c->n_out > 2 && c->out[2] ? c->out[2]->data : NULL;
 
+    /* The team's jobs wait for each other: have the workers up while the projection runs. */
+    if (lstm_team_blocks(s, c)) ember_threadpool_wake(c->pool);
     /* Input projection, all steps and directions: rows (t, b) for layout 0, (b, t) for 1,
      * which is X's own row order either way. */
     for (int64_t row = 0; row < S * B; row++) memcpy(xw + row * DGH, s->bias, sizeof(float) * (size_t)DGH);

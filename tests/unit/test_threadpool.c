@@ -1,6 +1,7 @@
 /* The run thread pool (engine/threadpool.h) and the vectorizable float functions the
  * kernels use (ops/kernels/fast_math.h), plus thread-count invariance through sessions. */
 #include <criterion/criterion.h>
+#include <unistd.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -32,6 +33,8 @@ static void every_share_once(ember_threadpool *p)
         int n = 1 + round % 9;
         ember_threadpool_set_spin(p, round % 3 != 0);
         count_job j = {.want_nth = n};
+        if (round % 5 == 1) ember_threadpool_wake(p); /* workers up (or not) ahead of the job */
+        if (round % 7 == 2) usleep(200); /* and some asleep again by then */
         ember_threadpool_run(p, count_share, &j, n);
         cr_assert_eq(atomic_load(&j.bad_nth), 0);
         for (int i = 0; i < n; i++) cr_assert_eq(atomic_load(&j.hits[i]), 1, "round %d share %d of %d", round, i, n);
