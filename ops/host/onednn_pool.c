@@ -400,11 +400,14 @@ static int gap_own_layout(int layout)
     return layout == (int)dnnl_nChw16c || layout == (int)dnnl_nChw8c || layout == (int)dnnl_nhwc;
 }
 
-/* An nhwc MaxPool this file computes itself (see max_nhwc_share). */
+/* An nhwc MaxPool this file computes itself (see max_nhwc_share). On one thread only:
+ * with more, it runs on the run's pool right after a oneDNN conv whose OpenMP worker is
+ * still spinning on the other core, and loses to oneDNN's own pool on that team
+ * (resnet18's stem pool at 2 threads: 323-359 us here, 160-186 us oneDNN's). */
 static int own_nhwc_max(const pool_state *st, int layout)
 {
     return !st->global && st->alg == dnnl_pooling_max && layout == (int)dnnl_nhwc &&
-           st->src_d[1] <= OWN_NHWC_MAX_C;
+           st->src_d[1] <= OWN_NHWC_MAX_C && st->threads == 1;
 }
 
 static int pool_out_layout(void *state, int out_idx)
