@@ -7,19 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "op_harness.h"
-#include "ops/host.h"
-#include "test_util.h"
-
-static const ember_host_kernel *find_kernel(int op, const char *name)
-{
-    int n = 0;
-    const ember_host_kernel *const *ks = ember_host_kernels_for(op, &n);
-    for (int i = 0; i < n; i++)
-        if (strcmp(ks[i]->name, name) == 0) return ks[i];
-    cr_assert_fail("no host kernel %s", name);
-    return NULL;
-}
+#include "host_harness.h"
 
 static uint32_t rng = 12345;
 
@@ -28,48 +16,6 @@ static harness_in f32_in(int rank, const int64_t *dims, const float *data, int i
     harness_in h = {.dtype = EMBER_DT_FLOAT, .rank = rank, .data = data, .is_const = is_const};
     for (int i = 0; i < rank; i++) h.dims[i] = dims[i];
     return h;
-}
-
-/* Runs `op` through the fast path `k` (threads) on the inputs; `out` gets the result
- * (malloc'd). Returns the prepare status: EMBER_E_UNSUPPORTED when it declined. */
-static ember_status run_fast(const ember_host_kernel *k, const char *op_type, const harness_in *ins, int n_in,
-                             const ember_attr *attrs, int n_attrs, int threads, ember_op_tensor *out)
-{
-    ember_node node = {.name = "n0", .op_type = op_type, .domain = "", .op = ember_op_lookup("", op_type),
-                       .opset = 13, .n_inputs = n_in, .n_outputs = 1, .n_attrs = n_attrs, .attrs = (ember_attr *)attrs};
-    ember_op_tensor t[4], *pin[4];
-    for (int i = 0; i < n_in; i++) {
-        pin[i] = ins[i].data ? &t[i] : NULL;
-        if (!pin[i]) continue;
-        t[i] = ut_op_tensor(ins[i].dtype, ins[i].rank, ins[i].dims, (void *)ins[i].data);
-    }
-    memset(out, 0, sizeof *out);
-    out->rank = -1;
-    ember_op_tensor *pout = out;
-    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = n_in, .n_out = 1, .in = pin, .out = &pout};
-    cr_assert_eq(ember_op_table[node.op].infer(&c), EMBER_OK, "%s", ember_last_error());
-    /* prepare sees constants only */
-    for (int i = 0; i < n_in; i++)
-        if (pin[i] && !ins[i].is_const) t[i].data = NULL;
-    void *state = NULL;
-    c.scratch_bytes = 0;
-    ember_status s = k->prepare(&c, threads, &state);
-    if (s != EMBER_OK) return s;
-    for (int i = 0; i < n_in; i++)
-        if (pin[i]) t[i].data = (void *)ins[i].data;
-    out->nbytes = (size_t)ember_op_numel(out) * sizeof(float);
-    out->data = malloc(out->nbytes ? out->nbytes : 1);
-    void *scratch = c.scratch_bytes ? malloc(c.scratch_bytes) : NULL;
-    c.scratch = scratch;
-    /* As in a cpu run: the run's pool, over which big products are split. */
-    ember_threadpool *pool = NULL;
-    if (threads > 1) cr_assert_eq(ember_threadpool_create(threads, &pool), EMBER_OK);
-    c.pool = pool;
-    cr_assert_eq(k->run(&c, state), EMBER_OK, "%s", ember_last_error());
-    ember_threadpool_free(pool);
-    if (k->release) k->release(state);
-    free(scratch);
-    return EMBER_OK;
 }
 
 /* Activation attributes as the fusion pass writes them. */
@@ -87,7 +33,7 @@ static int add_act(ember_attr *attrs, int n, int act)
 
 Test(host_openblas, gemm_random)
 {
-    const ember_host_kernel *k = find_kernel(EMBER_OP_GEMM, "openblas_gemm");
+    const ember_host_kernel *k = harness_host_kernel(EMBER_OP_GEMM, "openblas_gemm");
     int taken = 0, declined = 0;
     for (int it = 0; it < 300; it++) {
         int64_t M = ut_irand(&rng, 1, 40), N = ut_irand(&rng, 1, 40), K = ut_irand(&rng, 1, 40);
@@ -121,7 +67,7 @@ Test(host_openblas, gemm_random)
         na = add_act(attrs, na, act);
         ember_op_tensor ref, got;
         cr_assert_eq(harness_run("Gemm", 13, ins, C ? 3 : 2, attrs, na, &ref, 1), EMBER_OK, "%s", ember_last_error());
-        ember_status s = run_fast(k, "Gemm", ins, C ? 3 : 2, attrs, na, threads, &got);
+        ember_status s = harness_run_host(k, "Gemm", ins, C ? 3 : 2, attrs, na, threads, &got);
         char what[160];
         snprintf(what, sizeof what, "Gemm M%lld N%lld K%lld tA%d tB%d C%d act %s alpha %g beta %g", (long long)M,
                  (long long)N, (long long)K, ta, tb, cform, act_names[act] ? act_names[act] : "-", alpha, beta);
@@ -150,7 +96,7 @@ typedef struct mm_case {
 
 Test(host_openblas, matmul_shapes)
 {
-    const ember_host_kernel *k = find_kernel(EMBER_OP_MATMUL, "openblas_matmul");
+    const ember_host_kernel *k = harness_host_kernel(EMBER_OP_MATMUL, "openblas_matmul");
     static const mm_case cases[] = {
         {2, 2, {33, 17}, {17, 29}},                   /* plain */
         {3, 2, {3, 11, 16}, {16, 9}},                 /* batch folded into M */
@@ -180,7 +126,7 @@ Test(host_openblas, matmul_shapes)
             cr_assert_eq(harness_run("MatMul", 13, ins, 2, attrs, n, &ref, 1), EMBER_OK, "%s", ember_last_error());
             char what[64];
             snprintf(what, sizeof what, "MatMul case %zu act %s", ci, act_names[act] ? act_names[act] : "-");
-            cr_assert_eq(run_fast(k, "MatMul", ins, 2, attrs, n, act % 4, &got), EMBER_OK, "%s: %s", what,
+            cr_assert_eq(harness_run_host(k, "MatMul", ins, 2, attrs, n, act % 4, &got), EMBER_OK, "%s: %s", what,
                          ember_last_error());
             ut_assert_op_close(&ref, &got, what, 1e-4f, 1e-4f, "openblas");
             free(got.data);
@@ -193,13 +139,13 @@ Test(host_openblas, matmul_shapes)
 
 Test(host_openblas, declines_other_dtypes_and_tiny_products)
 {
-    const ember_host_kernel *k = find_kernel(EMBER_OP_MATMUL, "openblas_matmul");
+    const ember_host_kernel *k = harness_host_kernel(EMBER_OP_MATMUL, "openblas_matmul");
     double a[64 * 64] = {0}, b[64 * 64] = {0};
     harness_in ins[2] = {{.dtype = EMBER_DT_DOUBLE, .rank = 2, .dims = {64, 64}, .data = a},
                          {.dtype = EMBER_DT_DOUBLE, .rank = 2, .dims = {64, 64}, .data = b}};
     ember_op_tensor got;
-    cr_expect_eq(run_fast(k, "MatMul", ins, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
+    cr_expect_eq(harness_run_host(k, "MatMul", ins, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
     float x[4] = {1, 2, 3, 4};
     harness_in tiny[2] = {f32_in(2, (int64_t[]){2, 2}, x, 0), f32_in(2, (int64_t[]){2, 2}, x, 0)};
-    cr_expect_eq(run_fast(k, "MatMul", tiny, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
+    cr_expect_eq(harness_run_host(k, "MatMul", tiny, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
 }
