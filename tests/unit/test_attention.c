@@ -12,16 +12,7 @@
 #include "engine/passes.h"
 #include "host_harness.h"
 
-/* From test_passes_models.c. */
-typedef struct passes_outs {
-    ember_op_tensor t[16];
-    int n;
-} passes_outs;
-int passes_count_op(const ember_graph *g, int op);
-void passes_run(const ember_graph *g, ember_op_tensor *const *in, int n_in, passes_outs *out);
-void passes_outs_free(passes_outs *o);
-void passes_compare(const passes_outs *ref, const passes_outs *got, const char *what);
-void passes_check_interface(const ember_graph *before, const ember_graph *after);
+#include "passes_check.h"
 
 /* The block's spelling: scale 0 none, 1 Div, 2 Mul (scalar first); the shapes; what
  * should stop the fusion (0 nothing, 1 Softmax over axis 2, 2 a wrong perm on k, 3 the

@@ -16,17 +16,13 @@
 #include "engine/passes.h"
 #include "importers/onnx.h"
 #include "test_util.h"
+#include "passes_check.h"
 
 #define MODELS EMBER_SHARED_DIR "/models/"
 #define RTOL 1e-4
 #define ATOL 1e-5
 
-/* ---- helpers shared with test_passes.c (declared there) ---- */
-
-typedef struct passes_outs {
-    ember_op_tensor t[16];
-    int n;
-} passes_outs;
+/* ---- helpers shared with test_passes.c and test_attention.c (passes_check.h) ---- */
 
 int passes_count_op(const ember_graph *g, int op)
 {
