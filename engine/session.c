@@ -180,6 +180,16 @@ void ember_session_free(ember_session *s)
 const char *ember_session_last_error(const ember_session *s) { return s ? s->last_error : ""; }
 double ember_session_compile_ms(const ember_session *s) { return s ? s->compile_ms : 0; }
 const char *ember_session_backend(const ember_session *s) { return s ? s->backend : ""; }
+int ember_session_threads(const ember_session *s)
+{
+    if (!s) return 0;
+    pthread_mutex_t *lock = (pthread_mutex_t *)&s->lock; /* runs may add programs */
+    pthread_mutex_lock(lock);
+    int t = s->n_programs > 0 ? s->programs[0]->threads : 0;
+    pthread_mutex_unlock(lock);
+    return t;
+}
+
 const char *ember_session_compile_cache(const ember_session *s)
 {
     return ember_cache_state_name(s ? s->cache_state : EMBER_CACHE_OFF);

@@ -41,6 +41,7 @@ static void help(FILE *f)
             "  --json             print one JSON object: median_ms, p90_ms, min_ms, mean_ms,\n"
             "                     max_ms, throughput_ips, compile_ms, create_ms,\n"
             "                     first_run_ms, peak_rss_mb, iters, warmup, threads,\n"
+            "                     threads_used (1 for a model under 6 MFLOP),\n"
             "                     backend, precision, model, cache (hit: compiled from the\n"
             "                     compile cache, miss: compiled and stored, off)\n"
             "  -h, --help         show this help\n");
@@ -236,6 +237,8 @@ int cmd_bench(int argc, char **argv)
     int threads = o.threads > 0 ? o.threads : (int)(cores > 0 ? cores : 1);
     const char *backend = ember_session_backend(c.session);
     double compile_ms = ember_session_compile_ms(c.session);
+    int used = ember_session_threads(c.session);
+    if (used <= 0) used = threads;
     if (o.json) {
         printf("{\"model\": ");
         json_str(o.model);
@@ -243,14 +246,16 @@ int cmd_bench(int argc, char **argv)
         json_str(backend);
         printf(", \"precision\": \"%s\", \"cache\": \"%s\"", o.precision ? o.precision : "fp32",
                ember_session_compile_cache(c.session));
-        printf(", \"threads\": %d, \"iters\": %d, \"warmup\": %d, \"median_ms\": %.6f, \"p90_ms\": %.6f, "
+        printf(", \"threads\": %d, \"threads_used\": %d, \"iters\": %d, \"warmup\": %d, \"median_ms\": %.6f, \"p90_ms\": %.6f, "
                "\"min_ms\": %.6f, \"mean_ms\": %.6f, \"max_ms\": %.6f, \"throughput_ips\": %.3f, "
                "\"compile_ms\": %.3f, \"create_ms\": %.3f, \"first_run_ms\": %.3f, \"peak_rss_mb\": %.1f}\n",
-               threads, o.iters, o.warmup, median, p90, mn, mean, mx, ips, compile_ms, c.create_ms, first, rss_mb);
+               threads, used, o.iters, o.warmup, median, p90, mn, mean, mx, ips, compile_ms, c.create_ms, first,
+               rss_mb);
     } else {
-        printf("model:       %s\nbackend:     %s\nprecision:   %s\nthreads:     %d%s\n"
+        printf("model:       %s\nbackend:     %s\nprecision:   %s\nthreads:     %d%s%s\n"
                "runs:        %d timed after %d warm-up\n", o.model, backend, o.precision ? o.precision : "fp32",
-               threads, o.threads > 0 ? "" : " (one per core)", o.iters, o.warmup);
+               threads, o.threads > 0 ? "" : " (one per core)",
+               used != threads ? " (1 used: the model is too small to share)" : "", o.iters, o.warmup);
         printf("latency ms:  median %.3f  p90 %.3f  min %.3f  mean %.3f  max %.3f\n", median, p90, mn, mean, mx);
         printf("throughput:  %.1f inferences/s (sequential)\n", ips);
         printf("compile:     %.1f ms (session creation %.1f ms wall, first run %.3f ms; compile cache: %s)\n",

@@ -58,6 +58,19 @@ Test(program_tune, rule, .timeout = 120)
     cr_expect_eq(p->threads_asked, 1);
     ember_program_free(p);
     ember_model_free(m);
+    /* The session says how many it uses. */
+    m = ut_load_zoo("kws_dscnn");
+    ember_session_options so;
+    ember_session_options_init(&so);
+    so.threads = 2;
+    ember_session *s;
+    cr_assert_eq(ember_session_create_ex(m, &so, &s), EMBER_OK, "%s", ember_last_error());
+    cr_expect_eq(ember_session_threads(s), 1);
+    ember_session_free(s);
+    cr_assert_eq(ember_session_create(m, "interp", &s), EMBER_OK);
+    cr_expect_eq(ember_session_threads(s), 0);
+    ember_session_free(s);
+    ember_model_free(m);
     setenv("EMBER_SMALL_MODEL_THREADS", "0", 1);
     p = build("kws_dscnn", 2, &m);
     cr_expect_eq(p->threads, 2);
