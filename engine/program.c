@@ -341,8 +341,8 @@ static const char *const *from_cache(ember_program *p, const ember_model *model,
     return NULL;
 }
 
-ember_status ember_program_build_once(const ember_model *model, const ember_tensor *inputs, int n_inputs,
-                                      const ember_program_options *opt, ember_program **out)
+ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs, int n_inputs,
+                                 const ember_program_options *opt, ember_program **out)
 {
     double t0 = now_ms();
     *out = NULL;
@@ -378,8 +378,9 @@ ember_status ember_program_build_once(const ember_model *model, const ember_tens
     for (int i = 0; i < g->n_nodes; i++) p->steps[i].node = i;
     int threads = opt && opt->threads > 0 ? opt->threads : 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    p->threads = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
-    p->threads_asked = p->threads;
+    p->threads_asked = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
+    if (ember_program_small(g, p->threads_asked, opt)) threads = 1; /* engine/program_tune.c */
+    p->threads = threads > 0 ? threads : p->threads_asked;
     /* The JIT, when it is to run, builds its constant blob from the graph after every step
      * is prepared: constants go back only after it (jit/jit.c: EMBER_JIT=1 turns it on). */
     int release_early = 1;

@@ -64,9 +64,9 @@ typedef struct ember_program {
 ember_status ember_program_build(const ember_model *model, const ember_tensor *inputs,
                                  int n_inputs, const ember_program_options *opt,
                                  ember_program **prog);
-/* One build at exactly opt's thread count. */
-ember_status ember_program_build_once(const ember_model *model, const ember_tensor *inputs, int n_inputs,
-                                      const ember_program_options *opt, ember_program **prog);
+/* True when optimized graph g, asked for `threads` threads, is small enough to run on
+ * one (engine/program_tune.c). */
+int ember_program_small(const ember_graph *g, int threads, const ember_program_options *opt);
 void ember_program_free(ember_program *p);
 
 /* True when the inputs have the shapes the program was built for. */
