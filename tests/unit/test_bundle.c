@@ -98,39 +98,14 @@ Test(bundle, bad_target_name_and_folder)
     ember_model_free(m);
 }
 
-/* A float input [4, 6] through one node `op` with an int64 scalar constant second input. */
+/* A float input [4, 6] through one node `op` (named the_node) with an int64 scalar
+ * constant second input. */
 static ember_model *one_node_model(const char *op)
 {
     Onnx__GraphProto *g = graph_new("bundle_test", 8);
     int64_t dims[2] = {4, 6};
-    const char *names[2] = {"x", "y"};
-    for (int k = 0; k < 2; k++) {
-        Onnx__ValueInfoProto *v = P(sizeof *v);
-        onnx__value_info_proto__init(v);
-        v->name = S(names[k]);
-        Onnx__TypeProto *t = v->type = P(sizeof *t);
-        onnx__type_proto__init(t);
-        Onnx__TypeProto__Tensor *tt = t->tensor_type = P(sizeof *tt);
-        onnx__type_proto__tensor__init(tt);
-        t->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-        tt->has_elem_type = 1;
-        tt->elem_type = 1;
-        if (k == 0) {
-            Onnx__TensorShapeProto *sp = tt->shape = P(sizeof *sp);
-            onnx__tensor_shape_proto__init(sp);
-            sp->n_dim = 2;
-            sp->dim = P(2 * sizeof *sp->dim);
-            for (int i = 0; i < 2; i++) {
-                Onnx__TensorShapeProto__Dimension *d = sp->dim[i] = P(sizeof *d);
-                onnx__tensor_shape_proto__dimension__init(d);
-                d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-                d->dim_value = dims[i];
-            }
-            g->input[g->n_input++] = v;
-        } else {
-            g->output[g->n_output++] = v;
-        }
-    }
+    g->input[g->n_input++] = vi_float("x", 2, dims);
+    g->output[g->n_output++] = vi_float("y", -1, NULL);
     Onnx__TensorProto *c = P(sizeof *c);
     onnx__tensor_proto__init(c);
     c->name = S("axis");
@@ -141,24 +116,8 @@ static ember_model *one_node_model(const char *op)
     c->raw_data.len = sizeof one;
     c->raw_data.data = memcpy(P(sizeof one), &one, sizeof one);
     g->initializer[g->n_initializer++] = c;
-    Onnx__NodeProto *n = P(sizeof *n);
-    onnx__node_proto__init(n);
-    n->op_type = S(op);
-    n->name = S("the_node");
-    n->input = P(2 * sizeof(char *));
-    n->input[n->n_input++] = S("x");
-    n->input[n->n_input++] = S("axis");
-    n->output = P(sizeof(char *));
-    n->output[n->n_output++] = S("y");
-    g->node[g->n_node++] = n;
-    Onnx__ModelProto *mp = model_new(g, 14, 1);
-    size_t len = onnx__model_proto__get_packed_size(mp);
-    uint8_t *buf = P(len);
-    onnx__model_proto__pack(mp, buf);
-    ember_model *model;
-    cr_assert_eq(ember_model_load_memory(buf, len, NULL, &model), EMBER_OK, "%s", ember_last_error());
-    pool_free();
-    return model;
+    node_csv(g, op, "x,axis", "y")->name = S("the_node");
+    return model_built_load(g, 14);
 }
 
 Test(bundle, op_without_lowering_is_named)
