@@ -95,8 +95,7 @@ static void run_model(const char *name, const char *backend, int use_cache, int 
     cr_assert(ni <= 4 && r->no <= 4);
     ember_tensor in[4];
     for (int i = 0; i < ni; i++) {
-        snprintf(path, sizeof path, ZOO "%s/test_data_set_0/input_%d.pb", name, i);
-        ut_load_pb(path, &in[i]);
+        ut_load_zoo_pb(name, "input", i, &in[i]);
     }
     ember_session_options o;
     ember_session_options_init(&o);

@@ -52,14 +52,12 @@ static long minor_faults(void)
 
 static void first_run_is_ready(const char *name, int threads)
 {
-    char path[512];
     ember_model *m = ut_load_zoo(name);
     int ni = ember_model_num_inputs(m), no = ember_model_num_outputs(m);
     cr_assert(ni <= 8 && no <= 8);
     ember_tensor in[8], a[8], b[8];
     for (int i = 0; i < ni; i++) {
-        snprintf(path, sizeof path, ZOO "%s/test_data_set_0/input_%d.pb", name, i);
-        ut_load_pb(path, &in[i]);
+        ut_load_zoo_pb(name, "input", i, &in[i]);
     }
     ember_session_options o;
     ember_session_options_init(&o);

@@ -490,10 +490,8 @@ static void zoo_check(const char *name, int *fused_count, int *left_acts)
     cr_assert_leq(no, 8);
     ember_tensor in[8], ref[8], got[8];
     ember_op_tensor ot[8], *op[8], oo[8];
-    char path[512];
     for (int i = 0; i < ni; i++) {
-        snprintf(path, sizeof path, ZOO "%s/test_data_set_0/input_%d.pb", name, i);
-        ut_load_pb(path, &in[i]);
+        ut_load_zoo_pb(name, "input", i, &in[i]);
         memset(&ot[i], 0, sizeof ot[i]);
         ot[i].dtype = in[i].dtype;
         ot[i].rank = in[i].rank;

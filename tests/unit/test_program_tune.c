@@ -21,12 +21,9 @@ static ember_program *build(const char *name, int threads, ember_model **m)
 /* p's outputs on the zoo inputs against test_data_set_0 (rtol 1e-3, atol 1e-4). */
 static void check_outputs(const ember_program *p, const char *name)
 {
-    char path[512];
     ember_tensor in, ref, out;
-    snprintf(path, sizeof path, EMBER_SHARED_DIR "/models/%s/test_data_set_0/input_0.pb", name);
-    ut_load_pb(path, &in);
-    snprintf(path, sizeof path, EMBER_SHARED_DIR "/models/%s/test_data_set_0/output_0.pb", name);
-    ut_load_pb(path, &ref);
+    ut_load_zoo_pb(name, "input", 0, &in);
+    ut_load_zoo_pb(name, "output", 0, &ref);
     void *arena = aligned_alloc(64, (p->arena_bytes + 63) & ~(size_t)63);
     cr_assert_eq(ember_program_run(p, arena, &in, 1, &out, 1, NULL), EMBER_OK, "%s", ember_last_error());
     const float *a = ref.data, *b = out.data;

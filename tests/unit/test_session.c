@@ -24,8 +24,7 @@ static void cpu_matches_interp(const char *name)
     int ni = ember_model_num_inputs(m), no = ember_model_num_outputs(m);
     ember_tensor in[8], a[8], b[8];
     for (int i = 0; i < ni; i++) {
-        snprintf(path, sizeof path, ZOO "%s/test_data_set_0/input_%d.pb", name, i);
-        ut_load_pb(path, &in[i]);
+        ut_load_zoo_pb(name, "input", i, &in[i]);
     }
     ember_session *si, *sc;
     cr_assert_eq(ember_session_create(m, "interp", &si), EMBER_OK, "%s", ember_last_error());

@@ -57,6 +57,13 @@ ember_model *ut_load_zoo(const char *name)
     return m;
 }
 
+void ut_load_zoo_pb(const char *name, const char *kind, int i, ember_tensor *t)
+{
+    char path[512];
+    snprintf(path, sizeof path, EMBER_SHARED_DIR "/models/%s/test_data_set_0/%s_%d.pb", name, kind, i);
+    ut_load_pb(path, t);
+}
+
 float ut_frand(uint32_t *state)
 {
     *state = *state * 1664525u + 1013904223u;

@@ -22,6 +22,9 @@ void ut_load_pb(const char *path, ember_tensor *t);
 
 /* Loads model `name` of the zoo (EMBER_SHARED_DIR/models/<name>/model.onnx). */
 ember_model *ut_load_zoo(const char *name);
+/* Reads the zoo model's reference data test_data_set_0/<kind>_<i>.pb (kind "input" or
+ * "output") into t. */
+void ut_load_zoo_pb(const char *name, const char *kind, int i, ember_tensor *t);
 
 /* A linear congruential generator on *state: floats in [-1, 1), ints in [lo, hi],
  * and malloc'd buffers of n floats scaled by `scale`. */
