@@ -334,50 +334,67 @@ static int open_regular(const char *path, struct stat *st)
     return fd;
 }
 
-int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e)
+/* The entry file at path, mapped whole (writable: a private copy-on-write mapping) and
+ * checked for what every entry has: size, magic, format version, key, payload size,
+ * checksum. NULL when there is none; when it fails the checks it is removed too. */
+static void *map_checked(const char *path, const char magic[8], const ember_cache_key *key, int writable,
+                         header *h, size_t *size, struct stat *st)
 {
-    memset(e, 0, sizeof *e);
-    char path[4200];
-    if (entry_path(key, path, sizeof path) != 0) return 0;
-    struct stat st;
-    int fd = open_regular(path, &st);
-    if (fd < 0) return 0;
+    int fd = open_regular(path, st);
+    if (fd < 0) return NULL;
     const char *why = NULL;
     void *map = NULL;
-    size_t size = (size_t)st.st_size;
-    if (st.st_size < (off_t)sizeof(header)) why = "truncated header";
+    *size = (size_t)st->st_size;
+    if (st->st_size < (off_t)sizeof(header)) why = "truncated header";
     /* Populated at once: the checksum reads every page anyway, and one call is cheaper than
      * a fault per page. */
-    else if ((map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_POPULATE, fd, 0)) == MAP_FAILED) {
+    else if ((map = mmap(NULL, *size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+                         fd, 0)) == MAP_FAILED) {
         map = NULL;
         why = "cannot map it";
     }
     close(fd);
     if (!why) {
-        header h;
-        memcpy(&h, map, sizeof h);
-        const unsigned char *base = map;
-        if (memcmp(h.magic, MAGIC, sizeof MAGIC) != 0) why = "bad magic";
-        else if (h.version != FORMAT_VERSION || h.header_bytes != sizeof h) why = "other format version";
-        else if (h.key[0] != key->k[0] || h.key[1] != key->k[1]) why = "key mismatch";
-        else if (h.payload_bytes != size - sizeof h) why = "truncated or extended";
-        else if (h.meta_bytes > h.payload_bytes || h.data_offset % 64 || h.data_offset > size ||
-                 h.data_offset < sizeof h + h.meta_bytes || h.steps_offset < h.data_offset || h.steps_offset > size)
-            why = "bad section sizes";
-        else if (checksum(base + sizeof h, h.payload_bytes) != h.checksum) why = "checksum mismatch";
-        else if (ember_cache_graph_decode(base + sizeof h, h.meta_bytes, base, h.steps_offset, h.data_offset,
-                                          base + h.steps_offset, size - h.steps_offset, e) != EMBER_OK)
-            why = ember_last_error();
+        memcpy(h, map, sizeof *h);
+        if (memcmp(h->magic, magic, sizeof MAGIC) != 0) why = "bad magic";
+        else if (h->version != FORMAT_VERSION || h->header_bytes != sizeof *h) why = "other format version";
+        else if (h->key[0] != key->k[0] || h->key[1] != key->k[1]) why = "key mismatch";
+        else if (h->payload_bytes != *size - sizeof *h) why = "truncated or extended";
+        else if (checksum((const unsigned char *)map + sizeof *h, h->payload_bytes) != h->checksum)
+            why = "checksum mismatch";
     }
+    if (!why) return map;
+    remove_if_same(path, st, why);
+    if (map) munmap(map, *size);
+    return NULL;
+}
+
+int ember_cache_load(const ember_cache_key *key, ember_cache_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    char path[4200];
+    if (entry_path(key, path, sizeof path) != 0) return 0;
+    header h;
+    size_t size;
+    struct stat st;
+    unsigned char *base = map_checked(path, MAGIC, key, 1, &h, &size, &st);
+    if (!base) return 0;
+    const char *why = NULL;
+    if (h.meta_bytes > h.payload_bytes || h.data_offset % 64 || h.data_offset > size ||
+        h.data_offset < sizeof h + h.meta_bytes || h.steps_offset < h.data_offset || h.steps_offset > size)
+        why = "bad section sizes";
+    else if (ember_cache_graph_decode(base + sizeof h, h.meta_bytes, base, h.steps_offset, h.data_offset,
+                                      base + h.steps_offset, size - h.steps_offset, e) != EMBER_OK)
+        why = ember_last_error();
     if (why) {
         remove_if_same(path, &st, why);
         ember_error_clear();
-        if (map) munmap(map, size);
+        munmap(base, size);
         memset(e, 0, sizeof *e);
         return 0;
     }
     ember_cache_touch(path);
-    e->map = map;
+    e->map = base;
     e->map_bytes = size;
     return 1;
 }
@@ -517,30 +534,14 @@ int ember_cache_object_load(const ember_cache_key *key, void **map, size_t *map_
     *map = NULL;
     char path[4200];
     if (entry_path_ext(key, "emo", path, sizeof path) != 0) return 0;
+    header h;
+    size_t size;
     struct stat st;
-    int fd = open_regular(path, &st);
-    if (fd < 0) return 0;
-    const char *why = NULL;
-    size_t size = (size_t)st.st_size;
-    void *m = NULL;
-    if (st.st_size < (off_t)sizeof(header)) why = "truncated header";
-    else if ((m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0)) == MAP_FAILED) {
-        m = NULL;
-        why = "cannot map it";
-    }
-    close(fd);
-    if (!why) {
-        header h;
-        memcpy(&h, m, sizeof h);
-        if (memcmp(h.magic, OBJ_MAGIC, sizeof OBJ_MAGIC) != 0) why = "bad magic";
-        else if (h.version != FORMAT_VERSION || h.header_bytes != sizeof h) why = "other format version";
-        else if (h.key[0] != key->k[0] || h.key[1] != key->k[1]) why = "key mismatch";
-        else if (h.payload_bytes != size - sizeof h || h.meta_bytes != h.payload_bytes) why = "truncated or extended";
-        else if (checksum((const unsigned char *)m + sizeof h, h.payload_bytes) != h.checksum) why = "checksum mismatch";
-    }
-    if (why) {
-        remove_if_same(path, &st, why);
-        if (m) munmap(m, size);
+    void *m = map_checked(path, OBJ_MAGIC, key, 0, &h, &size, &st);
+    if (!m) return 0;
+    if (h.meta_bytes != h.payload_bytes) {
+        remove_if_same(path, &st, "truncated or extended");
+        munmap(m, size);
         return 0;
     }
     ember_cache_touch(path);
