@@ -3,11 +3,16 @@
  *
  *   qt = Transpose(q, [0,2,1,3])   kt = Transpose(k, [0,2,3,1])   vt = Transpose(v, [0,2,1,3])
  *   s  = MatMul(qt, kt);  s2 = Div(s, c) | Mul(s, c) | s   (c a float32 scalar constant)
- *   p  = Softmax(s2, last axis);  o = MatMul(p, vt);  y = Transpose(o, [0,2,1,3])
+ *   s3 = Add(s2, mask) | Add(mask, s2) | s2
+ *   p  = Softmax(s3, last axis);  o = MatMul(p, vt);  y = Transpose(o, [0,2,1,3])
  *
- * with q, k, v of rank 4 ([B, S, H, D], static float32), becomes y = EmberAttention(q, k,
- * v) (ops/attention.c), in place of the last Transpose. s, s2, p and o must be read only
- * inside the pattern; the three input Transposes are left to dce once nothing reads them.
+ * with q, k, v of rank 4 ([B, S, H, D], static float32) and mask any static float32 value
+ * of rank <= 4 that broadcasts to the scores' [B, H, Sq, Sk] without growing them (a model
+ * input, HuggingFace's (1 - attention_mask[:, None, None, :]) * -10000 chain, a constant
+ * causal mask), becomes y = EmberAttention(q, k, v[, mask]) (ops/attention.c), in place of
+ * the last Transpose. s, s2, s3, p and o must be read only inside the pattern; the three
+ * input Transposes are left to dce once nothing reads them (the mask is shared between
+ * layers: it stays as it is).
  * The fused kernels never materialize the transposed heads, and the host path runs the
  * heads in parallel with no step boundaries between the products and the softmax.
  * Results agree with the unfused graph to the dot products' summation order. */
@@ -42,46 +47,87 @@ static bool heads(const ember_graph *g, int v, int64_t *d)
 }
 
 typedef struct attn_match {
-    int q, k, v, last;
+    int q, k, v, mask, last;
     float scale;
     int divide;
-    int dead[4], n_dead;
+    int dead[5], n_dead;
 } attn_match;
 
-static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn_match *m)
+/* The scores s, read only by node `reader`: [Div|Mul by a scalar] of MatMul(qt, kt). */
+static bool match_scores(ember_edit *e, const ember_readers *rd, int s, int reader, attn_match *m)
 {
     static const int64_t heads_first[4] = {0, 2, 1, 3}, keys_last[4] = {0, 2, 3, 1};
     const ember_graph *g = e->g;
-    const ember_node *n = &g->nodes[sm];
-    if (n->n_inputs != 1 || n->n_outputs != 1) return false;
-    int s2 = ember_edit_resolve(e, n->inputs[0]);
-    if (g->values[s2].shape.rank != 4) return false;
-    int64_t axis = ember_attr_int(n, "axis", n->opset < 13 ? 1 : -1);
-    if (axis != -1 && axis != 3) return false;
-    m->n_dead = 0;
-    m->dead[m->n_dead++] = sm;
-    m->scale = 1.0f;
-    m->divide = 0;
-    /* the scalar, if any */
-    int mm1 = producer(e, s2);
-    if (mm1 < 0 || ember_match_sole_reader(e, rd, s2) != sm) return false;
+    int mm1 = producer(e, s);
+    if (mm1 < 0 || ember_match_sole_reader(e, rd, s) != reader) return false;
     if (ember_match_op(e, mm1, EMBER_OP_DIV) || ember_match_op(e, mm1, EMBER_OP_MUL)) {
         const ember_node *sn = &g->nodes[mm1];
         if (sn->n_inputs != 2) return false;
-        int a = ember_edit_resolve(e, sn->inputs[0]), b = ember_edit_resolve(e, sn->inputs[1]), s;
+        int a = ember_edit_resolve(e, sn->inputs[0]), b = ember_edit_resolve(e, sn->inputs[1]), x;
         m->divide = sn->op == EMBER_OP_DIV;
-        if (ember_match_scalar(g, b, &m->scale)) s = a;
-        else if (!m->divide && ember_match_scalar(g, a, &m->scale)) s = b;
+        if (ember_match_scalar(g, b, &m->scale)) x = a;
+        else if (!m->divide && ember_match_scalar(g, a, &m->scale)) x = b;
         else return false;
         m->dead[m->n_dead++] = mm1;
-        mm1 = producer(e, s);
-        if (mm1 < 0 || ember_match_sole_reader(e, rd, s) != m->dead[1]) return false;
+        int scaler = mm1;
+        mm1 = producer(e, x);
+        if (mm1 < 0 || ember_match_sole_reader(e, rd, x) != scaler) return false;
     }
     if (!ember_match_op(e, mm1, EMBER_OP_MATMUL) || g->nodes[mm1].n_inputs != 2) return false;
     m->q = transpose_of(e, producer(e, ember_edit_resolve(e, g->nodes[mm1].inputs[0])), heads_first);
     m->k = transpose_of(e, producer(e, ember_edit_resolve(e, g->nodes[mm1].inputs[1])), keys_last);
     if (m->q < 0 || m->k < 0) return false;
     m->dead[m->n_dead++] = mm1;
+    return true;
+}
+
+/* v is a float32 static value of rank <= 4 that broadcasts to `to` (numpy rules) without
+ * growing it: the additive mask (BERT's [B,1,1,Sk] padding mask, a causal [1,1,Sq,Sk]...). */
+static bool mask_fits(const ember_graph *g, int v, const int64_t *to)
+{
+    const ember_value *val = &g->values[v];
+    if (val->dtype != EMBER_DT_FLOAT || val->shape.rank < 0 || val->shape.rank > 4 ||
+        !ember_shape_is_static(&val->shape))
+        return false;
+    for (int d = 0; d < val->shape.rank; d++) {
+        int64_t md = val->shape.dims[d];
+        if (md != 1 && md != to[d + 4 - val->shape.rank]) return false;
+    }
+    return true;
+}
+
+static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn_match *m)
+{
+    static const int64_t heads_first[4] = {0, 2, 1, 3};
+    const ember_graph *g = e->g;
+    const ember_node *n = &g->nodes[sm];
+    if (n->n_inputs != 1 || n->n_outputs != 1) return false;
+    int s = ember_edit_resolve(e, n->inputs[0]);
+    if (g->values[s].shape.rank != 4) return false;
+    int64_t axis = ember_attr_int(n, "axis", n->opset < 13 ? 1 : -1);
+    if (axis != -1 && axis != 3) return false;
+    m->n_dead = 0;
+    m->dead[m->n_dead++] = sm;
+    m->scale = 1.0f;
+    m->divide = 0;
+    m->mask = -1;
+    /* Add(scores, mask) in either order, after the scalar (a scalar after the mask would
+     * scale the mask too: not this op) */
+    int add = producer(e, s);
+    if (add >= 0 && ember_match_op(e, add, EMBER_OP_ADD)) {
+        const ember_node *an = &g->nodes[add];
+        if (an->n_inputs != 2 || ember_match_sole_reader(e, rd, s) != sm) return false;
+        m->dead[m->n_dead++] = add;
+        for (int o = 0; o < 2 && m->mask < 0; o++) {
+            if (match_scores(e, rd, ember_edit_resolve(e, an->inputs[o]), add, m))
+                m->mask = ember_edit_resolve(e, an->inputs[1 - o]);
+            else
+                m->n_dead = 2, m->scale = 1.0f, m->divide = 0;
+        }
+        if (m->mask < 0) return false;
+    } else if (!match_scores(e, rd, s, sm, m)) {
+        return false;
+    }
     /* p . vt, then the Transpose back */
     int p = n->outputs[0];
     int mm2 = ember_match_sole_reader(e, rd, p);
@@ -93,11 +139,12 @@ static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn
     m->dead[m->n_dead++] = mm2;
     m->last = ember_match_sole_reader(e, rd, g->nodes[mm2].outputs[0]);
     if (transpose_of(e, m->last, heads_first) != g->nodes[mm2].outputs[0]) return false;
-    /* shapes: q [B,Sq,H,D], k [B,Sk,H,D], v [B,Sk,H,Dv], y [B,Sq,H,Dv] */
+    /* shapes: q [B,Sq,H,D], k [B,Sk,H,D], v [B,Sk,H,Dv], y [B,Sq,H,Dv], mask to [B,H,Sq,Sk] */
     int64_t qd[4], kd[4], vd[4], yd[4];
     if (!heads(g, m->q, qd) || !heads(g, m->k, kd) || !heads(g, m->v, vd) ||
         !heads(g, g->nodes[m->last].outputs[0], yd))
         return false;
+    if (m->mask >= 0 && !mask_fits(g, m->mask, (int64_t[4]){qd[0], qd[2], qd[1], kd[1]})) return false;
     return qd[0] == kd[0] && qd[0] == vd[0] && qd[2] == kd[2] && qd[2] == vd[2] && qd[3] == kd[3] && kd[1] == vd[1] &&
            yd[0] == qd[0] && yd[1] == qd[1] && yd[2] == qd[2] && yd[3] == vd[3];
 }
@@ -113,8 +160,8 @@ ember_status ember_pass_attention(ember_graph *g, ember_pass_stats *st)
         attn_match m;
         if (!match_attention(&e, &rd, i, &m)) continue;
         for (int k = 0; k < m.n_dead; k++) ember_edit_kill(&e, m.dead[k]);
-        int ins[3] = {m.q, m.k, m.v};
-        s = ember_edit_set_inputs(&e, m.last, ins, 3);
+        int ins[4] = {m.q, m.k, m.v, m.mask};
+        s = ember_edit_set_inputs(&e, m.last, ins, m.mask >= 0 ? 4 : 3);
         if (s != EMBER_OK) break;
         ember_edit_set_op(g, m.last, EMBER_OP_EMBER_ATTENTION);
         ember_edit_clear_attrs(g, m.last);

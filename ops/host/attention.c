@@ -2,6 +2,7 @@
  * read the heads in place through their leading dimensions, so none of the four
  * Transposes of the unfused graph is ever materialized:
  *   S = scale * Q_bh K_bh^T   (Q_bh row i at q + ((b Sq + i) H + h) D)
+ *   S += mask rows            (optional; a broadcast row is the same pointer again)
  *   P = softmax rows of S     (softmax_rows.h)
  *   Y_bh = P V_bh             (written straight into [B, Sq, H, Dv])
  * On AVX-512 hosts the products are gemm_packed.c's register tiles, each head's K^T and V
@@ -17,11 +18,13 @@
 #include <stdlib.h>
 
 #include "../host.h"
+#include "../kernels/attention.h"
 #include "gemm_panels.h"
 #include "softmax_rows.h"
 
 typedef struct attn_plan {
     int64_t B, Sq, Sk, H, D, Dv;
+    int64_t mst[4];       /* mask element strides along (b, h, i, j), 0 = broadcast */
     float alpha;
     int shares;
     int panels;           /* AVX-512 panel products (gemm_panels.h) instead of sgemm */
@@ -30,9 +33,25 @@ typedef struct attn_plan {
 
 typedef struct attn_job {
     const attn_plan *s;
-    const float *q, *k, *v;
+    const float *q, *k, *v, *mask;
     float *y, *scratch;
 } attn_job;
+
+/* S[i, :] += the mask's row (b, h, i): after the scalar, before the softmax, as the
+ * unfused graph's Add. Keys either walk the row (stride 1) or share one value. */
+static void add_mask(float *S, const float *m, const int64_t *mst, int64_t Sq, int64_t Sk)
+{
+    for (int64_t i = 0; i < Sq; i++) {
+        float *restrict r = S + i * Sk;
+        const float *restrict mr = m + i * mst[2];
+        if (mst[3]) {
+            for (int64_t j = 0; j < Sk; j++) r[j] += mr[j];
+        } else {
+            float c = mr[0];
+            for (int64_t j = 0; j < Sk; j++) r[j] += c;
+        }
+    }
+}
 
 static void attn_share(void *ctx, int ith, int nth)
 {
@@ -48,9 +67,11 @@ static void attn_share(void *ctx, int ith, int nth)
         const float *q = j->q + b * s->Sq * ldq + h * s->D, *k = j->k + b * s->Sk * ldq + h * s->D;
         const float *v = j->v + b * s->Sk * ldv + h * s->Dv;
         float *y = j->y + b * s->Sq * ldv + h * s->Dv;
+        const float *m = j->mask ? j->mask + b * s->mst[0] + h * s->mst[1] : NULL;
         if (s->panels) { /* packing a head costs less than sgemm's own packing of it */
             ember_panels_pack(k, ldq, 1, s->D, s->Sk, s->alpha, pk);
             ember_panels_gemm(q, ldq, pk, S, s->Sk, s->Sq, s->Sk, s->D);
+            if (m) add_mask(S, m, s->mst, s->Sq, s->Sk);
             ember_softmax_rows_f32(S, P, s->Sq, s->Sk);
             ember_panels_pack(v, ldv, 0, s->Sk, s->Dv, 1.0f, pv);
             ember_panels_gemm(P, s->Sk, pv, y, ldv, s->Sq, s->Dv, s->Sk);
@@ -58,6 +79,7 @@ static void attn_share(void *ctx, int ith, int nth)
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->Sq, (int)s->Sk, (int)s->D, s->alpha, q, ldq, k,
                     ldq, 0.0f, S, (int)s->Sk);
+        if (m) add_mask(S, m, s->mst, s->Sq, s->Sk);
         ember_softmax_rows_f32(S, P, s->Sq, s->Sk);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)s->Sq, (int)s->Dv, (int)s->Sk, 1.0f, P,
                     (int)s->Sk, v, ldv, 0.0f, y, ldv);
@@ -78,6 +100,8 @@ static ember_status attn_prepare(ember_op_ctx *c, int threads, void **state)
     *s = (attn_plan){.B = B, .Sq = Sq, .Sk = Sk, .H = H, .D = D, .Dv = Dv,
                      .alpha = ember_attr_int(c->node, "divide", 0) ? 1.0f / scale : scale,
                      .shares = threads < 1 ? 1 : threads};
+    const ember_op_tensor *mask = ember_op_in(c, 3);
+    if (mask) k_attn_mask_strides(mask->rank, mask->dims, s->mst);
     if (s->shares > B * H) s->shares = (int)(B * H);
     s->panels = ember_panels_available() && Sk <= 1024 && D <= 1024; /* gemm_packed.c's K limit */
     s->share_floats = 2 * (size_t)(Sq * Sk) + (s->panels ? ember_panels_size(D, Sk) + ember_panels_size(Sk, Dv) : 0);
@@ -90,7 +114,8 @@ static ember_status attn_run(ember_op_ctx *c, void *state)
 {
     const attn_plan *s = state;
     if (openblas_get_num_threads() != 1) openblas_set_num_threads(1); /* as openblas_gemm.c */
-    attn_job j = {.s = s, .q = c->in[0]->data, .k = c->in[1]->data, .v = c->in[2]->data, .y = c->out[0]->data,
+    attn_job j = {.s = s, .q = c->in[0]->data, .k = c->in[1]->data, .v = c->in[2]->data,
+                  .mask = ember_op_in(c, 3) ? ember_op_in(c, 3)->data : NULL, .y = c->out[0]->data,
                   .scratch = c->scratch};
     int shares = ember_threadpool_shares(c->pool, s->B * s->H, 1);
     ember_threadpool_run(c->pool, attn_share, &j, shares < s->shares ? shares : s->shares);
