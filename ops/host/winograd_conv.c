@@ -1,0 +1,496 @@
+/* Winograd F(4x4, 3x3) convolution for float32 3x3 convs with stride 1, dilation 1, one
+ * group and channel counts in whole 16-float vectors, with AVX-512 (declines elsewhere,
+ * in bf16, and with EMBER_WINOGRAD=0). oneDNN's direct convs already run these shapes
+ * near the FMA peak, so only fewer multiplies help: a 6x6 input tile gives a 4x4 output
+ * tile with 36 products per (c, m) where the direct conv does 144.
+ *
+ *   prepare: U[xi][c][m] = (G g G^T)[xi] for each 3x3 filter g (in double), xi < 36.
+ *   run, per block of T tiles (a share of blocks per thread, each with its own scratch):
+ *     V[xi][t][c]  = (B^T d B)[xi] over the tile's 6x6 input patch, 16 channels a vector;
+ *     Mo[xi][t][m] = sum_c V[xi][t][c] U[xi][c][m]: 36 GEMMs (T x C) . (C x M) with
+ *                    register tiles of R tiles x up to 64 columns;
+ *     y = A^T Mo A (4x4 outputs per tile) + bias (+ residual), activation, stored.
+ * Input, residual and output may each be in NCHW (gathered / scattered a vector of
+ * channels at a time: slow, only when a neighbour is not a host kernel), NHWC or nChw16c;
+ * the last two chain with oneDNN's convs (ops/host.h), which pick NHWC on these shapes.
+ * Output edges past the map (sizes not multiples of 4) are computed and not stored.
+ *
+ * Numerics: the transforms' constants (1/4, 1/6, 1/12, 1/24 and 2, 4, 5, 8) grow the
+ * rounding error to ~1e-6 of the output's scale (tests/unit/test_host_winograd.c checks
+ * against the reference Conv). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../kernels/activation.h"
+#include "../nn_common.h"
+#include "onednn.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define WINO_AVX512 1
+#endif
+
+#define WT 6           /* input tile side */
+#define WO 4           /* output tile side */
+#define WX (WT * WT)   /* transformed positions */
+#define TMAX 24        /* tiles per block, at most */
+
+enum { L_PLAIN, L_NHWC, L_BLOCKED }; /* a tensor's layout: NCHW, NHWC, nChw16c */
+
+typedef struct wino_io {
+    int layout;
+    int64_t sn, scb, sc, sy, sx; /* strides of image, 16-channel block, channel, row, column */
+} wino_io;
+
+typedef struct wino_conv {
+    int64_t N, C, M, H, W, OH, OW, pt, pl; /* pt, pl: top and left pads */
+    int64_t th, tw, tiles;                 /* tile grid */
+    float *u;                              /* [WX][C][M] */
+    float *bias;                           /* [M], zeros when absent */
+    int bias_input;                        /* bias read from input 2 at run time */
+    int sum;                               /* input 3 is a residual added before the activation */
+    int act;
+    float act_a, act_b;
+    int max_shares;
+    size_t share_floats;
+    int blocks_wanted;                     /* the node is marked ember_channel_blocks */
+    wino_io src, dst, res;
+} wino_conv;
+
+static void wino_release(void *p)
+{
+    wino_conv *s = p;
+    if (!s) return;
+    free(s->u);
+    free(s->bias);
+    free(s);
+}
+
+static void io_set(wino_io *io, int layout, int64_t C, int64_t H, int64_t W)
+{
+    io->layout = layout;
+    io->sn = C * H * W;
+    if (layout == L_NHWC) io->scb = 16, io->sc = 1, io->sy = W * C, io->sx = C;
+    else if (layout == L_BLOCKED) io->scb = 16 * H * W, io->sc = 1, io->sy = 16 * W, io->sx = 16;
+    else io->scb = 16 * H * W, io->sc = H * W, io->sy = W, io->sx = 1;
+}
+
+static int layout_code(int l) { return l == L_NHWC ? dnnl_nhwc : l == L_BLOCKED ? dnnl_nChw16c : 0; }
+static int layout_of(int code) { return code == dnnl_nhwc ? L_NHWC : code == dnnl_nChw16c ? L_BLOCKED : -1; }
+
+/* The filter transform G g G^T of one 3x3 filter (row-major) into 36 values. */
+static void filter_transform(const float *g, double *u)
+{
+    static const double G[WT][3] = {{1.0 / 4, 0, 0},
+                                    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                    {0, 0, 1}};
+    double t[WT][3];
+    for (int i = 0; i < WT; i++)
+        for (int b = 0; b < 3; b++) t[i][b] = G[i][0] * g[b] + G[i][1] * g[3 + b] + G[i][2] * g[6 + b];
+    for (int i = 0; i < WT; i++)
+        for (int j = 0; j < WT; j++) u[i * WT + j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
+}
+
+#ifdef WINO_AVX512
+#define TGT __attribute__((target("avx512f")))
+
+/* 16 channels from p, `sc` floats apart. */
+TGT static inline __m512 ld16(const float *p, int64_t sc, __m512i idx)
+{
+    return sc == 1 ? _mm512_loadu_ps(p) : _mm512_i32gather_ps(idx, p, 4);
+}
+
+TGT static inline void st16(float *p, int64_t sc, __m512i idx, __m512 v)
+{
+    if (sc == 1) _mm512_storeu_ps(p, v);
+    else _mm512_i32scatter_ps(p, idx, v, 4);
+}
+
+/* The 1-D input transform B^T d of 6 values (a, b, c, e: shared partial sums). */
+#define IN_1D(d0, d1, d2, d3, d4, d5, t0, t1, t2, t3, t4, t5)                            \
+    do {                                                                                \
+        __m512 a_ = _mm512_fnmadd_ps(four, d2, d4), b_ = _mm512_fnmadd_ps(four, d1, d3); \
+        __m512 c_ = _mm512_sub_ps(d4, d2), e_ = _mm512_mul_ps(two, _mm512_sub_ps(d3, d1)); \
+        t0 = _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4));                  \
+        t1 = _mm512_add_ps(a_, b_);                                                     \
+        t2 = _mm512_sub_ps(a_, b_);                                                     \
+        t3 = _mm512_add_ps(c_, e_);                                                     \
+        t4 = _mm512_sub_ps(c_, e_);                                                     \
+        t5 = _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5));                  \
+    } while (0)
+
+/* V[xi][t][c] for tiles t0 .. t0+nt-1 (V's tile stride T). */
+TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, int nt, int T, float *v)
+{
+    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
+    const wino_io *io = &s->src;
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)io->sc));
+    const int64_t xs = (int64_t)T * s->C; /* V's stride between positions */
+    for (int t = 0; t < nt; t++) {
+        int64_t tile = t0 + t, n = tile / (s->th * s->tw), r = tile % (s->th * s->tw);
+        int64_t y0 = (r / s->tw) * WO - s->pt, x0 = (r % s->tw) * WO - s->pl;
+        int64_t off[WX];
+        uint64_t valid = 0;
+        for (int i = 0; i < WT; i++)
+            for (int j = 0; j < WT; j++) {
+                int64_t yy = y0 + i, xx = x0 + j;
+                off[i * WT + j] = n * io->sn + yy * io->sy + xx * io->sx;
+                if (yy >= 0 && yy < s->H && xx >= 0 && xx < s->W) valid |= (uint64_t)1 << (i * WT + j);
+            }
+        for (int64_t cb = 0; cb < s->C / 16; cb++) {
+            const float *xb = x + cb * io->scb;
+            __m512 d[WX], e[WX];
+            for (int k = 0; k < WX; k++)
+                d[k] = (valid >> k) & 1 ? ld16(xb + off[k], io->sc, idx) : _mm512_setzero_ps();
+            for (int j = 0; j < WT; j++) /* columns: B^T d */
+                IN_1D(d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j], e[j], e[6 + j], e[12 + j],
+                      e[18 + j], e[24 + j], e[30 + j]);
+            float *vb = v + (int64_t)t * s->C + cb * 16;
+            for (int i = 0; i < WT; i++) { /* rows: (B^T d) B */
+                __m512 *q = e + i * WT, o[WT];
+                IN_1D(q[0], q[1], q[2], q[3], q[4], q[5], o[0], o[1], o[2], o[3], o[4], o[5]);
+                for (int j = 0; j < WT; j++) _mm512_storeu_ps(vb + (i * WT + j) * xs, o[j]);
+            }
+        }
+    }
+}
+
+/* The 1-D output transform A^T m of 6 values into 4. */
+#define OUT_1D(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                  \
+    do {                                                                               \
+        __m512 p_ = _mm512_add_ps(m1, m2), q_ = _mm512_sub_ps(m1, m2);                 \
+        __m512 r_ = _mm512_add_ps(m3, m4), s_ = _mm512_sub_ps(m3, m4);                 \
+        o0 = _mm512_add_ps(_mm512_add_ps(m0, p_), r_);                                 \
+        o1 = _mm512_fmadd_ps(two, s_, q_);                                             \
+        o2 = _mm512_fmadd_ps(four, r_, p_);                                            \
+        o3 = _mm512_add_ps(_mm512_fmadd_ps(eight, s_, q_), m5);                        \
+    } while (0)
+
+TGT static inline __m512 activate(const wino_conv *s, __m512 x)
+{
+    switch (s->act) {
+    case K_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
+    case K_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(s->act_a)), _mm512_set1_ps(s->act_b));
+    case K_ACT_LEAKYRELU: {
+        __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+        return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(s->act_a));
+    }
+    default: return x;
+    }
+}
+
+/* y for tiles t0 .. t0+nt-1 from Mo[xi][t][m] (tile stride T). The residual element is
+ * read just before the same element of y is written (they may share memory). */
+TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0, int nt, int T, const float *bias,
+                                 const float *res, float *y)
+{
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
+    const wino_io *io = &s->dst, *ro = &s->res;
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)io->sc));
+    __m512i ridx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                      _mm512_set1_epi32((int)ro->sc));
+    const int64_t xs = (int64_t)T * s->M;
+    for (int t = 0; t < nt; t++) {
+        int64_t tile = t0 + t, n = tile / (s->th * s->tw), r = tile % (s->th * s->tw);
+        int64_t y0 = (r / s->tw) * WO, x0 = (r % s->tw) * WO;
+        int rows = s->OH - y0 < WO ? (int)(s->OH - y0) : WO, cols = s->OW - x0 < WO ? (int)(s->OW - x0) : WO;
+        for (int64_t mb = 0; mb < s->M / 16; mb++) {
+            const float *mt = mo + (int64_t)t * s->M + mb * 16;
+            __m512 e[4][WT], b = _mm512_loadu_ps(bias + mb * 16);
+            for (int j = 0; j < WT; j++) { /* columns: A^T m */
+                __m512 m0 = _mm512_loadu_ps(mt + (0 * WT + j) * xs), m1 = _mm512_loadu_ps(mt + (1 * WT + j) * xs);
+                __m512 m2 = _mm512_loadu_ps(mt + (2 * WT + j) * xs), m3 = _mm512_loadu_ps(mt + (3 * WT + j) * xs);
+                __m512 m4 = _mm512_loadu_ps(mt + (4 * WT + j) * xs), m5 = _mm512_loadu_ps(mt + (5 * WT + j) * xs);
+                OUT_1D(m0, m1, m2, m3, m4, m5, e[0][j], e[1][j], e[2][j], e[3][j]);
+            }
+            for (int i = 0; i < rows; i++) { /* rows: (A^T m) A */
+                __m512 o[4];
+                OUT_1D(e[i][0], e[i][1], e[i][2], e[i][3], e[i][4], e[i][5], o[0], o[1], o[2], o[3]);
+                for (int j = 0; j < cols; j++) {
+                    __m512 z = _mm512_add_ps(o[j], b);
+                    int64_t yy = y0 + i, xx = x0 + j;
+                    if (res)
+                        z = _mm512_add_ps(z, ld16(res + n * ro->sn + mb * ro->scb + yy * ro->sy + xx * ro->sx, ro->sc, ridx));
+                    st16(y + n * io->sn + mb * io->scb + yy * io->sy + xx * io->sx, io->sc, idx, activate(s, z));
+                }
+            }
+        }
+    }
+}
+
+/* Register tiles of the 36 GEMMs: y[R rows][16 NV] = a[R][K] . b[K][16 NV] (row
+ * strides lda, ldb, ldy). */
+#define WINO_TILE(R, NV)                                                                                   \
+    TGT static void gemm_##R##_##NV(int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,    \
+                                    float *y, int64_t ldy)                                                \
+    {                                                                                                      \
+        __m512 c[R][NV];                                                                                   \
+        for (int i = 0; i < R; i++)                                                                        \
+            for (int v = 0; v < NV; v++) c[i][v] = _mm512_setzero_ps();                                    \
+        for (int64_t k = 0; k < K; k++) {                                                                  \
+            __m512 bv[NV];                                                                                 \
+            for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + k * ldb + 16 * v);                   \
+            for (int i = 0; i < R; i++) {                                                                  \
+                __m512 x = _mm512_set1_ps(a[i * lda + k]);                                                 \
+                for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(x, bv[v], c[i][v]);                 \
+            }                                                                                              \
+        }                                                                                                  \
+        for (int i = 0; i < R; i++)                                                                        \
+            for (int v = 0; v < NV; v++) _mm512_storeu_ps(y + i * ldy + 16 * v, c[i][v]);                 \
+    }
+WINO_TILE(6, 4)
+WINO_TILE(4, 4)
+WINO_TILE(2, 4)
+WINO_TILE(1, 4)
+WINO_TILE(8, 3)
+WINO_TILE(4, 3)
+WINO_TILE(2, 3)
+WINO_TILE(1, 3)
+WINO_TILE(12, 2)
+WINO_TILE(8, 2)
+WINO_TILE(4, 2)
+WINO_TILE(2, 2)
+WINO_TILE(1, 2)
+WINO_TILE(12, 1)
+WINO_TILE(8, 1)
+WINO_TILE(4, 1)
+WINO_TILE(2, 1)
+WINO_TILE(1, 1)
+
+typedef void (*tile_fn)(int64_t, const float *, int64_t, const float *, int64_t, float *, int64_t);
+
+/* Row counts of each vector width's tiles, largest first, and the functions. */
+static const int tile_rows[5][5] = {{0}, {12, 8, 4, 2, 1}, {12, 8, 4, 2, 1}, {8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}};
+static const tile_fn tile_fns[5][5] = {
+    {0},
+    {gemm_12_1, gemm_8_1, gemm_4_1, gemm_2_1, gemm_1_1},
+    {gemm_12_2, gemm_8_2, gemm_4_2, gemm_2_2, gemm_1_2},
+    {gemm_8_3, gemm_4_3, gemm_2_3, gemm_1_3, 0},
+    {gemm_6_4, gemm_4_4, gemm_2_4, gemm_1_4, 0},
+};
+
+/* Mo[t][m] = V[t][c] . U[c][m] for nt rows, in column panels of up to 64. */
+static void gemm_rows(const wino_conv *s, const float *v, const float *u, float *mo, int nt)
+{
+    for (int64_t m0 = 0; m0 < s->M; m0 += 64) {
+        int nv = (int)((s->M - m0 >= 64 ? 64 : s->M - m0) / 16);
+        for (int r = 0; r < nt;) {
+            int k = 0;
+            while (tile_rows[nv][k] > nt - r) k++;
+            int rows = tile_rows[nv][k];
+            tile_fns[nv][k](s->C, v + (int64_t)r * s->C, s->C, u + m0, s->M, mo + (int64_t)r * s->M + m0, s->M);
+            r += rows;
+        }
+    }
+}
+#endif
+
+typedef struct wino_job {
+    const wino_conv *s;
+    const float *x, *bias, *res;
+    float *y, *scratch;
+    int T;
+    int64_t blocks;
+} wino_job;
+
+static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
+{
+    int64_t per = n / nth, extra = n % nth;
+    *lo = ith * per + (ith < extra ? ith : extra);
+    *hi = *lo + per + (ith < extra);
+}
+
+static void wino_share(void *ctx, int ith, int nth)
+{
+#ifdef WINO_AVX512
+    const wino_job *j = ctx;
+    const wino_conv *s = j->s;
+    float *v = j->scratch + (size_t)ith * s->share_floats, *mo = v + (size_t)WX * j->T * s->C;
+    int64_t b0, b1;
+    share_range(j->blocks, ith, nth, &b0, &b1);
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t t0 = b * j->T;
+        int nt = (int)(s->tiles - t0 < j->T ? s->tiles - t0 : j->T);
+        input_transform(s, j->x, t0, nt, j->T, v);
+        for (int xi = 0; xi < WX; xi++)
+            gemm_rows(s, v + (size_t)xi * j->T * s->C, s->u + (size_t)xi * s->C * s->M,
+                      mo + (size_t)xi * j->T * s->M, nt);
+        output_transform(s, mo, t0, nt, j->T, j->bias, j->res, j->y);
+    }
+#else
+    (void)ctx, (void)ith, (void)nth;
+#endif
+}
+
+static int wino_enabled(void)
+{
+    const char *v = getenv("EMBER_WINOGRAD");
+    return !(v && strcmp(v, "0") == 0);
+}
+
+/* Where Winograd beats oneDNN's direct convolution (see the measurements above). */
+static int wino_shape_wins(int64_t C, int64_t M, int64_t OH, int64_t OW)
+{
+    (void)OH, (void)OW;
+    return C <= 64 && M <= 64;
+}
+
+static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
+{
+    *state = NULL;
+#ifndef WINO_AVX512
+    (void)c, (void)threads;
+    return EMBER_E_UNSUPPORTED;
+#else
+    if (!wino_enabled() || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
+    const ember_attr *sa = ember_node_attr(c->node, "ember_sum_input");
+    int sum = sa && sa->type == EMBER_ATTR_INT && sa->i == 3 && c->n_in == 4 && ember_op_in(c, 3);
+    if (!x || !w || c->n_in > (sum ? 4 : 3) || c->n_out != 1 || !c->out[0]) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *y = c->out[0];
+    if (x->dtype != EMBER_DT_FLOAT || w->dtype != EMBER_DT_FLOAT || (b && b->dtype != EMBER_DT_FLOAT) ||
+        y->dtype != EMBER_DT_FLOAT || x->rank != 4 || w->rank != 4 || y->rank != 4 || !w->data)
+        return EMBER_E_UNSUPPORTED;
+    if (sum) {
+        const ember_op_tensor *r = c->in[3];
+        int same = r->dtype == EMBER_DT_FLOAT && r->rank == y->rank;
+        for (int i = 0; same && i < r->rank; i++) same = r->dims[i] == y->dims[i];
+        if (!same) return EMBER_E_UNSUPPORTED;
+    }
+    nn_conv_plan p;
+    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
+    if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.G != 1 || p.w.k[0] != 3 || p.w.k[1] != 3 || p.w.s[0] != 1 ||
+        p.w.s[1] != 1 || p.w.d[0] != 1 || p.w.d[1] != 1 || p.C % 16 != 0 || p.M % 16 != 0 ||
+        p.out[0] != y->dims[2] || p.out[1] != y->dims[3] || p.C * p.M * WX > (1 << 26))
+        return EMBER_E_UNSUPPORTED;
+    if (!wino_shape_wins(p.C, p.M, p.out[0], p.out[1])) return EMBER_E_UNSUPPORTED;
+    int act;
+    float aa, ab;
+    if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
+        ember_error_clear();
+        return EMBER_E_UNSUPPORTED;
+    }
+    if (act != K_ACT_NONE && act != K_ACT_RELU && act != K_ACT_CLIP && act != K_ACT_LEAKYRELU)
+        return EMBER_E_UNSUPPORTED;
+
+    wino_conv *s = calloc(1, sizeof *s);
+    if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
+    s->N = p.N, s->C = p.C, s->M = p.M, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
+    s->pt = p.w.pb[0], s->pl = p.w.pb[1];
+    s->th = (s->OH + WO - 1) / WO, s->tw = (s->OW + WO - 1) / WO, s->tiles = s->N * s->th * s->tw;
+    s->sum = sum, s->act = act, s->act_a = aa, s->act_b = ab;
+    const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
+    s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
+    io_set(&s->src, L_PLAIN, s->C, s->H, s->W);
+    io_set(&s->dst, L_PLAIN, s->M, s->OH, s->OW);
+    io_set(&s->res, L_PLAIN, s->M, s->OH, s->OW);
+    s->u = aligned_alloc(64, (size_t)WX * s->C * s->M * sizeof(float));
+    s->bias = calloc((size_t)s->M, sizeof(float));
+    if (!s->u || !s->bias) {
+        wino_release(s);
+        return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for Winograd weights");
+    }
+    const float *wd = w->data;
+    for (int64_t m = 0; m < s->M; m++)
+        for (int64_t ci = 0; ci < s->C; ci++) {
+            double u[WX];
+            filter_transform(wd + (m * s->C + ci) * 9, u);
+            for (int xi = 0; xi < WX; xi++) s->u[((size_t)xi * s->C + ci) * s->M + m] = (float)u[xi];
+        }
+    if (b && b->data) memcpy(s->bias, b->data, (size_t)s->M * sizeof(float));
+    else if (b) s->bias_input = 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    s->max_shares = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
+    if (s->max_shares > s->tiles) s->max_shares = (int)s->tiles;
+    s->share_floats = (size_t)WX * TMAX * (s->C + s->M);
+    c->scratch_bytes = (size_t)s->max_shares * s->share_floats * sizeof(float);
+    *state = s;
+    return EMBER_OK;
+#endif
+}
+
+static ember_status wino_run(ember_op_ctx *c, void *state)
+{
+    const wino_conv *s = state;
+    const float *x = c->in[0]->data;
+    float *y = c->out[0]->data;
+    if ((const void *)x == (void *)y) /* never planned so (no inplace_input for input 0) */
+        return ember_op_fail(c, EMBER_E_INTERNAL, "Winograd conv: input and output share memory");
+    wino_job j = {.s = s, .x = x, .y = y, .scratch = c->scratch,
+                  .bias = s->bias_input ? c->in[2]->data : s->bias, .res = s->sum ? c->in[3]->data : NULL};
+    double macs = (double)s->tiles * WX * (double)s->C * (double)s->M;
+    int want = ember_threadpool_shares(c->pool, macs > 1e15 ? INT64_MAX : (int64_t)macs, 65536);
+    if (want > s->max_shares) want = s->max_shares;
+    if (want < 1) want = 1;
+    int64_t T = (s->tiles + want - 1) / want;
+    j.T = (int)(T < TMAX ? T : TMAX);
+    j.blocks = (s->tiles + j.T - 1) / j.T;
+    ember_threadpool_run(c->pool, wino_share, &j, j.blocks < want ? (int)j.blocks : want);
+    return EMBER_OK;
+}
+
+/* Layout chaining (ops/host.h): each of src, residual and dst in NHWC or nChw16c as well
+ * as NCHW. dst follows src's layout (the neighbours' choice), or the residual's; nChw16c
+ * where the program marked the node for a channel-blocked region; NHWC otherwise. */
+static int wino_out_layout(void *state, int out_idx)
+{
+    const wino_conv *s = state;
+    if (out_idx != 0) return 0;
+    if (s->dst.layout != L_PLAIN) return layout_code(s->dst.layout);
+    if (s->blocks_wanted) return dnnl_nChw16c;
+    if (s->src.layout != L_PLAIN) return layout_code(s->src.layout);
+    if (s->res.layout != L_PLAIN) return layout_code(s->res.layout);
+    return dnnl_nhwc;
+}
+
+static int wino_accepts_layout(void *state, int in_idx, int layout)
+{
+    const wino_conv *s = state;
+    return (in_idx == 0 || (in_idx == 3 && s->sum)) && layout_of(layout) > 0;
+}
+
+static ember_status wino_set_layout(void *state, int is_output, int idx, int layout, size_t *scratch_bytes)
+{
+    wino_conv *s = state;
+    (void)scratch_bytes;
+    int l = layout_of(layout);
+    if (l <= 0 || (is_output ? idx != 0 : !wino_accepts_layout(s, idx, layout)))
+        return ember_error(EMBER_E_INTERNAL, "Winograd conv: layout %d was not offered", layout);
+    if (is_output) io_set(&s->dst, l, s->M, s->OH, s->OW);
+    else if (idx == 0) io_set(&s->src, l, s->C, s->H, s->W);
+    else io_set(&s->res, l, s->M, s->OH, s->OW);
+    return EMBER_OK;
+}
+
+/* Each residual element is read just before the same element of dst is written, by the
+ * same thread: dst may be the residual's memory when both have the same layout. */
+static int wino_inplace_input(void *state, int in_idx)
+{
+    const wino_conv *s = state;
+    return in_idx == 3 && s->sum && s->res.layout == s->dst.layout;
+}
+
+static int wino_drops_input(void *state, int in_idx)
+{
+    const wino_conv *s = state;
+    return in_idx == 1 || (in_idx == 2 && !s->bias_input);
+}
+
+const ember_host_kernel ember_host_winograd_conv = {
+    .name = "winograd_conv",
+    .op = EMBER_OP_CONV,
+    .prepare = wino_prepare,
+    .run = wino_run,
+    .release = wino_release,
+    .out_layout = wino_out_layout,
+    .accepts_layout = wino_accepts_layout,
+    .set_layout = wino_set_layout,
+    .drops_input = wino_drops_input,
+    .inplace_input = wino_inplace_input,
+};
