@@ -31,6 +31,7 @@
 #include "../host.h"
 #include "../kernels/fast_math.h"
 #include "../nn_common.h"
+#include "lstm_fused.h"
 
 /* Multiply-adds per op below which the reference kernel is as fast or faster. */
 #define OPENBLAS_MIN_MACS 512.0
@@ -45,6 +46,7 @@ typedef struct blas_rnn {
     float *wt;   /* [I, dirs*G*H]: W transposed, directions side by side */
     float *r;    /* [dirs, G*H, H]: R as given */
     float *rt;   /* batch 1: R^T in panels for the per-step GEMV, see pack_panels */
+    float *rf;   /* batch-1 LSTM, H a multiple of 16: R^T in fused-gate panels (lstm_fused.h) */
     float *bias; /* [dirs*G*H]: Wb + Rb (GRU h gate: Wb), zeros without B */
     float *rbh;  /* GRU: [dirs, H] Rb of the h gate */
 } blas_rnn;
@@ -65,6 +67,7 @@ static void rnn_free(void *p)
     free(s->wt);
     free(s->r);
     free(s->rt);
+    free(s->rf);
     free(s->bias);
     free(s->rbh);
     free(s);
@@ -180,10 +183,13 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
     s->wt = malloc(sizeof(float) * (size_t)(In * D * GH));
     s->r = malloc(sizeof(float) * (size_t)(D * GH * H));
     size_t rt_bytes = sizeof(float) * (size_t)(D * RNN_PANELS(GH) * RNN_PW * H);
-    s->rt = B == 1 ? aligned_alloc(64, (rt_bytes + 63) & ~(size_t)63) : NULL;
+    size_t rf_bytes = sizeof(float) * ember_lstm_fused_floats(D, H);
+    int fused = kind == K_LSTM && B == 1 && H % EMBER_LSTM_UNITS == 0;
+    s->rt = B == 1 && !fused ? aligned_alloc(64, (rt_bytes + 63) & ~(size_t)63) : NULL;
+    s->rf = fused ? aligned_alloc(64, (rf_bytes + 63) & ~(size_t)63) : NULL;
     s->bias = calloc((size_t)(D * GH), sizeof(float));
     s->rbh = kind == K_GRU ? calloc((size_t)(D * H), sizeof(float)) : NULL;
-    if (!s->wt || !s->r || !s->bias || (kind == K_GRU && !s->rbh) || (B == 1 && !s->rt)) {
+    if (!s->wt || !s->r || !s->bias || (kind == K_GRU && !s->rbh) || (B == 1 && !s->rt && !s->rf)) {
         rnn_free(s);
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
     }
@@ -192,6 +198,7 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
         for (int64_t j = 0; j < GH; j++)
             for (int64_t i = 0; i < In; i++) s->wt[i * D * GH + d * GH + j] = wd[(d * GH + j) * In + i];
     memcpy(s->r, r->data, sizeof(float) * (size_t)(D * GH * H));
+    if (s->rf) ember_lstm_fused_pack(s->r, D, H, s->rf);
     if (s->rt) {
         /* Panel p of direction d: columns [p * RNN_PW, +RNN_PW) of R^T, H rows of RNN_PW
          * contiguous floats (zeros past G*H). */
@@ -311,7 +318,7 @@ static void lstm_team_share(void *ctx, int ith, int nth)
 {
     lstm_team *tm = ctx;
     const blas_rnn *s = tm->s;
-    int64_t H = s->H, GH = s->G * H, S = s->S, D = s->dirs, blk = H / tm->nb;
+    int64_t H = s->H, GH = 4 * H, S = s->S, D = s->dirs, blk = H / tm->nb;
     (void)ith, (void)nth;
     for (;;) {
         int64_t k = atomic_fetch_add_explicit(&tm->next, 1, memory_order_relaxed);
@@ -322,22 +329,21 @@ static void lstm_team_share(void *ctx, int ith, int nth)
         float *g0 = tm->xw + t * tm->ldg + tm->d * GH; /* batch 1: row t in either layout */
         const float *hp = tm->hb[st % 2];
         float *hn = tm->hb[(st + 1) % 2];
-        for (int q = 0; q < 4; q++) rec_product(s, tm->d, q * H + j0, j1 - j0, hp, 1.0f, g0 + q * H + j0, tm->ldg);
-        lstm_gates(H, j0, j1, g0, hn, tm->cs);
+        ember_lstm_fused_step(s->rf + tm->d * ember_lstm_fused_floats(1, H), H, j0, j1, g0, hp, hn, tm->cs);
         if (tm->y) memcpy(tm->y + (t * D + tm->d) * H + j0, hn + j0, sizeof(float) * (size_t)(j1 - j0));
         atomic_fetch_add_explicit(&tm->done, 1, memory_order_release);
     }
 }
 
-/* Unit blocks for the team: whole R^T panels per gate, at least two; 0 = no team.
+/* Unit blocks for the team: whole fused panels (lstm_fused.h), at least two; 0 = no team.
  * EMBER_RNN_TEAM=0 turns it off, for measurements. */
 static int64_t lstm_team_blocks(const blas_rnn *s, const ember_op_ctx *c)
 {
     const char *env = getenv("EMBER_RNN_TEAM");
     if (env && strcmp(env, "0") == 0) return 0;
     int threads = ember_threadpool_size(c->pool);
-    if (s->kind != K_LSTM || s->B != 1 || threads < 2 || s->H % RNN_PW != 0 || s->H < 2 * RNN_PW) return 0;
-    int64_t panels = s->H / RNN_PW, nb = panels < threads ? panels : threads;
+    if (!s->rf || threads < 2) return 0;
+    int64_t panels = s->H / EMBER_LSTM_UNITS, nb = panels < threads ? panels : threads;
     while (panels % nb) nb--; /* whole panels per block */
     return nb >= 2 ? nb : 0;
 }
@@ -387,7 +393,10 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
         for (int64_t st = 0; st < S && !nb; st++) {
             int64_t t = reverse ? S - 1 - st : st;
             float *g0 = xw + (s->layout ? t : t * B) * DGH + d * GH;
-            if (s->kind == K_LSTM) {
+            if (s->rf) { /* h double-buffered: the step reads all of h_{t-1} while writing h_t */
+                ember_lstm_fused_step(s->rf + d * ember_lstm_fused_floats(1, H), H, 0, H, g0, hs, hr, cs);
+                memcpy(hs, hr, sizeof(float) * (size_t)H);
+            } else if (s->kind == K_LSTM) {
                 rec_product(s, d, 0, GH, hs, 1.0f, g0, ldg);
                 for (int64_t b = 0; b < B; b++) lstm_gates(H, 0, H, g0 + b * ldg, hs + b * H, cs + b * H);
             } else if (s->kind == K_RNN) {

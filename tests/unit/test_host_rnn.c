@@ -288,8 +288,16 @@ Test(host_rnn, large_and_threaded)
          .want = {1, 1, 0}},
         {.kind = RNN, .dirs = 2, .layout = 1, .S = 20, .B = 3, .I = 64, .H = 200, .bias = 1, .h0 = 1, .threads = 2,
          .want = {1, 1, 0}},
-        /* Batch 1 with whole 64-unit panels: the recurrence split between threads (lstm_team),
-         * lstm_kws's shape, both directions, batch-major, 3 threads on 4 panels, odd and even S. */
+        /* Batch 1, H a multiple of 16: the gates fused into the product (lstm_fused.c), on one
+         * thread (lstm_kws's shape, both directions; one 16-unit panel) and split between
+         * threads (lstm_team): lstm_kws's shape, both directions, batch-major, 3 threads on
+         * 16 panels and on 3, odd and even S. */
+        {.kind = LSTM, .dirs = 1, .S = 49, .B = 1, .I = 40, .H = 128, .bias = 1, .threads = 1, .want = {1, 1, 1}},
+        {.kind = LSTM, .dirs = 2, .S = 9, .B = 1, .I = 12, .H = 48, .bias = 1, .h0 = 1, .c0 = 1, .threads = 1,
+         .want = {1, 1, 1}},
+        {.kind = LSTM, .dirs = 1, .S = 5, .B = 1, .I = 8, .H = 16, .bias = 1, .threads = 2, .want = {1, 1, 1}},
+        {.kind = LSTM, .dirs = 1, .S = 6, .B = 1, .I = 8, .H = 48, .bias = 1, .c0 = 1, .threads = 3,
+         .want = {1, 1, 1}},
         {.kind = LSTM, .dirs = 1, .S = 49, .B = 1, .I = 40, .H = 128, .bias = 1, .threads = 2, .want = {1, 1, 1}},
         {.kind = LSTM, .dirs = 2, .S = 8, .B = 1, .I = 24, .H = 128, .bias = 1, .h0 = 1, .c0 = 1, .threads = 2,
          .want = {1, 1, 1}},

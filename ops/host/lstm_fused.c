@@ -1,0 +1,112 @@
+/* Batch-1 LSTM step with the gate nonlinearities fused into the recurrent product.
+ * R^T is packed so that one panel holds all four gates of 16 hidden units (64 columns):
+ * a panel's 64 sums stay in registers across the H rows and its units' gates are
+ * computed as soon as they are complete, while the next panel streams in. A step is
+ * bound by reading R^T from L2 (lstm_kws: H = 128, 256 KB, ~1.75 us a step on one core
+ * at ~32 B a cycle), which leaves the FMA and ALU ports half idle; done after the whole
+ * product, the gates were a separate 0.6 us a step on top (lstm_kws 1 thread, 49 steps:
+ * 30 us of 160). The same gate functions as the unfused path (gemv_panels + lstm_gates
+ * in openblas_rnn.c), and the same sums in the same order, fused multiply-adds on AVX-512. */
+#include "lstm_fused.h"
+
+#include "../kernels/fast_math.h"
+
+#define PANEL (4 * EMBER_LSTM_UNITS)
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(EMBER_NO_CLONES)
+#define LSTM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define LSTM_CLONES
+#endif
+
+size_t ember_lstm_fused_floats(int64_t dirs, int64_t H)
+{
+    return (size_t)dirs * (size_t)H / EMBER_LSTM_UNITS * (size_t)H * PANEL;
+}
+
+void ember_lstm_fused_pack(const float *r, int64_t dirs, int64_t H, float *out)
+{
+    int64_t panels = H / EMBER_LSTM_UNITS;
+    for (int64_t d = 0; d < dirs; d++)
+        for (int64_t p = 0; p < panels; p++) {
+            float *o = out + (d * panels + p) * H * PANEL;
+            for (int64_t k = 0; k < H; k++)
+                for (int q = 0; q < 4; q++)
+                    for (int j = 0; j < EMBER_LSTM_UNITS; j++)
+                        o[k * PANEL + q * EMBER_LSTM_UNITS + j] =
+                            r[(d * 4 * H + q * H + p * EMBER_LSTM_UNITS + j) * H + k];
+        }
+}
+
+/* The gates of 16 units from their 64 sums (gates i, o, f, c as in openblas_rnn.c's
+ * lstm_gates). */
+static inline __attribute__((always_inline)) void gates16(const float *restrict acc, int64_t u, float *restrict h_next, float *restrict c)
+{
+    for (int j = 0; j < EMBER_LSTM_UNITS; j++) {
+        float it = k_fsigmoid(acc[j]), ot = k_fsigmoid(acc[EMBER_LSTM_UNITS + j]);
+        float ft = k_fsigmoid(acc[2 * EMBER_LSTM_UNITS + j]), ct = k_ftanh(acc[3 * EMBER_LSTM_UNITS + j]);
+        float cn = ft * c[u + j] + it * ct;
+        c[u + j] = cn;
+        h_next[u + j] = ot * k_ftanh(cn);
+    }
+}
+
+LSTM_CLONES static void step_portable(const float *restrict panels, int64_t H, int64_t u0, int64_t u1,
+                                      const float *restrict g, const float *restrict h_prev,
+                                      float *restrict h_next, float *restrict c)
+{
+    for (int64_t u = u0; u < u1; u += EMBER_LSTM_UNITS) {
+        const float *restrict b = panels + u / EMBER_LSTM_UNITS * H * PANEL;
+        float acc[PANEL];
+        for (int q = 0; q < 4; q++)
+            for (int j = 0; j < EMBER_LSTM_UNITS; j++) acc[q * EMBER_LSTM_UNITS + j] = g[q * H + u + j];
+        for (int64_t k = 0; k < H; k++) {
+            float hk = h_prev[k];
+            for (int i = 0; i < PANEL; i++) acc[i] += hk * b[k * PANEL + i];
+        }
+        gates16(acc, u, h_next, c);
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The product with fused multiply-adds (ISO C builds do not contract a * b + c, and a
+ * separate multiply and add both wait for the one 512-bit FMA port: 2.65 -> ~1.8 us a
+ * step on lstm_kws), two rows of R^T at a time. */
+__attribute__((target("avx512f"))) static void step_avx512(const float *restrict panels, int64_t H, int64_t u0,
+                                                            int64_t u1, const float *restrict g,
+                                                            const float *restrict h_prev, float *restrict h_next,
+                                                            float *restrict c)
+{
+    for (int64_t u = u0; u < u1; u += EMBER_LSTM_UNITS) {
+        const float *restrict b = panels + u / EMBER_LSTM_UNITS * H * PANEL;
+        __m512 a0 = _mm512_loadu_ps(g + u), a1 = _mm512_loadu_ps(g + H + u);
+        __m512 a2 = _mm512_loadu_ps(g + 2 * H + u), a3 = _mm512_loadu_ps(g + 3 * H + u);
+        for (int64_t k = 0; k < H; k++, b += PANEL) {
+            __m512 hk = _mm512_set1_ps(h_prev[k]);
+            a0 = _mm512_fmadd_ps(hk, _mm512_load_ps(b), a0);
+            a1 = _mm512_fmadd_ps(hk, _mm512_load_ps(b + 16), a1);
+            a2 = _mm512_fmadd_ps(hk, _mm512_load_ps(b + 32), a2);
+            a3 = _mm512_fmadd_ps(hk, _mm512_load_ps(b + 48), a3);
+        }
+        float acc[PANEL] __attribute__((aligned(64)));
+        _mm512_store_ps(acc, a0);
+        _mm512_store_ps(acc + 16, a1);
+        _mm512_store_ps(acc + 32, a2);
+        _mm512_store_ps(acc + 48, a3);
+        gates16(acc, u, h_next, c);
+    }
+}
+#endif
+
+void ember_lstm_fused_step(const float *panels, int64_t H, int64_t u0, int64_t u1, const float *g,
+                           const float *h_prev, float *h_next, float *c)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f")) {
+        step_avx512(panels, H, u0, u1, g, h_prev, h_next, c);
+        return;
+    }
+#endif
+    step_portable(panels, H, u0, u1, g, h_prev, h_next, c);
+}
