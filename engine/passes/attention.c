@@ -3,13 +3,14 @@
  *
  *   qt = Transpose(q, [0,2,1,3])   kt = Transpose(k, [0,2,3,1])   vt = Transpose(v, [0,2,1,3])
  *   s  = MatMul(qt, kt);  s2 = Div(s, c) | Mul(s, c) | s   (c a float32 scalar constant)
- *   s3 = Add(s2, mask) | Add(mask, s2) | s2
+ *   s3 = Add(s2, mask) | Add(mask, s2) | Where(c, s2, fill) | Where(c, fill, s2) | s2
  *   p  = Softmax(s3, last axis);  o = MatMul(p, vt);  y = Transpose(o, [0,2,1,3])
  *
  * with q, k, v of rank 4 ([B, S, H, D], static float32) and mask any static float32 value
  * of rank <= 4 that broadcasts to the scores' [B, H, Sq, Sk] without growing them (a model
  * input, HuggingFace's (1 - attention_mask[:, None, None, :]) * -10000 chain, a constant
- * causal mask), becomes y = EmberAttention(q, k, v[, mask]) (ops/attention.c), in place of
+ * causal mask; for Where, a bool condition and fill -inf or finfo.min: see match_where),
+ * becomes y = EmberAttention(q, k, v[, mask]) (ops/attention.c), in place of
  * the last Transpose. s, s2, s3, p and o must be read only inside the pattern; the three
  * input Transposes are left to dce once nothing reads them (the mask is shared between
  * layers: it stays as it is).
@@ -48,6 +49,7 @@ static bool heads(const ember_graph *g, int v, int64_t *d)
 
 typedef struct attn_match {
     int q, k, v, mask, last;
+    int where, fill_slot, cond; /* a masked_fill Where (node, its fill's input slot, its condition), else -1 */
     float scale;
     int divide;
     int dead[5], n_dead;
@@ -96,6 +98,35 @@ static bool mask_fits(const ember_graph *g, int v, const int64_t *to)
     return true;
 }
 
+/* Where(c, s2, fill) | Where(c, fill, s2) with fill a float32 scalar constant that is
+ * -inf or at most -2^127 (PyTorch's masked_fill with float('-inf') or finfo.min): for any
+ * score below 2^103 in magnitude, s2 + fill rounds to fill exactly, so the Where is the
+ * additive mask Where(c, 0, fill) (resp. Where(c, fill, 0)), which the Where node itself
+ * becomes (ember_pass_attention). A NaN or infinite score would differ: +-inf + -inf is
+ * NaN where the Where gives -inf. Other fills (-10000, -1e9) are not the same sum: left. */
+static bool match_where(ember_edit *e, const ember_readers *rd, int sm, int s, int wh, attn_match *m)
+{
+    const ember_graph *g = e->g;
+    const ember_node *wn = &g->nodes[wh];
+    if (wn->n_inputs != 3 || ember_match_sole_reader(e, rd, s) != sm) return false;
+    int c = ember_edit_resolve(e, wn->inputs[0]);
+    const ember_value *cv = &g->values[c];
+    if (cv->dtype != EMBER_DT_BOOL || cv->shape.rank < 0 || cv->shape.rank > 4 || !ember_shape_is_static(&cv->shape))
+        return false;
+    for (int o = 1; o <= 2; o++) {
+        float fill;
+        int f = ember_edit_resolve(e, wn->inputs[o]);
+        if (!ember_match_scalar(g, f, &fill) || !(fill <= -0x1p127f) || g->values[f].shape.rank > cv->shape.rank)
+            continue;
+        if (match_scores(e, rd, ember_edit_resolve(e, wn->inputs[3 - o]), wh, m)) {
+            m->where = wh, m->fill_slot = o, m->cond = c, m->mask = s;
+            return true;
+        }
+        m->n_dead = 1, m->scale = 1.0f, m->divide = 0;
+    }
+    return false;
+}
+
 static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn_match *m)
 {
     static const int64_t heads_first[4] = {0, 2, 1, 3};
@@ -110,7 +141,7 @@ static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn
     m->dead[m->n_dead++] = sm;
     m->scale = 1.0f;
     m->divide = 0;
-    m->mask = -1;
+    m->mask = m->where = -1;
     /* Add(scores, mask) in either order, after the scalar (a scalar after the mask would
      * scale the mask too: not this op) */
     int add = producer(e, s);
@@ -125,6 +156,8 @@ static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn
                 m->n_dead = 2, m->scale = 1.0f, m->divide = 0;
         }
         if (m->mask < 0) return false;
+    } else if (add >= 0 && ember_match_op(e, add, EMBER_OP_WHERE)) {
+        if (!match_where(e, rd, sm, s, add, m)) return false;
     } else if (!match_scores(e, rd, s, sm, m)) {
         return false;
     }
@@ -144,7 +177,13 @@ static bool match_attention(ember_edit *e, const ember_readers *rd, int sm, attn
     if (!heads(g, m->q, qd) || !heads(g, m->k, kd) || !heads(g, m->v, vd) ||
         !heads(g, g->nodes[m->last].outputs[0], yd))
         return false;
-    if (m->mask >= 0 && !mask_fits(g, m->mask, (int64_t[4]){qd[0], qd[2], qd[1], kd[1]})) return false;
+    int64_t scores[4] = {qd[0], qd[2], qd[1], kd[1]};
+    if (m->mask >= 0 && m->where < 0 && !mask_fits(g, m->mask, scores)) return false;
+    if (m->where >= 0) { /* the condition's shape is the mask's */
+        const ember_shape *cs = &g->values[m->cond].shape;
+        for (int d = 0; d < cs->rank; d++)
+            if (cs->dims[d] != 1 && cs->dims[d] != scores[d + 4 - cs->rank]) return false;
+    }
     return qd[0] == kd[0] && qd[0] == vd[0] && qd[2] == kd[2] && qd[2] == vd[2] && qd[3] == kd[3] && kd[1] == vd[1] &&
            yd[0] == qd[0] && yd[1] == qd[1] && yd[2] == qd[2] && yd[3] == vd[3];
 }
@@ -159,6 +198,16 @@ ember_status ember_pass_attention(ember_graph *g, ember_pass_stats *st)
         if (e.dead[i] || !ember_match_op(&e, i, EMBER_OP_SOFTMAX)) continue;
         attn_match m;
         if (!match_attention(&e, &rd, i, &m)) continue;
+        if (m.where >= 0) { /* the Where becomes the additive mask: 0 where the score was kept */
+            float zero = 0.0f;
+            int z = ember_edit_new_const(&e, g->values[m.mask].name, "attn_keep", EMBER_DT_FLOAT, 0, NULL, &zero);
+            if (z < 0) {
+                s = EMBER_E_NO_MEMORY;
+                break;
+            }
+            ember_edit_set_input(&e, m.where, 3 - m.fill_slot, z);
+            g->values[m.mask].shape = g->values[m.cond].shape; /* the fill is a scalar of no higher rank */
+        }
         for (int k = 0; k < m.n_dead; k++) ember_edit_kill(&e, m.dead[k]);
         int ins[4] = {m.q, m.k, m.v, m.mask};
         s = ember_edit_set_inputs(&e, m.last, ins, m.mask >= 0 ? 4 : 3);

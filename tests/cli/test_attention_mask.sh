@@ -3,7 +3,8 @@
 #   - tests/data/bert_mask: a 2-layer BERT-style encoder exported by torch with input_ids
 #     AND attention_mask inputs (HuggingFace's (1 - mask) * finfo.min chain), batch 1
 #     padded; tests/data/attention_mask_block: the attention alone on float q, k, v and a
-#     [B, 1, Sq, Sk] padding + causal mask (tests/data/make_bert_mask.py makes both).
+#     [B, 1, Sq, Sk] padding + causal mask; tests/data/attention_where_block: nanoGPT's
+#     masked_fill(causal == 0, -inf) (a Where) (tests/data/make_bert_mask.py makes them).
 #   - `ember info --optimized` shows EmberAttention with the mask as 4th input (one per
 #     layer, no Softmax left);
 #   - the cpu backend, the interpreter and (the block, which lowers whole) the JIT match
@@ -21,7 +22,7 @@ jit=${3:-}
 . "$(dirname "$0")/lib.sh"
 tol="--rtol 1e-4 --atol 1e-5"
 
-for name in bert_mask attention_mask_block; do
+for name in bert_mask attention_mask_block attention_where_block; do
     dir=$src/tests/data/$name
     model=$dir/model.onnx
     [ -f "$model" ] || { echo "FAIL: no $model"; exit 1; }
@@ -50,15 +51,17 @@ for name in bert_mask attention_mask_block; do
     }
 done
 
-# The block lowers whole: the JIT compiles it (EMBER_JIT_DEBUG says so) and matches torch.
+# The blocks lower whole: the JIT compiles them (EMBER_JIT_DEBUG says so) and matches torch.
 if [ "$jit" = jit ]; then
-    dir=$src/tests/data/attention_mask_block
-    # shellcheck disable=SC2086
-    expect 0 "block: JIT vs torch" -- env EMBER_JIT=1 EMBER_JIT_DEBUG=1 "$ember" run "$dir/model.onnx" --no-cache \
-        --check "$dir/test_data_set_0" $tol
-    grep -E 'max_abs_err' "$tmp/stdout" | sed "s/^/block jit vs torch: /"
-    check "block: JIT-compiled" -- grep -q "ember: jit: lower + build module" "$tmp/stderr"
-    check "block: nothing left uncompiled" -- sh -c "! grep -q 'not compiled' '$tmp/stderr'"
+    for name in attention_mask_block attention_where_block; do
+        dir=$src/tests/data/$name
+        # shellcheck disable=SC2086
+        expect 0 "$name: JIT vs torch" -- env EMBER_JIT=1 EMBER_JIT_DEBUG=1 "$ember" run "$dir/model.onnx" \
+            --no-cache --check "$dir/test_data_set_0" $tol
+        grep -E 'max_abs_err' "$tmp/stdout" | sed "s/^/$name jit vs torch: /"
+        check "$name: JIT-compiled" -- grep -q "ember: jit: lower + build module" "$tmp/stderr"
+        check "$name: nothing left uncompiled" -- sh -c "! grep -q 'not compiled' '$tmp/stderr'"
+    done
 else
     echo "built without LLVM: no JIT check"
 fi

@@ -6,8 +6,10 @@ the inputs (batch 1 padded after 15 tokens) and torch's outputs.
 attention_mask_block/: the attention alone on float inputs q, k, v [B, S, H, D] and a
 float mask [B, 1, Sq, Sk] (padding plus a causal triangle, finfo.min), so that every node
 of it lowers (EMBER_JIT=1 compiles the whole program; the encoder's Gather does not).
+attention_where_block/: nanoGPT's spelling, the scores' masked_fill(causal == 0, -inf)
+(a Where) instead of an added mask, with the [B, S, H, D] heads as inputs.
 Run with /usr/bin/python3 (torch, onnx) from this folder; tests/cli/test_attention_mask.sh
-checks Ember on both."""
+checks Ember on all three."""
 import math
 import os
 
@@ -92,6 +94,20 @@ class Block(nn.Module):
         return torch.matmul(p, v.transpose(1, 2)).transpose(1, 2)
 
 
+class WhereBlock(nn.Module):
+    """Causal attention as nanoGPT writes it: masked_fill of the scaled scores."""
+
+    def __init__(self, s):
+        super().__init__()
+        self.register_buffer("bias", torch.tril(torch.ones(s, s)).view(1, 1, s, s))
+
+    def forward(self, q, k, v):
+        t = q.shape[1]
+        att = torch.matmul(q.transpose(1, 2), k.transpose(1, 2).transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+        att = att.masked_fill(self.bias[:, :, :t, :t] == 0, float("-inf"))
+        return torch.matmul(torch.softmax(att, dim=-1), v.transpose(1, 2)).transpose(1, 2)
+
+
 torch.manual_seed(0)
 model = Encoder().eval()
 with torch.no_grad():  # LayerNorm's default ones and zeros would hide a swapped parameter
@@ -114,3 +130,7 @@ keep = keep * torch.tril(torch.ones(S, S))
 block_mask = (1.0 - keep) * torch.finfo(torch.float32).min
 os.makedirs("attention_mask_block", exist_ok=True)
 save_case("attention_mask_block", Block().eval(), ["q", "k", "v", "mask"], [q, k, v, block_mask], "y")
+
+q, k, v = (torch.from_numpy(rs.standard_normal((B, S, H, D)).astype(np.float32)) for _ in range(3))
+os.makedirs("attention_where_block", exist_ok=True)
+save_case("attention_where_block", WhereBlock(S).eval(), ["q", "k", "v"], [q, k, v], "y")

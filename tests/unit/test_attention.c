@@ -28,6 +28,11 @@ enum {
     M_HF_MIN, /* the same times finfo(float32).min, as newer exports have it */
     M_ROWS,   /* input [Sq, Sk] (rank 2) */
     M_GROWS,  /* input [2, 1, 1, Sk] with B = 1: the Add would grow the scores */
+    /* Where(cond, scores, fill) (or Where(cond, fill, scores) with mask_first), cond a bool
+     * value named "mask": */
+    M_WHERE_INF,     /* input [B, 1, 1, Sk], fill -inf */
+    M_WHERE_MIN,     /* constant causal [1, 1, Sq, Sk], fill finfo.min */
+    M_WHERE_10K,     /* input [B, 1, 1, Sk], fill -10000: not the sum of a mask, left alone */
 };
 
 /* The block's spelling: scale 0 none, 1 Div, 2 Mul (scalar first); the shapes; what
@@ -64,6 +69,20 @@ static int build_mask(ember_graph *g, const attn_case *c, int *n_nodes)
     case M_FULL: return ut_input(g, "mask", 4, (int64_t[]){c->B, c->H, c->Sq, c->Sk});
     case M_ROWS: return ut_input(g, "mask", 2, (int64_t[]){c->Sq, c->Sk});
     case M_GROWS: return ut_input(g, "mask", 4, (int64_t[]){2, 1, 1, c->Sk});
+    case M_WHERE_INF:
+    case M_WHERE_10K: {
+        int x = ut_input(g, "mask", 4, (int64_t[]){c->B, 1, 1, c->Sk});
+        g->values[x].dtype = EMBER_DT_BOOL;
+        return x;
+    }
+    case M_WHERE_MIN: { /* keep (true) on and below the diagonal; masked_fill's sense flipped by mask_first */
+        bool *m = malloc(sizeof(bool) * (size_t)(c->Sq * c->Sk));
+        for (int i = 0; i < c->Sq; i++)
+            for (int j = 0; j < c->Sk; j++) m[i * c->Sk + j] = (j <= i + c->Sk - c->Sq) != c->mask_first;
+        int x = constant(g, "mask", EMBER_DT_BOOL, 4, (int64_t[]){1, 1, c->Sq, c->Sk}, m);
+        free(m);
+        return x;
+    }
     case M_CAUSAL: {
         float *m = malloc(sizeof(float) * (size_t)(c->Sq * c->Sk));
         for (int i = 0; i < c->Sq; i++)
@@ -111,8 +130,13 @@ static ember_graph *build(const attn_case *c, int *mask_nodes)
     if (mask >= 0 && c->spoil == 4) s = ut_node(g, "Add", 13, (int[]){s, mask}, 2, "s3", NULL, 0);
     if (c->scale == 1) s = ut_node(g, "Div", 13, (int[]){s, scalar(g, "c", 8.0f)}, 2, "s2", NULL, 0);
     if (c->scale == 2) s = ut_node(g, "Mul", 13, (int[]){scalar(g, "c", 0.125f), s}, 2, "s2", NULL, 0);
-    if (mask >= 0 && c->spoil != 4)
+    if (c->mask >= M_WHERE_INF) {
+        float fill = c->mask == M_WHERE_INF ? -INFINITY : c->mask == M_WHERE_MIN ? -FLT_MAX : -10000.0f;
+        int f = scalar(g, "fill", fill);
+        s = ut_node(g, "Where", 16, c->mask_first ? (int[]){mask, f, s} : (int[]){mask, s, f}, 3, "s3", NULL, 0);
+    } else if (mask >= 0 && c->spoil != 4) {
         s = ut_node(g, "Add", 13, c->mask_first ? (int[]){mask, s} : (int[]){s, mask}, 2, "s3", NULL, 0);
+    }
     ember_attr axis = {.name = "axis", .type = EMBER_ATTR_INT, .i = c->spoil == 1 ? 2 : -1};
     int p = ut_node(g, "Softmax", 13, &s, 1, "p", &axis, 1);
     int o = ut_node(g, "MatMul", 13, (int[]){p, vt}, 2, "o", NULL, 0);
@@ -124,7 +148,8 @@ static ember_graph *build(const attn_case *c, int *mask_nodes)
 }
 
 /* q, k, v: smooth values; a float mask: small biases with every fifth key at -10000 (no
- * row fully masked); attention_mask: batch b keeps its first Sk - 3b keys. */
+ * row fully masked); attention_mask: batch b keeps its first Sk - 3b keys; a bool
+ * condition: two keys of every three true. */
 static void feed(const ember_graph *g, ember_op_tensor *t, ember_op_tensor **p)
 {
     for (int i = 0; i < g->n_inputs; i++) {
@@ -136,6 +161,9 @@ static void feed(const ember_graph *g, ember_op_tensor *t, ember_op_tensor **p)
         if (v->dtype == EMBER_DT_INT64) {
             int64_t *d = t[i].data, sk = v->shape.dims[1];
             for (int64_t k = 0; k < n; k++) d[k] = k % sk < sk - 3 * (k / sk);
+        } else if (v->dtype == EMBER_DT_BOOL) { /* [B, 1, 1, Sk]: some keys of each batch */
+            bool *d = t[i].data;
+            for (int64_t k = 0; k < n; k++) d[k] = k % 3 != 1;
         } else {
             float *d = t[i].data;
             bool mask = strcmp(v->name, "mask") == 0;
@@ -161,16 +189,26 @@ static void check_case(const attn_case *c, int want_fused)
              c->Sk, c->H, c->D, c->Dv, c->spoil, c->mask, c->mask_first ? " first" : "");
     cr_assert_eq(passes_count_op(g, EMBER_OP_EMBER_ATTENTION), want_fused, "%s", what);
     if (want_fused) {
-        cr_expect_eq(g->n_nodes, 1 + mask_nodes, "%s: only the attention node (and the mask's) is left", what);
+        int where = c->mask >= M_WHERE_INF;
+        cr_expect_eq(g->n_nodes, 1 + mask_nodes + where, "%s: only the attention node (and the mask's) is left",
+                     what);
+        cr_expect_eq(passes_count_op(g, EMBER_OP_WHERE), where, "%s: the Where makes the mask", what);
         cr_expect_str_eq(g->values[g->outputs[0]].name, "y");
         for (int i = 0; i < g->n_nodes; i++) {
             const ember_node *n = &g->nodes[i];
             if (n->op != EMBER_OP_EMBER_ATTENTION) continue;
             cr_assert_eq(n->n_inputs, c->mask ? 4 : 3, "%s: attention inputs", what);
-            if (c->mask) cr_expect_str_eq(g->values[n->inputs[3]].name, "mask", "%s", what);
+            if (c->mask && c->mask < M_WHERE_INF) cr_expect_str_eq(g->values[n->inputs[3]].name, "mask", "%s", what);
+            if (c->mask >= M_WHERE_INF) { /* Where(cond, 0, fill) or Where(cond, fill, 0), of cond's shape */
+                const ember_value *mv = &g->values[n->inputs[3]], *cv = &g->values[g->nodes[mv->producer].inputs[0]];
+                cr_expect_str_eq(cv->name, "mask", "%s", what);
+                cr_expect_eq(mv->shape.rank, cv->shape.rank, "%s", what);
+                for (int d = 0; d < cv->shape.rank; d++) cr_expect_eq(mv->shape.dims[d], cv->shape.dims[d], "%s", what);
+            }
         }
     } else if (c->mask) {
-        cr_expect_eq(passes_count_op(g, EMBER_OP_ADD), 1, "%s: the mask's Add is still there", what);
+        cr_expect_eq(passes_count_op(g, c->mask >= M_WHERE_INF ? EMBER_OP_WHERE : EMBER_OP_ADD), 1,
+                     "%s: the mask's node is still there", what);
     }
     passes_check_interface(ref, g);
     ember_op_tensor t[4], *p[4];
@@ -209,6 +247,10 @@ Test(attention, pass_fuses_masked_blocks)
         {1, 2, 16, 16, 2, 8, 8, 0, M_HF, 0},     /* HuggingFace's chain, -10000 */
         {1, 2, 16, 16, 2, 8, 8, 0, M_HF_MIN, 1}, /* ... finfo.min */
         {2, 1, 6, 10, 2, 4, 4, 0, M_ROWS, 0},    /* rank 2 */
+        {1, 2, 18, 18, 2, 8, 8, 0, M_WHERE_INF, 0}, /* Where(cond, scores, -inf) */
+        {2, 2, 18, 18, 2, 8, 8, 0, M_WHERE_INF, 1}, /* Where(cond, -inf, scores) */
+        {1, 1, 9, 12, 2, 4, 4, 0, M_WHERE_MIN, 0},  /* causal constant, finfo.min */
+        {1, 1, 9, 12, 2, 4, 4, 0, M_WHERE_MIN, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_case(&cases[i], 1);
 }
@@ -221,6 +263,7 @@ Test(attention, pass_leaves_other_blocks)
         {1, 1, 8, 8, 2, 4, 4, 3, M_NONE, 0}, /* the probabilities are an output too */
         {1, 1, 8, 8, 2, 4, 4, 4, M_PAD, 0},   /* Add(scores, mask), then the scalar */
         {0, 1, 8, 8, 2, 4, 4, 0, M_GROWS, 0}, /* the mask broadcasts the scores to B = 2 */
+        {1, 2, 8, 8, 2, 4, 4, 0, M_WHERE_10K, 0}, /* Where with a fill that is not absorbing */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) check_case(&cases[i], 0);
 }
