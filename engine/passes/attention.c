@@ -100,10 +100,11 @@ static bool mask_fits(const ember_graph *g, int v, const int64_t *to)
 
 /* Where(c, s2, fill) | Where(c, fill, s2) with fill a float32 scalar constant that is
  * -inf or at most -2^127 (PyTorch's masked_fill with float('-inf') or finfo.min): for any
- * score below 2^103 in magnitude, s2 + fill rounds to fill exactly, so the Where is the
- * additive mask Where(c, 0, fill) (resp. Where(c, fill, 0)), which the Where node itself
- * becomes (ember_pass_attention). A NaN or infinite score would differ: +-inf + -inf is
- * NaN where the Where gives -inf. Other fills (-10000, -1e9) are not the same sum: left. */
+ * score below 2^102 in magnitude (half the float spacing just below 2^127), s2 + fill
+ * rounds to fill exactly, so the Where is the additive mask Where(c, 0, fill) (resp.
+ * Where(c, fill, 0)), which the Where node itself becomes (ember_pass_attention). Only a
+ * masked score of +inf or NaN would differ (the sum is NaN where the Where gives fill).
+ * Other fills (-10000, -1e9) do not absorb the scores: left alone. */
 static bool match_where(ember_edit *e, const ember_readers *rd, int sm, int s, int wh, attn_match *m)
 {
     const ember_graph *g = e->g;
