@@ -20,7 +20,6 @@
  * against the reference Conv). */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../kernels/activation.h"
 #include "../nn_common.h"
@@ -34,7 +33,15 @@
 #define WT 6           /* input tile side */
 #define WO 4           /* output tile side */
 #define WX (WT * WT)   /* transformed positions */
-#define TMAX 24        /* tiles per block, at most */
+/* libgomp, oneDNN's OpenMP runtime, declared as onednn_common.c does: this kernel runs
+ * its shares on oneDNN's team (see wino_run). */
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
+
+#define TMAX 24            /* tiles per block, at most */
+#define MIN_SHARE_TILES 8  /* tiles per thread, at least */
+#define SHARE_MACS 65536   /* GEMM multiply-adds per thread, at least */
 
 enum { L_PLAIN, L_NHWC, L_BLOCKED }; /* a tensor's layout: NCHW, NHWC, nChw16c */
 
@@ -52,7 +59,7 @@ typedef struct wino_conv {
     int sum;                               /* input 3 is a residual added before the activation */
     int act;
     float act_a, act_b;
-    int max_shares;
+    int threads, max_shares;
     size_t share_floats;
     int blocks_wanted;                     /* the node is marked ember_channel_blocks */
     wino_io src, dst, res;
@@ -367,7 +374,6 @@ typedef struct wino_job {
     const float *x, *bias, *res;
     float *y, *scratch;
     int T;
-    int64_t blocks;
 } wino_job;
 
 static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
@@ -383,11 +389,10 @@ static void wino_share(void *ctx, int ith, int nth)
     const wino_job *j = ctx;
     const wino_conv *s = j->s;
     float *v = j->scratch + (size_t)ith * s->share_floats, *mo = v + (size_t)WX * j->T * s->C;
-    int64_t b0, b1;
-    share_range(j->blocks, ith, nth, &b0, &b1);
-    for (int64_t b = b0; b < b1; b++) {
-        int64_t t0 = b * j->T;
-        int nt = (int)(s->tiles - t0 < j->T ? s->tiles - t0 : j->T);
+    int64_t a0, a1; /* this share's tiles, in blocks of at most T */
+    share_range(s->tiles, ith, nth, &a0, &a1);
+    for (int64_t t0 = a0; t0 < a1; t0 += j->T) {
+        int nt = (int)(a1 - t0 < j->T ? a1 - t0 : j->T);
         input_transform(s, j->x, t0, nt, j->T, v);
         for (int xi = 0; xi < WX; xi++)
             gemm_rows(s, v + (size_t)xi * j->T * s->C, s->u + (size_t)xi * s->C * s->M,
@@ -401,6 +406,8 @@ static void wino_share(void *ctx, int ith, int nth)
 
 /* EMBER_WINOGRAD: "0" off, "all" every shape it can take (tests, measurements), else
  * the shapes of wino_shape_wins. */
+static void team_share(void *ctx) { wino_share(ctx, omp_get_thread_num(), omp_get_num_threads()); }
+
 static int wino_mode(void)
 {
     const char *v = getenv("EMBER_WINOGRAD");
@@ -408,11 +415,14 @@ static int wino_mode(void)
     return v && strcmp(v, "all") == 0 ? 2 : 1;
 }
 
-/* Where Winograd beats oneDNN's direct convolution (see the measurements above). */
-static int wino_shape_wins(int64_t C, int64_t M, int64_t OH, int64_t OW)
+/* Where Winograd beats oneDNN's direct convolution (measurements at the top): with U
+ * (36 C M floats) small, everywhere; with U past the L2 cache (C M > 64 x 64) only
+ * where each thread's tiles make up for streaming U once per block; never with U at
+ * 37 MB (512 x 512). */
+static int wino_shape_wins(int64_t C, int64_t M, int64_t tiles, int threads)
 {
-    (void)OH, (void)OW;
-    return C <= 64 && M <= 64;
+    if (C * M <= 64 * 64) return 1;
+    return C * M <= 256 * 256 && tiles / threads >= 16;
 }
 
 static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
@@ -444,7 +454,7 @@ static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.s[1] != 1 || p.w.d[0] != 1 || p.w.d[1] != 1 || p.C % 16 != 0 || p.M % 16 != 0 ||
         p.out[0] != y->dims[2] || p.out[1] != y->dims[3] || p.C * p.M * WX > (1 << 26))
         return EMBER_E_UNSUPPORTED;
-    if (mode == 1 && !wino_shape_wins(p.C, p.M, p.out[0], p.out[1])) return EMBER_E_UNSUPPORTED;
+    
     int act;
     float aa, ab;
     if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
@@ -480,9 +490,12 @@ static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
         }
     if (b && b->data) memcpy(s->bias, b->data, (size_t)s->M * sizeof(float));
     else if (b) s->bias_input = 1;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    s->max_shares = threads > 0 ? threads : cores > 0 ? (int)cores : 1;
-    if (s->max_shares > s->tiles) s->max_shares = (int)s->tiles;
+    s->threads = onednn_threads(threads);
+    if (mode == 1 && !wino_shape_wins(s->C, s->M, s->tiles, s->threads)) {
+        wino_release(s);
+        return EMBER_E_UNSUPPORTED;
+    }
+    s->max_shares = s->threads < s->tiles ? s->threads : (int)s->tiles;
     s->share_floats = (size_t)WX * TMAX * (s->C + s->M);
     c->scratch_bytes = (size_t)s->max_shares * s->share_floats * sizeof(float);
     *state = s;
@@ -500,13 +513,21 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
     wino_job j = {.s = s, .x = x, .y = y, .scratch = c->scratch,
                   .bias = s->bias_input ? c->in[2]->data : s->bias, .res = s->sum ? c->in[3]->data : NULL};
     double macs = (double)s->tiles * WX * (double)s->C * (double)s->M;
-    int want = ember_threadpool_shares(c->pool, macs > 1e15 ? INT64_MAX : (int64_t)macs, 65536);
+    int want = (int)(macs / SHARE_MACS);
+    if (want > s->threads) want = s->threads;
+    if (want > s->tiles / MIN_SHARE_TILES) want = (int)(s->tiles / MIN_SHARE_TILES);
     if (want > s->max_shares) want = s->max_shares;
     if (want < 1) want = 1;
-    int64_t T = (s->tiles + want - 1) / want;
-    j.T = (int)(T < TMAX ? T : TMAX);
-    j.blocks = (s->tiles + j.T - 1) / j.T;
-    ember_threadpool_run(c->pool, wino_share, &j, j.blocks < want ? (int)j.blocks : want);
+    if (want > s->tiles) want = (int)s->tiles;
+    /* blocks of equal size within each share */
+    int64_t per = (s->tiles + want - 1) / want, nb = (per + TMAX - 1) / TMAX;
+    j.T = (int)((per + nb - 1) / nb);
+    if (want == 1) {
+        wino_share(&j, 0, 1);
+    } else {
+        onednn_set_threads(s->threads);
+        GOMP_parallel(team_share, &j, (unsigned)want, 0);
+    }
     return EMBER_OK;
 }
 
