@@ -1,0 +1,423 @@
+/* Pointwise (1x1) float32 convolutions as a GEMM on packed weights, with AVX-512 (declines
+ * elsewhere, in bf16, and with EMBER_CONV1X1=0). A 1x1 conv on channels-last pixels is
+ * Y[pixels, M] = X[pixels, C] . W^T[C, M]: the weights are packed once into panels of 64
+ * output channels ([M/64][C][64], gemm_panels.h's layout) and each register tile computes
+ * 6 output pixels x 64 channels in 24 accumulators over all of C, with the bias loaded
+ * first and the residual (a fused Add, input 3) and the activation (Relu, Clip) applied
+ * before the one store. Strided convs (ResNet's downsample) read every s-th pixel.
+ *
+ * Why not oneDNN: on this CPU (two 512-bit FMA ports) oneDNN 2.6's brgemm 1x1 convs ran
+ * resnet50's 1x1 layers at 100-145 GFLOP/s on one thread (layer4: ~100) where the tiles
+ * here reach 165-185; see conv1x1_shape_wins for where each is used.
+ *
+ * Blocking: a block of pixel rows is multiplied by every panel before the next block, so
+ * the block of X stays in L2 while the panels stream; when all of X fits (layer4: 49
+ * pixels x 2048 channels) every panel is read from memory once. Threads take panels (or
+ * row blocks when there are fewer panels than threads); each output element is one sum
+ * over C in channel order whatever the split.
+ *
+ * Layouts (ops/host.h chaining): input, residual and output each in NHWC or nChw16c, as
+ * oneDNN's neighbouring convs write them, or NCHW (gathered and scattered a vector at a
+ * time: slow, only when a neighbour is not a host kernel). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/activation.h"
+#include "../nn_common.h"
+#include "gemm_panels.h"
+#include "onednn.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define C1_AVX512 1
+#endif
+
+#define NR 64            /* output channels per panel */
+#define MR 6             /* pixels per register tile */
+#define BLOCK_BYTES (512 * 1024) /* X rows per block: at most this many bytes of them */
+#define C1_BLOCK_MAX 384         /* and at most this many (their offsets are on the stack) */
+
+enum { L_PLAIN, L_NHWC, L_BLOCKED }; /* a tensor's layout: NCHW, NHWC, nChw16c */
+
+/* Element (image n, channel c, pixel q of the map) at n * sn + (c / 16) * scb +
+ * (c % 16) * sc + q * sq. */
+typedef struct c1_io {
+    int layout;
+    int64_t sn, scb, sc, sq;
+} c1_io;
+
+typedef struct conv1x1 {
+    int64_t N, C, M, H, W, OH, OW, sy, sx; /* sy, sx: strides */
+    int64_t pixels, panels;                /* N * OH * OW; M / NR rounded up */
+    float *w;                              /* [panels][C][NR] */
+    float *bias;                           /* [panels * NR], zeros when absent */
+    int64_t *koff;                         /* [C]: offset of channel k in the input layout */
+    int sum, act;
+    float lo, hi;                          /* the activation as a clamp (Relu: 0, +inf) */
+    int blocks_wanted;                     /* the node is marked ember_channel_blocks */
+    int64_t block_rows;
+    c1_io src, dst, res;
+} conv1x1;
+
+static void io_set(c1_io *io, int layout, int64_t C, int64_t HW)
+{
+    io->layout = layout;
+    io->sn = C * HW;
+    if (layout == L_NHWC) io->scb = 16, io->sc = 1, io->sq = C;
+    else if (layout == L_BLOCKED) io->scb = 16 * HW, io->sc = 1, io->sq = 16;
+    else io->scb = 16 * HW, io->sc = HW, io->sq = 1;
+}
+
+static int layout_code(int l) { return l == L_NHWC ? dnnl_nhwc : l == L_BLOCKED ? dnnl_nChw16c : 0; }
+static int layout_of(int code) { return code == dnnl_nhwc ? L_NHWC : code == dnnl_nChw16c ? L_BLOCKED : -1; }
+
+static void c1_release(void *p)
+{
+    conv1x1 *s = p;
+    if (!s) return;
+    free(s->w);
+    free(s->bias);
+    free(s->koff);
+    free(s);
+}
+
+#ifdef C1_AVX512
+/* Where output pixel i (of the whole batch) reads its input and writes its output. */
+static inline void pixel_offsets(const conv1x1 *s, int64_t i, int64_t *in, int64_t *out, int64_t *res)
+{
+    int64_t ohw = s->OH * s->OW, n = i / ohw, q = i % ohw, oy = q / s->OW, ox = q % s->OW;
+    *in = n * s->src.sn + (oy * s->sy * s->W + ox * s->sx) * s->src.sq;
+    *out = n * s->dst.sn + q * s->dst.sq;
+    *res = n * s->res.sn + q * s->res.sq;
+}
+
+/* 16 channels starting at c0 (a multiple of 16) of one pixel at offset `at` of t. */
+__attribute__((target("avx512f"))) static inline __m512 io_load(const c1_io *io, const float *t, int64_t at,
+                                                                 int64_t c0, __mmask16 m)
+{
+    const float *p = t + at + (c0 / 16) * io->scb;
+    if (io->sc == 1) return _mm512_maskz_loadu_ps(m, p);
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)io->sc));
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, p, 4);
+}
+
+__attribute__((target("avx512f"))) static inline void io_store(const c1_io *io, float *t, int64_t at, int64_t c0,
+                                                                __mmask16 m, __m512 v)
+{
+    float *p = t + at + (c0 / 16) * io->scb;
+    if (io->sc == 1) {
+        _mm512_mask_storeu_ps(p, m, v);
+        return;
+    }
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32((int)io->sc));
+    _mm512_mask_i32scatter_ps(p, m, idx, v, 4);
+}
+
+/* R pixels (input offsets xo) x one panel: the sums over all C, then bias, residual,
+ * clamp and store. `contig`: channel k of a pixel is at xo + k (NHWC input). */
+#define C1_TILE(R)                                                                                          \
+    __attribute__((target("avx512f"))) static void tile_##R(const conv1x1 *s, const float *x, const int64_t *xo, \
+                                                            const float *panel, const float *bias,           \
+                                                            const float *res, const int64_t *ro, float *y,    \
+                                                            const int64_t *yo, int64_t c0, int contig,        \
+                                                            const float *pf, int64_t pf_lines)                \
+    {                                                                                                       \
+        __m512 acc[R][4];                                                                                   \
+        for (int v = 0; v < 4; v++) {                                                                       \
+            __m512 b = _mm512_loadu_ps(bias + 16 * v);                                                      \
+            for (int i = 0; i < R; i++) acc[i][v] = b;                                                      \
+        }                                                                                                   \
+        const float *xp[R];                                                                                 \
+        for (int i = 0; i < R; i++) xp[i] = x + xo[i];                                                      \
+        if (contig) {                                                                                       \
+            for (int64_t k = 0; k < s->C; k++, panel += NR) {                                              \
+                __m512 w0 = _mm512_load_ps(panel), w1 = _mm512_load_ps(panel + 16);                         \
+                __m512 w2 = _mm512_load_ps(panel + 32), w3 = _mm512_load_ps(panel + 48);                    \
+                if (k < pf_lines) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);                 \
+                for (int i = 0; i < R; i++) {                                                               \
+                    __m512 a = _mm512_set1_ps(xp[i][k]);                                                    \
+                    acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);                                          \
+                    acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);                                          \
+                    acc[i][2] = _mm512_fmadd_ps(a, w2, acc[i][2]);                                          \
+                    acc[i][3] = _mm512_fmadd_ps(a, w3, acc[i][3]);                                          \
+                }                                                                                           \
+            }                                                                                               \
+        } else {                                                                                            \
+            const int64_t *ko = s->koff;                                                                    \
+            for (int64_t k = 0; k < s->C; k++, panel += NR) {                                              \
+                __m512 w0 = _mm512_load_ps(panel), w1 = _mm512_load_ps(panel + 16);                         \
+                __m512 w2 = _mm512_load_ps(panel + 32), w3 = _mm512_load_ps(panel + 48);                    \
+                if (k < pf_lines) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);                 \
+                int64_t o = ko[k];                                                                          \
+                for (int i = 0; i < R; i++) {                                                               \
+                    __m512 a = _mm512_set1_ps(xp[i][o]);                                                    \
+                    acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);                                          \
+                    acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);                                          \
+                    acc[i][2] = _mm512_fmadd_ps(a, w2, acc[i][2]);                                          \
+                    acc[i][3] = _mm512_fmadd_ps(a, w3, acc[i][3]);                                          \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+        for (int64_t k = s->C; k < pf_lines; k++) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);   \
+        __m512 lo = _mm512_set1_ps(s->lo), hi = _mm512_set1_ps(s->hi);                                      \
+        for (int v = 0; v < 4; v++) {                                                                       \
+            int64_t c = c0 + 16 * v, left = s->M - c;                                                       \
+            if (left <= 0) break;                                                                           \
+            __mmask16 m = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);                              \
+            for (int i = 0; i < R; i++) {                                                                   \
+                __m512 r = acc[i][v];                                                                       \
+                if (res) r = _mm512_add_ps(r, io_load(&s->res, res, ro[i], c, m));                           \
+                if (s->act) r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);                                     \
+                io_store(&s->dst, y, yo[i], c, m, r);                                                       \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+C1_TILE(6)
+C1_TILE(4)
+C1_TILE(2)
+C1_TILE(1)
+
+typedef struct c1_job {
+    const conv1x1 *s;
+    const float *x, *res;
+    float *y;
+} c1_job;
+
+/* Output pixels [r0, r1) x panels [p0, p1): row blocks outer, panels inner. The tiles
+ * of a panel prefetch the next panel into L2 between them, a share each, so its first
+ * tile does not wait on memory (the weights of a ResNet do not stay in L2 from one run
+ * to the next: layer4's 1x1 convs have 4-8 MB each, and only 9 tiles of 6 pixels read
+ * each panel). */
+static void c1_block(const c1_job *j, int64_t r0, int64_t r1, int64_t p0, int64_t p1)
+{
+    const conv1x1 *s = j->s;
+    int contig = s->src.layout == L_NHWC;
+    int64_t xo[C1_BLOCK_MAX], yo[C1_BLOCK_MAX], ro[C1_BLOCK_MAX];
+    int64_t lines = s->C * NR / 16; /* cache lines of a panel */
+    for (int64_t b0 = r0; b0 < r1; b0 += s->block_rows) {
+        int64_t b1 = b0 + s->block_rows < r1 ? b0 + s->block_rows : r1;
+        for (int64_t i = b0; i < b1; i++) pixel_offsets(s, i, &xo[i - b0], &yo[i - b0], &ro[i - b0]);
+        int64_t tiles = (b1 - b0 + MR - 1) / MR;
+        for (int64_t p = p0; p < p1; p++) {
+            const float *panel = s->w + p * s->C * NR, *bias = s->bias + p * NR;
+            const float *next = p + 1 < p1 ? panel + s->C * NR : NULL;
+            int64_t t = 0;
+            for (int64_t r = b0; r < b1; t++) {
+                int rows = b1 - r >= MR ? MR : b1 - r >= 4 ? 4 : b1 - r >= 2 ? 2 : 1;
+                int64_t l0 = next ? t * lines / tiles : 0, l1 = next ? (t + 1) * lines / tiles : 0;
+                const float *pf = next ? next + 16 * l0 : NULL;
+                const int64_t *xv = xo + (r - b0), *yv = yo + (r - b0), *rv = ro + (r - b0);
+                switch (rows) {
+                case MR: tile_6(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
+                case 4: tile_4(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
+                case 2: tile_2(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
+                default: tile_1(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
+                }
+                r += rows;
+            }
+        }
+    }
+}
+
+static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
+{
+    int64_t per = n / nth, extra = n % nth;
+    *lo = ith * per + (ith < extra ? ith : extra);
+    *hi = *lo + per + (ith < extra);
+}
+
+static void c1_share(void *ctx, int ith, int nth)
+{
+    const c1_job *j = ctx;
+    const conv1x1 *s = j->s;
+    int64_t r0 = 0, r1 = s->pixels, p0 = 0, p1 = s->panels;
+    if (nth > 1) {
+        if (s->panels >= 2 * nth || s->panels % nth == 0) share_range(s->panels, ith, nth, &p0, &p1);
+        else { /* whole tiles of rows */
+            int64_t tiles = (s->pixels + MR - 1) / MR, t0, t1;
+            share_range(tiles, ith, nth, &t0, &t1);
+            r0 = t0 * MR < s->pixels ? t0 * MR : s->pixels;
+            r1 = t1 * MR < s->pixels ? t1 * MR : s->pixels;
+        }
+    }
+    if (r0 < r1 && p0 < p1) c1_block(j, r0, r1, p0, p1);
+}
+#endif
+
+/* EMBER_CONV1X1=0: never (for measurements); =all: every shape it can compute (tests). */
+static int c1_enabled(void)
+{
+    const char *v = getenv("EMBER_CONV1X1");
+    if (v && strcmp(v, "0") == 0) return 0;
+    return v && strcmp(v, "all") == 0 ? 2 : 1;
+}
+
+/* Where the tiles beat oneDNN's 1x1 convs inside a model (resnet50, 1 thread, sum over
+ * the blocks, us, tiles vs oneDNN): wide outputs from few pixels, whose weights stream
+ * from memory: layer4 conv3 (512 -> 2048, 7x7) 2794 vs 3160, layer4 downsample (1024 ->
+ * 2048, stride 2) 1915 vs 2022, layer3 downsample (512 -> 1024, stride 2) 1424 vs 1476.
+ * Elsewhere oneDNN's brgemm kernels were as fast or faster: layer3 conv3 (256 -> 1024)
+ * 1.00x, layer4 conv1 (2048 -> 512) 1.04x, layer1-2 1.06-1.17x, mobilenet_v2's and
+ * shufflenet_v2's pointwise convs 1.07x and 1.14x, kws_dscnn's 64 -> 64 (nChw16c) 1.07x. */
+static int conv1x1_shape_wins(int64_t C, int64_t M, int64_t pixels)
+{
+    return C >= 512 && M >= 1024 && pixels <= 196 && pixels >= MR;
+}
+
+static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
+{
+    *state = NULL;
+    (void)threads;
+#ifndef C1_AVX512
+    (void)c;
+    return EMBER_E_UNSUPPORTED;
+#else
+    int enabled = c1_enabled();
+    if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
+    const ember_attr *sa = ember_node_attr(c->node, "ember_sum_input");
+    int sum = sa && sa->type == EMBER_ATTR_INT && sa->i == 3 && c->n_in == 4 && ember_op_in(c, 3);
+    if (!x || !w || c->n_in > (sum ? 4 : 3) || c->n_out != 1 || !c->out[0]) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *y = c->out[0];
+    if (x->dtype != EMBER_DT_FLOAT || w->dtype != EMBER_DT_FLOAT || (b && (b->dtype != EMBER_DT_FLOAT || !b->data)) ||
+        y->dtype != EMBER_DT_FLOAT || x->rank != 4 || w->rank != 4 || y->rank != 4 || !w->data)
+        return EMBER_E_UNSUPPORTED;
+    if (sum) {
+        const ember_op_tensor *r = c->in[3];
+        int same = r->dtype == EMBER_DT_FLOAT && r->rank == y->rank;
+        for (int i = 0; same && i < r->rank; i++) same = r->dims[i] == y->dims[i];
+        if (!same) return EMBER_E_UNSUPPORTED;
+    }
+    nn_conv_plan p;
+    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
+    if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.G != 1 || p.w.k[0] != 1 || p.w.k[1] != 1 || p.w.pb[0] ||
+        p.w.pb[1] || p.w.pe[0] || p.w.pe[1] || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
+        p.C * p.M > (1 << 26) || p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
+        return EMBER_E_UNSUPPORTED;
+    if (enabled != 2 && !conv1x1_shape_wins(p.C, p.M, p.N * p.outsp)) return EMBER_E_UNSUPPORTED;
+    int act;
+    float aa, ab;
+    if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
+        ember_error_clear();
+        return EMBER_E_UNSUPPORTED;
+    }
+    if (act != K_ACT_NONE && act != K_ACT_RELU && act != K_ACT_CLIP) return EMBER_E_UNSUPPORTED;
+
+    conv1x1 *s = calloc(1, sizeof *s);
+    if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
+    s->N = p.N, s->C = p.C, s->M = p.M, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
+    s->sy = p.w.s[0], s->sx = p.w.s[1];
+    s->pixels = s->N * s->OH * s->OW, s->panels = (s->M + NR - 1) / NR;
+    s->sum = sum;
+    s->act = act != K_ACT_NONE;
+    s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
+    s->hi = act == K_ACT_CLIP ? ab : INFINITY;
+    const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
+    s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
+    int64_t rows = BLOCK_BYTES / (s->C * (int64_t)sizeof(float));
+    rows = (rows + MR - 1) / MR * MR;
+    s->block_rows = rows < MR ? MR : rows > C1_BLOCK_MAX ? C1_BLOCK_MAX : rows;
+    io_set(&s->src, L_PLAIN, s->C, s->H * s->W);
+    io_set(&s->dst, L_PLAIN, s->M, s->OH * s->OW);
+    io_set(&s->res, L_PLAIN, s->M, s->OH * s->OW);
+    s->w = aligned_alloc(64, ember_panels_size(s->C, s->M) * sizeof(float));
+    s->bias = calloc((size_t)(s->panels * NR), sizeof(float));
+    s->koff = malloc((size_t)s->C * sizeof *s->koff);
+    if (!s->w || !s->bias || !s->koff) {
+        c1_release(s);
+        return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for packed 1x1 conv weights");
+    }
+    ember_panels_pack(w->data, s->C, 1, s->C, s->M, 1.0f, s->w); /* W [M, C]: B = W^T */
+    if (b) memcpy(s->bias, b->data, (size_t)s->M * sizeof(float));
+    for (int64_t k = 0; k < s->C; k++) s->koff[k] = (k / 16) * s->src.scb + (k % 16) * s->src.sc;
+    *state = s;
+    return EMBER_OK;
+#endif
+}
+
+static ember_status c1_run(ember_op_ctx *c, void *state)
+{
+#ifdef C1_AVX512
+    const conv1x1 *s = state;
+    c1_job j = {.s = s, .x = c->in[0]->data, .y = c->out[0]->data, .res = s->sum ? c->in[3]->data : NULL};
+    if ((const void *)j.x == (void *)j.y) /* never planned so (no inplace_input for input 0) */
+        return ember_op_fail(c, EMBER_E_INTERNAL, "1x1 conv: input and output share memory");
+    double macs = (double)s->pixels * (double)s->C * (double)s->M;
+    ember_op_parallel(c, c1_share, &j, macs > 1e15 ? INT64_MAX : (int64_t)macs, 65536);
+    return EMBER_OK;
+#else
+    (void)state;
+    return ember_op_fail(c, EMBER_E_INTERNAL, "1x1 conv is not built for this architecture");
+#endif
+}
+
+/* Layout chaining (ops/host.h): dst follows an already chained side (src, then the
+ * residual), nChw16c in a region the program marked for channel blocks, NHWC otherwise. */
+static int c1_out_layout(void *state, int out_idx)
+{
+    const conv1x1 *s = state;
+    if (out_idx != 0) return 0;
+    int l = s->dst.layout != L_PLAIN ? s->dst.layout
+            : s->blocks_wanted       ? L_BLOCKED
+            : s->src.layout != L_PLAIN ? s->src.layout
+            : s->res.layout != L_PLAIN ? s->res.layout
+                                       : L_NHWC;
+    return layout_code(l == L_BLOCKED && s->M % 16 ? L_NHWC : l);
+}
+
+static int c1_accepts_layout(void *state, int in_idx, int layout)
+{
+    const conv1x1 *s = state;
+    int l = layout_of(layout);
+    if (l == L_BLOCKED && (in_idx == 0 ? s->C : s->M) % 16 != 0) return 0;
+    return (in_idx == 0 || (in_idx == 3 && s->sum)) && l > 0;
+}
+
+static ember_status c1_set_layout(void *state, int is_output, int idx, int layout, size_t *scratch_bytes)
+{
+    conv1x1 *s = state;
+    (void)scratch_bytes;
+    int l = layout_of(layout);
+    if (l <= 0 || (is_output ? idx != 0 || (l == L_BLOCKED && s->M % 16) : !c1_accepts_layout(s, idx, layout)))
+        return ember_error(EMBER_E_INTERNAL, "1x1 conv: layout %d was not offered", layout);
+    if (is_output) {
+        io_set(&s->dst, l, s->M, s->OH * s->OW);
+    } else if (idx == 0) {
+        io_set(&s->src, l, s->C, s->H * s->W);
+        for (int64_t k = 0; k < s->C; k++) s->koff[k] = (k / 16) * s->src.scb + (k % 16) * s->src.sc;
+    } else {
+        io_set(&s->res, l, s->M, s->OH * s->OW);
+    }
+    return EMBER_OK;
+}
+
+/* Each residual element is read just before the same element of dst is written, by the
+ * same thread: dst may be the residual's memory when both have the same layout. */
+static int c1_inplace_input(void *state, int in_idx)
+{
+    const conv1x1 *s = state;
+    return in_idx == 3 && s->sum && s->res.layout == s->dst.layout;
+}
+
+/* The weights and bias are read only while packing. */
+static int c1_drops_input(void *state, int in_idx)
+{
+    (void)state;
+    return in_idx == 1 || in_idx == 2;
+}
+
+const ember_host_kernel ember_host_conv1x1 = {
+    .name = "conv1x1",
+    .op = EMBER_OP_CONV,
+    .prepare = c1_prepare,
+    .run = c1_run,
+    .release = c1_release,
+    .out_layout = c1_out_layout,
+    .accepts_layout = c1_accepts_layout,
+    .set_layout = c1_set_layout,
+    .drops_input = c1_drops_input,
+    .inplace_input = c1_inplace_input,
+};

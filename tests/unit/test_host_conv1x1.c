@@ -1,0 +1,226 @@
+/* The 1x1 conv on packed weights (ops/host/conv1x1.c) against the reference Conv: channel
+ * counts on and off the 16-float vector and the 64-channel panel, maps with partial
+ * register tiles, strides 1 and 2, batch 2, bias or none, Relu / Clip, a residual (input
+ * 3, ember_sum_input), 1 and 2 threads (split by panels and by rows), src / residual /
+ * dst each in NCHW, NHWC or nChw16c (layout chaining, ops/host.h), the residual in dst's
+ * own memory; the shape rule; and what it must decline. Tolerance: |y - ref| <= 1e-4
+ * max|ref| + 1e-5 per element (fused multiply-adds in another order than the reference).
+ * EMBER_CONV1X1=all lifts the shape rule so that every shape it can compute is tested. */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout_util.h"
+#include "op_harness.h"
+#include "ops/host.h"
+#include "test_util.h"
+
+extern const ember_host_kernel ember_host_conv1x1;
+
+static uint32_t rng = 4242u;
+
+typedef struct ccase {
+    int64_t N, C, M, H, W, stride;
+    int bias;
+    const char *act; /* NULL: none */
+    int sum, threads;
+    int lx, lr, ly; /* layouts of src, residual, dst */
+    int inplace;    /* the residual in dst's memory (needs lr == ly) */
+} ccase;
+
+static void set_layouts(const ccase *k, void *state, size_t *sb)
+{
+    const ember_host_kernel *h = &ember_host_conv1x1;
+    if (k->lx) {
+        cr_assert(h->accepts_layout(state, 0, layout_codes[k->lx]));
+        cr_assert_eq(h->set_layout(state, 0, 0, layout_codes[k->lx], sb), EMBER_OK);
+    }
+    if (k->sum && k->lr) {
+        cr_assert(h->accepts_layout(state, 3, layout_codes[k->lr]));
+        cr_assert_eq(h->set_layout(state, 0, 3, layout_codes[k->lr], sb), EMBER_OK);
+    }
+    if (k->ly) {
+        cr_assert_neq(h->out_layout(state, 0), 0);
+        cr_assert_eq(h->set_layout(state, 1, 0, layout_codes[k->ly], sb), EMBER_OK);
+    }
+    if (k->inplace) cr_assert(h->inplace_input(state, 3));
+}
+
+static void check(const ccase *k)
+{
+    int64_t OH = (k->H - 1) / k->stride + 1, OW = (k->W - 1) / k->stride + 1;
+    int64_t xn = k->N * k->C * k->H * k->W, yn = k->N * k->M * OH * OW;
+    float *x = lu_rnd_buf(&rng, xn), *w = lu_rnd_buf(&rng, k->M * k->C), *b = lu_rnd_buf(&rng, k->M);
+    float *r = lu_rnd_buf(&rng, yn);
+    int64_t ks[2] = {1, 1}, st[2] = {k->stride, k->stride};
+    ember_attr attrs[6];
+    int na = 0;
+    attrs[na++] = harness_attr_ints("kernel_shape", ks, 2);
+    attrs[na++] = harness_attr_ints("strides", st, 2);
+    if (k->act) attrs[na++] = harness_attr_string("ember_activation", k->act);
+    if (k->act && strcmp(k->act, "Clip") == 0) {
+        attrs[na++] = harness_attr_float("ember_act_min", -0.5f);
+        attrs[na++] = harness_attr_float("ember_act_max", 0.75f);
+    }
+    if (k->sum) attrs[na++] = harness_attr_int("ember_sum_input", 3);
+    int n_in = k->sum ? 4 : 3;
+    harness_in hin[4] = {{EMBER_DT_FLOAT, 4, {k->N, k->C, k->H, k->W}, x, 0},
+                         {EMBER_DT_FLOAT, 4, {k->M, k->C, 1, 1}, w, 1},
+                         {EMBER_DT_FLOAT, 1, {k->M}, k->bias ? b : NULL, 1},
+                         {EMBER_DT_FLOAT, 4, {k->N, k->M, OH, OW}, r, 0}};
+    ember_op_tensor ref;
+    cr_assert_eq(harness_run("Conv", 13, hin, n_in, attrs, na, &ref, 1), EMBER_OK, "reference: %s",
+                 ember_last_error());
+
+    /* The kernel, driven as engine/program.c does: prepare on constants only, the
+     * layouts set, then run on arena-like buffers. */
+    int idx[4] = {0, 1, 2, 3};
+    ember_node node = {.name = "n0", .op_type = "Conv", .domain = "", .op = EMBER_OP_CONV, .opset = 13,
+                       .n_inputs = n_in, .n_outputs = 1, .n_attrs = na, .attrs = attrs, .inputs = idx, .outputs = idx};
+    int64_t xd[4] = {k->N, k->C, k->H, k->W}, wd[4] = {k->M, k->C, 1, 1}, bd[1] = {k->M}, yd[4] = {k->N, k->M, OH, OW};
+    ember_op_tensor t[4] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w),
+                            ut_op_tensor(EMBER_DT_FLOAT, 1, bd, b), ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL)};
+    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL), *pin[4] = {&t[0], &t[1], k->bias ? &t[2] : NULL, &t[3]};
+    ember_op_tensor *pout[1] = {&yt};
+    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = n_in, .n_out = 1, .in = pin, .out = pout};
+    void *state = NULL;
+    ember_status s = ember_host_conv1x1.prepare(&c, k->threads, &state);
+    if (!__builtin_cpu_supports("avx512f")) { /* declines without AVX-512: nothing to test */
+        cr_expect_eq(s, EMBER_E_UNSUPPORTED);
+        ember_error_clear();
+        free(x), free(w), free(b), free(r), free(ref.data);
+        return;
+    }
+    cr_assert_eq(s, EMBER_OK, "prepare: %s", ember_last_error());
+    size_t sb = c.scratch_bytes;
+    set_layouts(k, state, &sb);
+    float *xl = malloc(sizeof(float) * (size_t)xn), *rl = malloc(sizeof(float) * (size_t)yn);
+    float *yl = malloc(sizeof(float) * (size_t)yn), *y = malloc(sizeof(float) * (size_t)yn);
+    lu_convert(x, xl, k->lx, 1, k->N, k->C, k->H, k->W);
+    lu_convert(r, rl, k->lr, 1, k->N, k->M, OH, OW);
+    for (int64_t i = 0; i < yn; i++) yl[i] = NAN;
+    t[0].data = xl;
+    t[3].data = rl;
+    yt.data = k->inplace ? rl : yl;
+    void *scratch = NULL;
+    if (sb) cr_assert_eq(posix_memalign(&scratch, 64, sb), 0);
+    c.scratch = scratch;
+    ember_threadpool *pool = NULL;
+    if (k->threads > 1) cr_assert_eq(ember_threadpool_create(k->threads, &pool), EMBER_OK);
+    c.pool = pool;
+    cr_assert_eq(ember_host_conv1x1.run(&c, state), EMBER_OK, "run: %s", ember_last_error());
+    ember_threadpool_free(pool);
+    lu_convert(yt.data, y, k->ly, 0, k->N, k->M, OH, OW);
+
+    const float *rf = ref.data;
+    float big = 0;
+    for (int64_t i = 0; i < yn; i++) big = fmaxf(big, fabsf(rf[i]));
+    float tol = 1e-4f * big + 1e-5f, worst = 0;
+    int bad = 0;
+    for (int64_t i = 0; i < yn; i++) {
+        float d = fabsf(y[i] - rf[i]);
+        if (!(d <= tol) && bad++ < 5)
+            cr_log_error("element %lld: %.8g, reference %.8g", (long long)i, (double)y[i], (double)rf[i]);
+        if (d > worst || isnan(d)) worst = d;
+    }
+    cr_expect_eq(bad, 0,
+                 "N%lld C%lld M%lld %lldx%lld stride %lld bias %d act %s sum %d threads %d layouts %d/%d/%d "
+                 "inplace %d: %d elements off, max |d| %g > %g",
+                 (long long)k->N, (long long)k->C, (long long)k->M, (long long)k->H, (long long)k->W,
+                 (long long)k->stride, k->bias, k->act ? k->act : "-", k->sum, k->threads, k->lx, k->lr, k->ly,
+                 k->inplace, bad, (double)worst, (double)tol);
+    ember_host_conv1x1.release(state);
+    free(scratch), free(x), free(w), free(b), free(r), free(xl), free(rl), free(yl), free(y), free(ref.data);
+}
+
+static void all_shapes(void) { cr_assert_eq(setenv("EMBER_CONV1X1", "all", 1), 0); }
+
+/* Channels on and off the vector (NHWC and NCHW only) and the panel, maps with 1-5 rows
+ * left over after the 6-pixel tiles, strides 1 and 2. */
+Test(host_conv1x1, shapes_vs_reference, .init = all_shapes)
+{
+    static const int64_t cm[][2] = {{64, 64}, {64, 256}, {256, 64}, {48, 80}, {16, 1030}, {512, 1024}};
+    static const int64_t maps[][2] = {{7, 7}, {14, 14}, {5, 3}, {1, 4}};
+    int i = 0;
+    for (size_t a = 0; a < sizeof cm / sizeof cm[0]; a++)
+        for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++)
+            for (int64_t stride = 1; stride <= 2; stride++, i++) {
+                int blocked_ok = cm[a][0] % 16 == 0 && cm[a][1] % 16 == 0;
+                ccase k = {.N = 1, .C = cm[a][0], .M = cm[a][1], .H = maps[m][0], .W = maps[m][1], .stride = stride,
+                           .bias = i % 2, .act = i % 3 ? "Relu" : NULL, .sum = i % 4 == 1, .threads = 1 + i % 2,
+                           .lx = blocked_ok && i % 5 == 0 ? LB : LH, .lr = LH, .ly = LH};
+                check(&k);
+            }
+}
+
+Test(host_conv1x1, batch_threads_clip, .init = all_shapes)
+{
+    ccase k = {.N = 2, .C = 96, .M = 128, .H = 9, .W = 7, .stride = 1, .bias = 1, .act = "Clip", .sum = 1,
+               .threads = 2, .lx = LH, .lr = LH, .ly = LH};
+    check(&k);
+    k.threads = 1;
+    check(&k);
+    k = (ccase){.N = 2, .C = 64, .M = 64, .H = 8, .W = 8, .stride = 2, .bias = 1, .threads = 2}; /* one panel: rows */
+    check(&k);
+}
+
+/* Every combination of src, residual and dst layouts; then the residual in dst's memory. */
+Test(host_conv1x1, layouts_and_inplace, .init = all_shapes)
+{
+    for (int lx = 0; lx < 3; lx++)
+        for (int lr = 0; lr < 3; lr++)
+            for (int ly = 0; ly < 3; ly++) {
+                ccase k = {.N = 2, .C = 32, .M = 80, .H = 5, .W = 6, .stride = 1 + lx % 2, .bias = 1, .act = "Relu",
+                           .sum = 1, .threads = 1 + (lx + lr + ly) % 2, .lx = lx, .lr = lr, .ly = ly};
+                check(&k);
+            }
+    for (int l = 0; l < 3; l++) {
+        ccase k = {.N = 1, .C = 64, .M = 192, .H = 7, .W = 7, .stride = 1, .bias = 1, .act = "Relu", .sum = 1,
+                   .threads = 2, .lx = LH, .lr = l, .ly = l, .inplace = 1};
+        check(&k);
+    }
+}
+
+/* prepare's answer for a C -> M conv on a 14x14 map (kernel kh, stride, pads, groups). */
+static ember_status prepare_status(int64_t C, int64_t M, int64_t hw, int64_t kh, int64_t pad, int64_t group,
+                                   const char *precision)
+{
+    int64_t xd[4] = {1, C, hw, hw}, wd[4] = {M, C / group, kh, kh}, ks[2] = {kh, kh};
+    int64_t pads[4] = {pad, pad, pad, pad}, od = hw + 2 * pad - kh + 1;
+    int64_t yd[4] = {1, M, od, od};
+    float *w = calloc((size_t)(M * (C / group) * kh * kh), sizeof(float));
+    ember_attr attrs[5] = {harness_attr_ints("kernel_shape", ks, 2), harness_attr_ints("pads", pads, 4),
+                           harness_attr_int("group", group)};
+    int na = 3;
+    if (precision) attrs[na++] = harness_attr_string("ember_precision", precision);
+    int idx[3] = {0, 1, 2};
+    ember_node node = {.name = "n0", .op_type = "Conv", .domain = "", .op = EMBER_OP_CONV, .opset = 13,
+                       .n_inputs = 2, .n_outputs = 1, .n_attrs = na, .attrs = attrs, .inputs = idx, .outputs = idx};
+    ember_op_tensor t[2] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w)};
+    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL), *pin[2] = {&t[0], &t[1]}, *pout[1] = {&yt};
+    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = 2, .n_out = 1, .in = pin, .out = pout};
+    void *state = NULL;
+    ember_status s = ember_host_conv1x1.prepare(&c, 1, &state);
+    ember_host_conv1x1.release(state);
+    ember_error_clear();
+    free(w);
+    return s;
+}
+
+Test(host_conv1x1, declines)
+{
+    int ok = __builtin_cpu_supports("avx512f") ? EMBER_OK : EMBER_E_UNSUPPORTED;
+    cr_assert_eq(unsetenv("EMBER_CONV1X1"), 0);
+    cr_expect_eq(prepare_status(512, 1024, 14, 1, 0, 1, NULL), ok, "the shape rule takes layer3's downsample");
+    cr_expect_eq(prepare_status(64, 256, 14, 1, 0, 1, NULL), EMBER_E_UNSUPPORTED, "the shape rule: oneDNN's");
+    cr_assert_eq(setenv("EMBER_CONV1X1", "all", 1), 0);
+    cr_expect_eq(prepare_status(64, 256, 14, 1, 0, 1, NULL), ok);
+    cr_expect_eq(prepare_status(64, 64, 14, 3, 1, 1, NULL), EMBER_E_UNSUPPORTED, "3x3");
+    cr_expect_eq(prepare_status(64, 64, 14, 1, 1, 1, NULL), EMBER_E_UNSUPPORTED, "pads");
+    cr_expect_eq(prepare_status(64, 64, 14, 1, 0, 2, NULL), EMBER_E_UNSUPPORTED, "2 groups");
+    cr_expect_eq(prepare_status(64, 64, 14, 1, 0, 1, "bf16"), EMBER_E_UNSUPPORTED, "bf16");
+    cr_assert_eq(setenv("EMBER_CONV1X1", "0", 1), 0);
+    cr_expect_eq(prepare_status(512, 1024, 14, 1, 0, 1, NULL), EMBER_E_UNSUPPORTED, "EMBER_CONV1X1=0");
+}
