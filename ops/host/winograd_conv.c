@@ -41,6 +41,7 @@ int omp_get_num_threads(void);
 
 #define TMAX 24            /* tiles per block, at most */
 #define MIN_SHARE_TILES 8  /* tiles per thread, at least */
+#define MIN_SHARE_COLS 32  /* output channels per thread when they are split, at least */
 #define SHARE_MACS 65536   /* GEMM multiply-adds per thread, at least */
 
 enum { L_PLAIN, L_NHWC, L_BLOCKED }; /* a tensor's layout: NCHW, NHWC, nChw16c */
@@ -263,15 +264,15 @@ TGT static inline void out_store(__m512 o[WO][WO], int rows, int cols, const flo
 
 /* y for tiles t0 .. t0+nt-1 from Mo[xi][t][m] (tile stride T). The residual element is
  * read just before the same element of y is written (they may share memory). */
-TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0, int nt, int T, const float *bias,
-                                 const float *res, float *y)
+TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0, int nt, int T, int64_t mb0,
+                                 int64_t mb1, const float *bias, const float *res, float *y)
 {
     const wino_io *io = &s->dst, *ro = &s->res;
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)io->sc));
     __m512i ridx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                       _mm512_set1_epi32((int)ro->sc));
-    const int64_t xs = (int64_t)T * s->M, mbs = s->M / 16;
+    const int64_t xs = (int64_t)T * s->M;
     const int act = s->act;
     const float lo = s->act_a, hi = s->act_b;
     const int direct = io->sc == 1 && (!res || ro->sc == 1);
@@ -281,7 +282,7 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
         int rows = s->OH - y0 < WO ? (int)(s->OH - y0) : WO, cols = s->OW - x0 < WO ? (int)(s->OW - x0) : WO;
         float *yt = y + n * io->sn + y0 * io->sy + x0 * io->sx;
         const float *rt = res ? res + n * ro->sn + y0 * ro->sy + x0 * ro->sx : NULL;
-        for (int64_t mb = 0; mb < mbs; mb++) {
+        for (int64_t mb = mb0; mb < mb1; mb++) {
             __m512 o[WO][WO];
             out_tile(mo + (int64_t)t * s->M + mb * 16, xs, _mm512_loadu_ps(bias + mb * 16), o);
             float *ym = yt + mb * io->scb;
@@ -353,11 +354,11 @@ static const tile_fn tile_fns[5][5] = {
     {gemm_6_4, gemm_4_4, gemm_2_4, gemm_1_4, 0},
 };
 
-/* Mo[t][m] = V[t][c] . U[c][m] for nt rows, in column panels of up to 64. */
-static void gemm_rows(const wino_conv *s, const float *v, const float *u, float *mo, int nt)
+/* Mo[t][m] = V[t][c] . U[c][m] for nt rows and columns [m0, m1), in panels of up to 64. */
+static void gemm_rows(const wino_conv *s, const float *v, const float *u, float *mo, int nt, int64_t m0, int64_t m1)
 {
-    for (int64_t m0 = 0; m0 < s->M; m0 += 64) {
-        int nv = (int)((s->M - m0 >= 64 ? 64 : s->M - m0) / 16);
+    for (; m0 < m1; m0 += 64) {
+        int nv = (int)((m1 - m0 >= 64 ? 64 : m1 - m0) / 16);
         for (int r = 0; r < nt;) {
             int k = 0;
             while (tile_rows[nv][k] > nt - r) k++;
@@ -373,7 +374,7 @@ typedef struct wino_job {
     const wino_conv *s;
     const float *x, *bias, *res;
     float *y, *scratch;
-    int T;
+    int T, mg, shares; /* tiles per block; column groups; shares */
 } wino_job;
 
 static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
@@ -383,29 +384,36 @@ static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
     *hi = *lo + per + (ith < extra);
 }
 
-static void wino_share(void *ctx, int ith, int nth)
+/* Share `sh` of the job's shares, in scratch slot `slot`: tile group sh / mg, column
+ * group sh % mg (mg > 1 only when there are too few tiles to give each thread its own). */
+static void wino_do_share(const wino_job *j, int sh, int slot)
 {
 #ifdef WINO_AVX512
-    const wino_job *j = ctx;
     const wino_conv *s = j->s;
-    float *v = j->scratch + (size_t)ith * s->share_floats, *mo = v + (size_t)WX * j->T * s->C;
-    int64_t a0, a1; /* this share's tiles, in blocks of at most T */
-    share_range(s->tiles, ith, nth, &a0, &a1);
+    float *v = j->scratch + (size_t)slot * s->share_floats, *mo = v + (size_t)WX * j->T * s->C;
+    int64_t a0, a1, c0, c1;
+    share_range(s->tiles, sh / j->mg, j->shares / j->mg, &a0, &a1);
+    share_range(s->M / 16, sh % j->mg, j->mg, &c0, &c1);
     for (int64_t t0 = a0; t0 < a1; t0 += j->T) {
         int nt = (int)(a1 - t0 < j->T ? a1 - t0 : j->T);
         input_transform(s, j->x, t0, nt, j->T, v);
         for (int xi = 0; xi < WX; xi++)
             gemm_rows(s, v + (size_t)xi * j->T * s->C, s->u + (size_t)xi * s->C * s->M,
-                      mo + (size_t)xi * j->T * s->M, nt);
-        output_transform(s, mo, t0, nt, j->T, j->bias, j->res, j->y);
+                      mo + (size_t)xi * j->T * s->M, nt, 16 * c0, 16 * c1);
+        output_transform(s, mo, t0, nt, j->T, c0, c1, j->bias, j->res, j->y);
     }
 #else
-    (void)ctx, (void)ith, (void)nth;
+    (void)j, (void)sh, (void)slot;
 #endif
 }
 
-/* EMBER_WINOGRAD: "0" off, "all" every shape it can take (tests, measurements), else
- * the shapes of wino_shape_wins. */
+/* Thread ith of nth (fewer than the shares if the team came out smaller). */
+static void wino_share(void *ctx, int ith, int nth)
+{
+    const wino_job *j = ctx;
+    for (int sh = ith; sh < j->shares; sh += nth) wino_do_share(j, sh, ith);
+}
+
 static void team_share(void *ctx) { wino_share(ctx, omp_get_thread_num(), omp_get_num_threads()); }
 
 static int wino_mode(void)
@@ -422,7 +430,7 @@ static int wino_mode(void)
 static int wino_shape_wins(int64_t C, int64_t M, int64_t tiles, int threads)
 {
     if (C * M <= 64 * 64) return 1;
-    return C * M <= 256 * 256 && tiles / threads >= 16;
+    return C * M <= 128 * 128 && tiles / threads >= 16;
 }
 
 static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
@@ -515,12 +523,17 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
     double macs = (double)s->tiles * WX * (double)s->C * (double)s->M;
     int want = (int)(macs / SHARE_MACS);
     if (want > s->threads) want = s->threads;
-    if (want > s->tiles / MIN_SHARE_TILES) want = (int)(s->tiles / MIN_SHARE_TILES);
-    if (want > s->max_shares) want = s->max_shares;
-    if (want < 1) want = 1;
-    if (want > s->tiles) want = (int)s->tiles;
+    int tg = (int)(s->tiles / MIN_SHARE_TILES); /* tile groups */
+    if (tg > want) tg = want;
+    if (tg < 1) tg = 1;
+    /* Too few tiles for every thread: the rest split the output channels (each column
+     * group transforms the same inputs and streams its part of U). */
+    j.mg = want / tg;
+    if (j.mg > s->M / MIN_SHARE_COLS) j.mg = (int)(s->M / MIN_SHARE_COLS);
+    if (j.mg < 1) j.mg = 1;
+    j.shares = want = tg * j.mg;
     /* blocks of equal size within each share */
-    int64_t per = (s->tiles + want - 1) / want, nb = (per + TMAX - 1) / TMAX;
+    int64_t per = (s->tiles + tg - 1) / tg, nb = (per + TMAX - 1) / TMAX;
     j.T = (int)((per + nb - 1) / nb);
     if (want == 1) {
         wino_share(&j, 0, 1);
