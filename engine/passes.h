@@ -72,9 +72,11 @@ enum ember_pass {
  *   transpose-reshape: Transpose pairs composed or cancelled; chains of
  *                      Reshape/Squeeze/Unsqueeze/Flatten collapsed into one Reshape;
  *                      no-op Transpose/Reshape removed.
- *   attention:         Transpose(q) . Transpose(k)^T [/ or * scalar] -> Softmax -> .
- *                      Transpose(v) -> Transpose back, on [B, S, H, D] heads, becomes one
- *                      EmberAttention(q, k, v) (within the dot products' rounding).
+ *   attention:         Transpose(q) . Transpose(k)^T [/ or * scalar] [+ mask, or
+ *                      Where(mask, ., -inf / finfo.min)] -> Softmax -> . Transpose(v) ->
+ *                      Transpose back, on [B, S, H, D] heads, becomes one
+ *                      EmberAttention(q, k, v[, mask]) (within the dot products' rounding;
+ *                      the mask any float32 broadcasting to [B, H, Sq, Sk]).
  *   elementwise-fusion: chains of elementwise nodes (unary, Clip, binary with a scalar
  *                      constant or a same-shape tensor) become one EmberElementwiseChain
  *                      node that makes one pass over memory.
