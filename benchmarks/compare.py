@@ -349,6 +349,24 @@ def sgemm_peak(n=2048):
     return float(lines[0]), (lines[1] if len(lines) > 1 else "")
 
 
+def fma_peak(tmpdir):
+    """Single-thread fp32 FMA throughput (fma_peak.c, built here with cc): the bound of
+    any fp32 kernel on one core, above what a BLAS SGEMM reaches. (GFLOP/s, vector bits)
+    or (None, None) when no compiler or no AVX2/AVX-512."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fma_peak.c")
+    exe = os.path.join(tmpdir, "fma_peak")
+    for flags in (["-mavx512f"], ["-mavx2", "-mfma"]):
+        b = subprocess.run(["cc", "-O2"] + flags + ["-o", exe, src], capture_output=True, text=True)
+        if b.returncode != 0:
+            continue
+        r = subprocess.run([exe], capture_output=True, text=True)
+        if r.returncode == 0:  # an unsupported ISA dies with SIGILL: try the next
+            v = r.stdout.split()
+            return float(v[0]), int(v[1])
+    log("NOTE: FMA peak not measured (no cc, or no AVX2/AVX-512)")
+    return None, None
+
+
 # Peak RSS of ONNX Runtime for one model, in a fresh process of this same Python: import
 # numpy and onnxruntime (VmHWM then = the import baseline), create the session with the
 # benchmark's options, run it warm-up + iters times on the same feeds, report VmHWM.
@@ -627,6 +645,10 @@ def main():
     peak, blas = sgemm_peak()
     if peak:
         log("single-thread SGEMM peak (numpy, 2048^3): %.1f GFLOP/s [%s]" % (peak, blas))
+    with tempfile.TemporaryDirectory() as tmp:
+        fpeak, fbits = fma_peak(tmp)
+    if fpeak:
+        log("single-thread FMA peak (%d-bit): %.1f GFLOP/s" % (fbits, fpeak))
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     for mod in ("onnxruntime", "openvino", "torch"):
         try:
@@ -649,6 +671,8 @@ def main():
                 e["gflops"] = flops / (e["median_ms"] * 1e6) if flops else None
                 if peak and e["gflops"] and t == 1:
                     e["share_of_sgemm_peak"] = e["gflops"] / peak
+                if fpeak and e["gflops"] and t == 1:
+                    e["share_of_fma_peak"] = e["gflops"] / fpeak
                 rows.append(row)
     shown = [p for p in peers if any(p in r["engines"] for r in rows)]
     print("\nlatency (ms), median of %d per-round medians; X-c: X minus its per-call overhead "
@@ -661,7 +685,11 @@ def main():
         for r in rows:
             e = r["engines"]["ember"]
             if r["threads"] == 1 and e.get("gflops"):
-                print("  %-20s %7.2f GFLOP/s  (%4.1f%% of peak)" % (r["model"], e["gflops"], 100 * e["share_of_sgemm_peak"]))
+                print("  %-20s %7.2f GFLOP/s  (%4.1f%% of peak%s)" % (
+                    r["model"], e["gflops"], 100 * e["share_of_sgemm_peak"],
+                    ", %4.1f%% of the FMA peak" % (100 * e["share_of_fma_peak"]) if e.get("share_of_fma_peak") else ""))
+    if fpeak:
+        print("single-thread FMA peak: %.1f GFLOP/s (%d-bit fused multiply-adds, fma_peak.c)" % (fpeak, fbits))
     ov_prec = sorted({d.get("precision") for r in rows for k, d in r["engines"].items() if k == "ov"} - {None})
     if ov_prec:
         print("OpenVINO default inference precision here: %s" % ", ".join(ov_prec))
@@ -679,7 +707,7 @@ def main():
     res = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),
            "cpu": cpu_name(), "cpu_flags": cpu_flags(), "cores": os.cpu_count(), "versions": versions,
            "ember": os.path.abspath(args.ember), "rounds": args.rounds, "threads": threads,
-           "sgemm_peak_gflops_1thread": peak, "sgemm_blas": blas, "seconds": round(time.time() - t_start, 1),
+           "sgemm_peak_gflops_1thread": peak, "sgemm_blas": blas, "fma_peak_gflops_1thread": fpeak, "seconds": round(time.time() - t_start, 1),
            "summary": summary, "rows": rows}
     with open(args.out, "w") as f:
         json.dump(res, f, indent=1)
