@@ -3,9 +3,12 @@
  * a panel's 64 sums stay in registers across the H rows and its units' gates are
  * computed as soon as they are complete, while the next panel streams in. A step is
  * bound by reading R^T from L2 (lstm_kws: H = 128, 256 KB, ~1.75 us a step on one core
- * at ~32 B a cycle), which leaves the FMA and ALU ports half idle; done after the whole
- * product, the gates were a separate 0.6 us a step on top (lstm_kws 1 thread, 49 steps:
- * 30 us of 160). The same gate functions as the unfused path (gemv_panels + lstm_gates
+ * at ~32 B a cycle); done after the whole product, the gates were a separate 0.6 us a
+ * step on top (lstm_kws 1 thread, 49 steps: 30 us of 160). Fused, they still add ~0.5
+ * us a step: their ~330 vector instructions per panel (five exponentials) compete with
+ * the product's for the vector ports, so interleaving them in pieces between chunks of
+ * the next panel's product (tried) gained only 2%; cheap stand-in gates (no
+ * exponential) overlapped completely. The same gate functions as the unfused path (gemv_panels + lstm_gates
  * in openblas_rnn.c), and the same sums in the same order, fused multiply-adds on AVX-512. */
 #include "lstm_fused.h"
 
