@@ -221,6 +221,11 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
             rm[i] = y0 + i >= 0 && y0 + i < s->H ? 0xffff : 0;
             cm[i] = x0 + i >= 0 && x0 + i < s->W ? 0xffff : 0;
         }
+        if (io->sc == 1 && y0 >= 0 && x0 >= 0 && y0 + WT <= s->H && x0 + WT <= s->W) { /* inside: plain loads */
+            const __mmask16 all[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
+            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * 16, xs);
+            continue;
+        }
         if (io->sc == 1) {
             for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * 16, xs);
             continue;
