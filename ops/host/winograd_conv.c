@@ -585,8 +585,7 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
 static int wino_out_layout(void *state, int out_idx)
 {
     const wino_conv *s = state;
-    if (out_idx != 0) return 0;
-    if (s->dst.layout != L_PLAIN) return layout_code(s->dst.layout);
+    if (out_idx != 0 || s->dst.layout != L_PLAIN) return 0; /* set already: nothing left to drop (as onednn_conv) */
     if (s->blocks_wanted) return dnnl_nChw16c;
     if (s->src.layout != L_PLAIN) return layout_code(s->src.layout);
     if (s->res.layout != L_PLAIN) return layout_code(s->res.layout);
