@@ -54,15 +54,12 @@
 #include "../kernels/activation.h"
 #include "../nn_common.h"
 #include "onednn.h"
+#include "winograd.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 #define WINO_AVX512 1
 #endif
 
-#define WT 6           /* input tile side */
-#define WO 4           /* output tile side */
-#define WX (WT * WT)   /* transformed positions */
 /* libgomp, oneDNN's OpenMP runtime, declared as onednn_common.c does: this kernel runs
  * its shares on oneDNN's team (see wino_run). */
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
@@ -73,28 +70,6 @@ int omp_get_num_threads(void);
 #define MIN_SHARE_TILES 8  /* tiles per thread, at least */
 #define MIN_SHARE_COLS 32  /* output channels per thread when they are split, at least */
 #define SHARE_MACS 65536   /* GEMM multiply-adds per thread, at least */
-
-enum { L_PLAIN, L_NHWC, L_BLOCKED }; /* a tensor's layout: NCHW, NHWC, nChw16c */
-
-typedef struct wino_io {
-    int layout;
-    int64_t sn, scb, sc, sy, sx; /* strides of image, 16-channel block, channel, row, column */
-} wino_io;
-
-typedef struct wino_conv {
-    int64_t N, C, M, H, W, OH, OW, pt, pl; /* pt, pl: top and left pads */
-    int64_t th, tw, tiles;                 /* tile grid */
-    float *u;                              /* [WX][C][M] */
-    float *bias;                           /* [M], zeros when absent */
-    int bias_input;                        /* bias read from input 2 at run time */
-    int sum;                               /* input 3 is a residual added before the activation */
-    int act;
-    float act_a, act_b;
-    int threads, max_shares;
-    size_t share_floats;
-    int blocks_wanted;                     /* the node is marked ember_channel_blocks */
-    wino_io src, dst, res;
-} wino_conv;
 
 static void wino_release(void *p)
 {
@@ -133,278 +108,6 @@ static void filter_transform(const float *g, double *u)
         for (int j = 0; j < WT; j++) u[i * WT + j] = t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2];
 }
 
-#ifdef WINO_AVX512
-#define TGT __attribute__((target("avx512f")))
-#define UNROLL _Pragma("GCC unroll 36")
-
-/* 16 channels from p, `sc` floats apart. */
-TGT static inline __m512 ld16(const float *p, int64_t sc, __m512i idx)
-{
-    return sc == 1 ? _mm512_loadu_ps(p) : _mm512_i32gather_ps(idx, p, 4);
-}
-
-TGT static inline void st16(float *p, int64_t sc, __m512i idx, __m512 v)
-{
-    if (sc == 1) _mm512_storeu_ps(p, v);
-    else _mm512_i32scatter_ps(p, idx, v, 4);
-}
-
-/* The 1-D input transform B^T d of 6 values (a, b, c, e: shared partial sums). */
-#define IN_1D(d0, d1, d2, d3, d4, d5, t0, t1, t2, t3, t4, t5)                            \
-    do {                                                                                \
-        __m512 a_ = _mm512_fnmadd_ps(four, d2, d4), b_ = _mm512_fnmadd_ps(four, d1, d3); \
-        __m512 c_ = _mm512_sub_ps(d4, d2), e_ = _mm512_mul_ps(two, _mm512_sub_ps(d3, d1)); \
-        t0 = _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4));                  \
-        t1 = _mm512_add_ps(a_, b_);                                                     \
-        t2 = _mm512_sub_ps(a_, b_);                                                     \
-        t3 = _mm512_add_ps(c_, e_);                                                     \
-        t4 = _mm512_sub_ps(c_, e_);                                                     \
-        t5 = _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5));                  \
-    } while (0)
-
-/* B^T d B of one 6x6 patch of 16 channels at p (row and column strides sy, sx, in
- * floats), into v[xi * xs]. Rows i and columns j outside the masks read as zeros (the
- * pads): masked-off lanes are not loaded. */
-TGT static inline void in_tile(const float *p, int64_t sy, int64_t sx, const __mmask16 *rm, const __mmask16 *cm,
-                               float *v, int64_t xs)
-{
-    const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
-    __m512 e[WX];
-    UNROLL for (int j = 0; j < WT; j++) { /* columns: B^T d */
-        const float *q = p + j * sx;
-        __m512 d0 = _mm512_maskz_loadu_ps(rm[0] & cm[j], q), d1 = _mm512_maskz_loadu_ps(rm[1] & cm[j], q + sy);
-        __m512 d2 = _mm512_maskz_loadu_ps(rm[2] & cm[j], q + 2 * sy), d3 = _mm512_maskz_loadu_ps(rm[3] & cm[j], q + 3 * sy);
-        __m512 d4 = _mm512_maskz_loadu_ps(rm[4] & cm[j], q + 4 * sy), d5 = _mm512_maskz_loadu_ps(rm[5] & cm[j], q + 5 * sy);
-        IN_1D(d0, d1, d2, d3, d4, d5, e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j]);
-    }
-    UNROLL for (int i = 0; i < WT; i++) { /* rows: (B^T d) B */
-        __m512 o0, o1, o2, o3, o4, o5, *q = e + i * WT;
-        IN_1D(q[0], q[1], q[2], q[3], q[4], q[5], o0, o1, o2, o3, o4, o5);
-        float *w = v + i * WT * xs;
-        _mm512_storeu_ps(w, o0);
-        _mm512_storeu_ps(w + xs, o1);
-        _mm512_storeu_ps(w + 2 * xs, o2);
-        _mm512_storeu_ps(w + 3 * xs, o3);
-        _mm512_storeu_ps(w + 4 * xs, o4);
-        _mm512_storeu_ps(w + 5 * xs, o5);
-    }
-}
-
-/* The tile after (n, ty, tx) in the grid. */
-static inline void tile_next(const wino_conv *s, int64_t *n, int64_t *ty, int64_t *tx)
-{
-    if (++*tx < s->tw) return;
-    *tx = 0;
-    if (++*ty < s->th) return;
-    *ty = 0;
-    ++*n;
-}
-
-/* V[xi][t][c] for tiles t0 .. t0+nt-1 (V's tile stride T). With channels contiguous
- * (NHWC, nChw16c) patches are read in place, edges masked; NCHW patches are gathered
- * into a zero-padded copy first. */
-TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, int nt, int T, float *v)
-{
-    const wino_io *io = &s->src;
-    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                     _mm512_set1_epi32((int)io->sc));
-    const int64_t xs = (int64_t)T * s->C, cbs = s->C / 16; /* V's stride between positions */
-    float patch[WX * 16] __attribute__((aligned(64)));
-    static const __mmask16 ones[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
-    int64_t n = t0 / (s->th * s->tw), ty = t0 / s->tw % s->th, tx = t0 % s->tw;
-    for (int t = 0; t < nt; t++, tile_next(s, &n, &ty, &tx)) {
-        int64_t y0 = ty * WO - s->pt, x0 = tx * WO - s->pl;
-        const float *xt = x + n * io->sn + y0 * io->sy + x0 * io->sx; /* may point outside: read masked */
-        float *vt = v + (int64_t)t * s->C;
-        __mmask16 rm[WT], cm[WT];
-        for (int i = 0; i < WT; i++) {
-            rm[i] = y0 + i >= 0 && y0 + i < s->H ? 0xffff : 0;
-            cm[i] = x0 + i >= 0 && x0 + i < s->W ? 0xffff : 0;
-        }
-        if (io->sc == 1 && y0 >= 0 && x0 >= 0 && y0 + WT <= s->H && x0 + WT <= s->W) { /* inside: plain loads */
-            const __mmask16 all[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
-            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * 16, xs);
-            continue;
-        }
-        if (io->sc == 1) {
-            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * 16, xs);
-            continue;
-        }
-        for (int64_t cb = 0; cb < cbs; cb++) {
-            for (int i = 0; i < WT; i++)
-                for (int j = 0; j < WT; j++)
-                    _mm512_store_ps(patch + (i * WT + j) * 16, rm[i] & cm[j] ? ld16(xt + cb * io->scb + i * io->sy + j * io->sx, io->sc, idx)
-                                                                          : _mm512_setzero_ps());
-            in_tile(patch, WT * 16, 16, ones, ones, vt + cb * 16, xs);
-        }
-    }
-}
-
-/* The 1-D output transform A^T m of 6 values into 4. */
-#define OUT_1D(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                  \
-    do {                                                                               \
-        __m512 p_ = _mm512_add_ps(m1, m2), q_ = _mm512_sub_ps(m1, m2);                 \
-        __m512 r_ = _mm512_add_ps(m3, m4), s_ = _mm512_sub_ps(m3, m4);                 \
-        o0 = _mm512_add_ps(_mm512_add_ps(m0, p_), r_);                                 \
-        o1 = _mm512_fmadd_ps(two, s_, q_);                                             \
-        o2 = _mm512_fmadd_ps(four, r_, p_);                                            \
-        o3 = _mm512_add_ps(_mm512_fmadd_ps(eight, s_, q_), m5);                        \
-    } while (0)
-
-/* A^T m A + bias of one tile's 16 channels from mt[xi * xs] into o[4][4]. */
-TGT static inline void out_tile(const float *mt, int64_t xs, __m512 b, __m512 o[WO][WO])
-{
-    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
-    __m512 e[WO][WT];
-    UNROLL for (int j = 0; j < WT; j++) { /* columns: A^T m */
-        __m512 m0 = _mm512_loadu_ps(mt + (0 * WT + j) * xs), m1 = _mm512_loadu_ps(mt + (1 * WT + j) * xs);
-        __m512 m2 = _mm512_loadu_ps(mt + (2 * WT + j) * xs), m3 = _mm512_loadu_ps(mt + (3 * WT + j) * xs);
-        __m512 m4 = _mm512_loadu_ps(mt + (4 * WT + j) * xs), m5 = _mm512_loadu_ps(mt + (5 * WT + j) * xs);
-        OUT_1D(m0, m1, m2, m3, m4, m5, e[0][j], e[1][j], e[2][j], e[3][j]);
-    }
-    UNROLL for (int i = 0; i < WO; i++) { /* rows: (A^T m) A */
-        __m512 *q = e[i];
-        OUT_1D(q[0], q[1], q[2], q[3], q[4], q[5], o[i][0], o[i][1], o[i][2], o[i][3]);
-        UNROLL for (int j = 0; j < WO; j++) o[i][j] = _mm512_add_ps(o[i][j], b);
-    }
-}
-
-TGT static inline __m512 activate(int act, float lo, float hi, __m512 x)
-{
-    switch (act) {
-    case K_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
-    case K_ACT_CLIP: return _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
-    case K_ACT_LEAKYRELU: {
-        __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-        return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(lo));
-    }
-    default: return x;
-    }
-}
-
-/* Tiles with channels contiguous in dst and residual: rows x cols outputs get the
- * residual and the activation and are stored in place. act is a compile-time constant
- * where this is inlined. */
-TGT static inline void out_store(__m512 o[WO][WO], int rows, int cols, const float *res, int64_t rsy, int64_t rsx,
-                                 float *y, int64_t sy, int64_t sx, int act, float lo, float hi)
-{
-    UNROLL for (int i = 0; i < WO; i++)
-        UNROLL for (int j = 0; j < WO; j++) {
-            if (i >= rows || j >= cols) continue;
-            __m512 z = o[i][j];
-            if (res) z = _mm512_add_ps(z, _mm512_loadu_ps(res + i * rsy + j * rsx));
-            _mm512_storeu_ps(y + i * sy + j * sx, activate(act, lo, hi, z));
-        }
-}
-
-/* y for tiles t0 .. t0+nt-1 from Mo[xi][t][m] (tile stride T). The residual element is
- * read just before the same element of y is written (they may share memory). */
-TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0, int nt, int T, int64_t mb0,
-                                 int64_t mb1, const float *bias, const float *res, float *y)
-{
-    const wino_io *io = &s->dst, *ro = &s->res;
-    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                     _mm512_set1_epi32((int)io->sc));
-    __m512i ridx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                      _mm512_set1_epi32((int)ro->sc));
-    const int64_t xs = (int64_t)T * s->M;
-    const int act = s->act;
-    const float lo = s->act_a, hi = s->act_b;
-    const int direct = io->sc == 1 && (!res || ro->sc == 1);
-    int64_t n = t0 / (s->th * s->tw), ty = t0 / s->tw % s->th, tx = t0 % s->tw;
-    for (int t = 0; t < nt; t++, tile_next(s, &n, &ty, &tx)) {
-        int64_t y0 = ty * WO, x0 = tx * WO;
-        int rows = s->OH - y0 < WO ? (int)(s->OH - y0) : WO, cols = s->OW - x0 < WO ? (int)(s->OW - x0) : WO;
-        float *yt = y + n * io->sn + y0 * io->sy + x0 * io->sx;
-        const float *rt = res ? res + n * ro->sn + y0 * ro->sy + x0 * ro->sx : NULL;
-        for (int64_t mb = mb0; mb < mb1; mb++) {
-            __m512 o[WO][WO];
-            out_tile(mo + (int64_t)t * s->M + mb * 16, xs, _mm512_loadu_ps(bias + mb * 16), o);
-            float *ym = yt + mb * io->scb;
-            const float *rm = rt ? rt + mb * ro->scb : NULL;
-            if (direct) {
-                if (act == K_ACT_RELU && rm) out_store(o, rows, cols, rm, ro->sy, ro->sx, ym, io->sy, io->sx, K_ACT_RELU, lo, hi);
-                else if (act == K_ACT_RELU) out_store(o, rows, cols, NULL, 0, 0, ym, io->sy, io->sx, K_ACT_RELU, lo, hi);
-                else out_store(o, rows, cols, rm, ro->sy, ro->sx, ym, io->sy, io->sx, act, lo, hi);
-                continue;
-            }
-            for (int i = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++) {
-                    __m512 z = o[i][j];
-                    if (rm) z = _mm512_add_ps(z, ld16(rm + i * ro->sy + j * ro->sx, ro->sc, ridx));
-                    st16(ym + i * io->sy + j * io->sx, io->sc, idx, activate(act, lo, hi, z));
-                }
-        }
-    }
-}
-
-/* Register tiles of the 36 GEMMs: y[R rows][16 NV] = a[R][K] . b[K][16 NV] (row
- * strides lda, ldb, ldy). */
-#define WINO_TILE(R, NV)                                                                                   \
-    TGT static void gemm_##R##_##NV(int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,    \
-                                    float *y, int64_t ldy)                                                \
-    {                                                                                                      \
-        __m512 c[R][NV];                                                                                   \
-        UNROLL for (int i = 0; i < R; i++)                                                                 \
-            UNROLL for (int v = 0; v < NV; v++) c[i][v] = _mm512_setzero_ps();                             \
-        for (int64_t k = 0; k < K; k++) {                                                                  \
-            __m512 bv[NV];                                                                                 \
-            UNROLL for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + k * ldb + 16 * v);             \
-            UNROLL for (int i = 0; i < R; i++) {                                                           \
-                __m512 x = _mm512_set1_ps(a[i * lda + k]);                                                 \
-                UNROLL for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(x, bv[v], c[i][v]);          \
-            }                                                                                              \
-        }                                                                                                  \
-        UNROLL for (int i = 0; i < R; i++)                                                                 \
-            UNROLL for (int v = 0; v < NV; v++) _mm512_storeu_ps(y + i * ldy + 16 * v, c[i][v]);           \
-    }
-WINO_TILE(6, 4)
-WINO_TILE(4, 4)
-WINO_TILE(2, 4)
-WINO_TILE(1, 4)
-WINO_TILE(8, 3)
-WINO_TILE(4, 3)
-WINO_TILE(2, 3)
-WINO_TILE(1, 3)
-WINO_TILE(12, 2)
-WINO_TILE(8, 2)
-WINO_TILE(4, 2)
-WINO_TILE(2, 2)
-WINO_TILE(1, 2)
-WINO_TILE(12, 1)
-WINO_TILE(8, 1)
-WINO_TILE(4, 1)
-WINO_TILE(2, 1)
-WINO_TILE(1, 1)
-
-typedef void (*tile_fn)(int64_t, const float *, int64_t, const float *, int64_t, float *, int64_t);
-
-/* Row counts of each vector width's tiles, largest first, and the functions. */
-static const int tile_rows[5][5] = {{0}, {12, 8, 4, 2, 1}, {12, 8, 4, 2, 1}, {8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}};
-static const tile_fn tile_fns[5][5] = {
-    {0},
-    {gemm_12_1, gemm_8_1, gemm_4_1, gemm_2_1, gemm_1_1},
-    {gemm_12_2, gemm_8_2, gemm_4_2, gemm_2_2, gemm_1_2},
-    {gemm_8_3, gemm_4_3, gemm_2_3, gemm_1_3, 0},
-    {gemm_6_4, gemm_4_4, gemm_2_4, gemm_1_4, 0},
-};
-
-/* Mo[t][m] = V[t][c] . U[c][m] for nt rows and columns [m0, m1), in panels of up to 64. */
-static void gemm_rows(const wino_conv *s, const float *v, const float *u, float *mo, int nt, int64_t m0, int64_t m1)
-{
-    for (; m0 < m1; m0 += 64) {
-        int nv = (int)((m1 - m0 >= 64 ? 64 : m1 - m0) / 16);
-        for (int r = 0; r < nt;) {
-            int k = 0;
-            while (tile_rows[nv][k] > nt - r) k++;
-            int rows = tile_rows[nv][k];
-            tile_fns[nv][k](s->C, v + (int64_t)r * s->C, s->C, u + m0, s->M, mo + (int64_t)r * s->M + m0, s->M);
-            r += rows;
-        }
-    }
-}
-#endif
-
 typedef struct wino_job {
     const wino_conv *s;
     const float *x, *bias, *res;
@@ -423,23 +126,14 @@ static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
  * group sh % mg (mg > 1 only when there are too few tiles to give each thread its own). */
 static void wino_do_share(const wino_job *j, int sh, int slot)
 {
-#ifdef WINO_AVX512
     const wino_conv *s = j->s;
     float *v = j->scratch + (size_t)slot * s->share_floats, *mo = v + (size_t)WX * j->T * s->C;
     int64_t a0, a1, c0, c1;
     share_range(s->tiles, sh / j->mg, j->shares / j->mg, &a0, &a1);
     share_range(s->M / 16, sh % j->mg, j->mg, &c0, &c1);
-    for (int64_t t0 = a0; t0 < a1; t0 += j->T) {
-        int nt = (int)(a1 - t0 < j->T ? a1 - t0 : j->T);
-        input_transform(s, j->x, t0, nt, j->T, v);
-        for (int xi = 0; xi < WX; xi++)
-            gemm_rows(s, v + (size_t)xi * j->T * s->C, s->u + (size_t)xi * s->C * s->M,
-                      mo + (size_t)xi * j->T * s->M, nt, 16 * c0, 16 * c1);
-        output_transform(s, mo, t0, nt, j->T, c0, c1, j->bias, j->res, j->y);
-    }
-#else
-    (void)j, (void)sh, (void)slot;
-#endif
+    for (int64_t t0 = a0; t0 < a1; t0 += j->T)
+        ember_winograd_block(s, j->x, t0, (int)(a1 - t0 < j->T ? a1 - t0 : j->T), j->T, c0, c1, v, mo, j->bias, j->res,
+                             j->y);
 }
 
 /* Thread ith of nth (fewer than the shares if the team came out smaller). */
