@@ -245,7 +245,8 @@ WINO_TILE(8, 2)
 WINO_TILE(4, 2)
 WINO_TILE(2, 2)
 WINO_TILE(1, 2)
-WINO_TILE(12, 1)
+WINO_TILE(24, 1)
+WINO_TILE(16, 1)
 WINO_TILE(8, 1)
 WINO_TILE(4, 1)
 WINO_TILE(2, 1)
@@ -254,13 +255,14 @@ WINO_TILE(1, 1)
 typedef void (*tile_fn)(int64_t, const float *, int64_t, const float *, int64_t, float *, int64_t);
 
 /* Row counts of each vector width's tiles, largest first, and the functions. */
-static const int tile_rows[5][5] = {{0}, {12, 8, 4, 2, 1}, {12, 8, 4, 2, 1}, {8, 4, 2, 1, 0}, {6, 4, 2, 1, 0}};
-static const tile_fn tile_fns[5][5] = {
+static const int tile_rows[5][6] = {
+    {0}, {24, 16, 8, 4, 2, 1}, {12, 8, 4, 2, 1, 0}, {8, 4, 2, 1, 0, 0}, {6, 4, 2, 1, 0, 0}};
+static const tile_fn tile_fns[5][6] = {
     {0},
-    {gemm_12_1, gemm_8_1, gemm_4_1, gemm_2_1, gemm_1_1},
-    {gemm_12_2, gemm_8_2, gemm_4_2, gemm_2_2, gemm_1_2},
-    {gemm_8_3, gemm_4_3, gemm_2_3, gemm_1_3, 0},
-    {gemm_6_4, gemm_4_4, gemm_2_4, gemm_1_4, 0},
+    {gemm_24_1, gemm_16_1, gemm_8_1, gemm_4_1, gemm_2_1, gemm_1_1},
+    {gemm_12_2, gemm_8_2, gemm_4_2, gemm_2_2, gemm_1_2, 0},
+    {gemm_8_3, gemm_4_3, gemm_2_3, gemm_1_3, 0, 0},
+    {gemm_6_4, gemm_4_4, gemm_2_4, gemm_1_4, 0, 0},
 };
 
 /* Mo[t][m] = V[t][c] . U[c][m] for nt rows and columns [m0, m1), in panels of up to 64. */

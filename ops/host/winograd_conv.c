@@ -66,7 +66,7 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigne
 int omp_get_thread_num(void);
 int omp_get_num_threads(void);
 
-#define TMAX 24            /* tiles per block, at most */
+#define TMAX 24            /* tiles per block, at most: a multiple of 24, 12, 8 and 6 */
 #define MIN_SHARE_TILES 8  /* tiles per thread, at least */
 #define MIN_SHARE_COLS 32  /* output channels per thread when they are split, at least */
 #define SHARE_MACS 65536   /* GEMM multiply-adds per thread, at least */
@@ -261,9 +261,9 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
     if (j.mg > s->M / MIN_SHARE_COLS) j.mg = (int)(s->M / MIN_SHARE_COLS);
     if (j.mg < 1) j.mg = 1;
     j.shares = want = tg * j.mg;
-    /* blocks of equal size within each share */
-    int64_t per = (s->tiles + tg - 1) / tg, nb = (per + TMAX - 1) / TMAX;
-    j.T = (int)((per + nb - 1) / nb);
+    /* blocks of TMAX tiles (a multiple of every register tile's rows), the last one shorter */
+    int64_t per = (s->tiles + tg - 1) / tg;
+    j.T = (int)(per < TMAX ? per : TMAX);
     if (want == 1) {
         wino_share(&j, 0, 1);
     } else {
