@@ -250,8 +250,7 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
     wino_job j = {.s = s, .x = x, .y = y, .scratch = c->scratch,
                   .bias = s->bias_input ? c->in[2]->data : s->bias, .res = s->sum ? c->in[3]->data : NULL};
     double macs = (double)s->tiles * WX * (double)s->C * (double)s->M;
-    int want = (int)(macs / SHARE_MACS);
-    if (want > s->threads) want = s->threads;
+    int want = macs / SHARE_MACS < s->threads ? (int)(macs / SHARE_MACS) : s->threads;
     int tg = (int)(s->tiles / MIN_SHARE_TILES); /* tile groups */
     if (tg > want) tg = want;
     if (tg < 1) tg = 1;

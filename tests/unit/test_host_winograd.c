@@ -63,14 +63,17 @@ typedef struct wcase {
     int sum, threads;
     int lx, lr, ly; /* layouts of src, residual, dst */
     int inplace;    /* the residual in dst's memory (needs lr == ly) */
+    int asym;       /* pads top 1, left 0, bottom 0, right 1 instead of `pad` all round */
 } wcase;
 
 static void check(const wcase *k)
 {
-    int64_t OH = k->H + 2 * k->pad - 2, OW = k->W + 2 * k->pad - 2;
+    int64_t pads[4] = {k->pad, k->pad, k->pad, k->pad}; /* top, left, bottom, right */
+    if (k->asym) pads[0] = 1, pads[1] = 0, pads[2] = 0, pads[3] = 1;
+    int64_t OH = k->H + pads[0] + pads[2] - 2, OW = k->W + pads[1] + pads[3] - 2;
     int64_t xn = k->N * k->C * k->H * k->W, yn = k->N * k->M * OH * OW;
     float *x = rnd_buf(xn), *w = rnd_buf(k->M * k->C * 9), *b = rnd_buf(k->M), *r = rnd_buf(yn);
-    int64_t ks[2] = {3, 3}, pads[4] = {k->pad, k->pad, k->pad, k->pad};
+    int64_t ks[2] = {3, 3};
     ember_attr attrs[6];
     int na = 0;
     attrs[na++] = harness_attr_ints("kernel_shape", ks, 2);
@@ -196,6 +199,15 @@ Test(host_winograd, batch_threads_rectangular, .init = all_shapes)
                 .lx = LH, .lr = LH, .ly = LH};
     check(&k);
     k.M = 96, k.lx = LB, k.lr = LP, k.ly = LP;
+    check(&k);
+}
+
+Test(host_winograd, asymmetric_pads, .init = all_shapes)
+{
+    wcase k = {.N = 2, .C = 32, .M = 16, .H = 10, .W = 9, .asym = 1, .bias = 1, .act = "Relu", .sum = 1, .threads = 2,
+               .lx = LH, .lr = LH, .ly = LH};
+    check(&k);
+    k.lx = LB, k.lr = LP, k.ly = LB, k.threads = 1;
     check(&k);
 }
 
