@@ -213,11 +213,15 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
 }
 
 /* Register tiles of the 36 GEMMs: y[R rows][16 NV] = a[R][K] . b[K][16 NV] (row
- * strides lda, ldb, ldy). */
-#define WINO_TILE(R, NV)                                                                                   \
-    TGT static void gemm_##R##_##NV(int64_t K, const float *a, int64_t lda, const float *b, int64_t ldb,    \
-                                    float *y, int64_t ldy)                                                \
+ * strides lda, ldb, ldy). Built for K = lda = L in {16, 32, 64} as constants (L 0: any):
+ * the R row addresses are then immediate offsets from one register, where with lda in a
+ * register they took a register each and the 24-row tile spent as many moves as FMAs
+ * reloading them (cifar's 16-channel convs: GEMMs -25%). */
+#define WINO_TILE(R, NV, L)                                                                                \
+    TGT static void gemm_##R##_##NV##_##L(int64_t K, const float *a, int64_t lda, const float *b,           \
+                                          int64_t ldb, float *y, int64_t ldy)                            \
     {                                                                                                      \
+        if (L) K = lda = L;                                                                                \
         __m512 c[R][NV];                                                                                   \
         UNROLL for (int i = 0; i < R; i++)                                                                 \
             UNROLL for (int v = 0; v < NV; v++) c[i][v] = _mm512_setzero_ps();                             \
@@ -232,49 +236,43 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
         UNROLL for (int i = 0; i < R; i++)                                                                 \
             UNROLL for (int v = 0; v < NV; v++) _mm512_storeu_ps(y + i * ldy + 16 * v, c[i][v]);           \
     }
-WINO_TILE(6, 4)
-WINO_TILE(4, 4)
-WINO_TILE(2, 4)
-WINO_TILE(1, 4)
-WINO_TILE(8, 3)
-WINO_TILE(4, 3)
-WINO_TILE(2, 3)
-WINO_TILE(1, 3)
-WINO_TILE(12, 2)
-WINO_TILE(8, 2)
-WINO_TILE(4, 2)
-WINO_TILE(2, 2)
-WINO_TILE(1, 2)
-WINO_TILE(24, 1)
-WINO_TILE(16, 1)
-WINO_TILE(8, 1)
-WINO_TILE(4, 1)
-WINO_TILE(2, 1)
-WINO_TILE(1, 1)
 
 typedef void (*tile_fn)(int64_t, const float *, int64_t, const float *, int64_t, float *, int64_t);
 
-/* Row counts of each vector width's tiles, largest first, and the functions. */
+/* Row counts of each vector width's tiles, largest first. */
 static const int tile_rows[5][6] = {
     {0}, {24, 16, 8, 4, 2, 1}, {12, 8, 4, 2, 1, 0}, {8, 4, 2, 1, 0, 0}, {6, 4, 2, 1, 0, 0}};
-static const tile_fn tile_fns[5][6] = {
-    {0},
-    {gemm_24_1, gemm_16_1, gemm_8_1, gemm_4_1, gemm_2_1, gemm_1_1},
-    {gemm_12_2, gemm_8_2, gemm_4_2, gemm_2_2, gemm_1_2, 0},
-    {gemm_8_3, gemm_4_3, gemm_2_3, gemm_1_3, 0, 0},
-    {gemm_6_4, gemm_4_4, gemm_2_4, gemm_1_4, 0, 0},
-};
+
+/* Every tile for one L, and their table in tile_rows' order. */
+#define WINO_TILES(L)                                                                                      \
+    WINO_TILE(6, 4, L) WINO_TILE(4, 4, L) WINO_TILE(2, 4, L) WINO_TILE(1, 4, L)                           \
+    WINO_TILE(8, 3, L) WINO_TILE(4, 3, L) WINO_TILE(2, 3, L) WINO_TILE(1, 3, L)                           \
+    WINO_TILE(12, 2, L) WINO_TILE(8, 2, L) WINO_TILE(4, 2, L) WINO_TILE(2, 2, L) WINO_TILE(1, 2, L)       \
+    WINO_TILE(24, 1, L) WINO_TILE(16, 1, L) WINO_TILE(8, 1, L) WINO_TILE(4, 1, L) WINO_TILE(2, 1, L)      \
+    WINO_TILE(1, 1, L)                                                                                     \
+    static const tile_fn tiles_##L[5][6] = {                                                               \
+        {0},                                                                                               \
+        {gemm_24_1_##L, gemm_16_1_##L, gemm_8_1_##L, gemm_4_1_##L, gemm_2_1_##L, gemm_1_1_##L},            \
+        {gemm_12_2_##L, gemm_8_2_##L, gemm_4_2_##L, gemm_2_2_##L, gemm_1_2_##L, 0},                        \
+        {gemm_8_3_##L, gemm_4_3_##L, gemm_2_3_##L, gemm_1_3_##L, 0, 0},                                    \
+        {gemm_6_4_##L, gemm_4_4_##L, gemm_2_4_##L, gemm_1_4_##L, 0, 0},                                    \
+    };
+WINO_TILES(0)
+WINO_TILES(16)
+WINO_TILES(32)
+WINO_TILES(64)
 
 /* Mo[t][m] = V[t][c] . U[c][m] for nt rows and columns [m0, m1), in panels of up to 64. */
 static void gemm_rows(const wino_conv *s, const float *v, const float *u, float *mo, int nt, int64_t m0, int64_t m1)
 {
+    const tile_fn(*fns)[6] = s->C == 16 ? tiles_16 : s->C == 32 ? tiles_32 : s->C == 64 ? tiles_64 : tiles_0;
     for (; m0 < m1; m0 += 64) {
         int nv = (int)((m1 - m0 >= 64 ? 64 : m1 - m0) / 16);
         for (int r = 0; r < nt;) {
             int k = 0;
             while (tile_rows[nv][k] > nt - r) k++;
             int rows = tile_rows[nv][k];
-            tile_fns[nv][k](s->C, v + (int64_t)r * s->C, s->C, u + m0, s->M, mo + (int64_t)r * s->M + m0, s->M);
+            fns[nv][k](s->C, v + (int64_t)r * s->C, s->C, u + m0, s->M, mo + (int64_t)r * s->M + m0, s->M);
             r += rows;
         }
     }
