@@ -200,6 +200,12 @@ Test(host_winograd, batch_threads_rectangular, .init = all_shapes)
     check(&k);
     k.M = 96, k.lx = LB, k.lr = LP, k.ly = LP;
     check(&k);
+    /* channel counts without GEMM tiles of their own (winograd_avx512.c builds 16/32/64) */
+    k = (wcase){.N = 1, .C = 48, .M = 80, .H = 12, .W = 12, .pad = 1, .bias = 1, .threads = 1, .lx = LH, .lr = LH,
+                .ly = LH};
+    check(&k);
+    k.C = 128, k.M = 16;
+    check(&k);
 }
 
 Test(host_winograd, asymmetric_pads, .init = all_shapes)
