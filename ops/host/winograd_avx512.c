@@ -82,14 +82,15 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
     const wino_io *io = &s->src;
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)io->sc));
-    const int64_t xs = (int64_t)T * s->C, cbs = s->C / 16; /* V's stride between positions */
+    const int64_t cbs = s->C / 16;
+    (void)T;
     float patch[WX * 16] __attribute__((aligned(64)));
     static const __mmask16 ones[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
     int64_t n = t0 / (s->th * s->tw), ty = t0 / s->tw % s->th, tx = t0 % s->tw;
     for (int t = 0; t < nt; t++, tile_next(s, &n, &ty, &tx)) {
         int64_t y0 = ty * WO - s->pt, x0 = tx * WO - s->pl;
         const float *xt = x + n * io->sn + y0 * io->sy + x0 * io->sx; /* may point outside: read masked */
-        float *vt = v + (int64_t)t * s->C;
+        float *vt = v + (int64_t)t * WX * s->C; /* V[t][cb][xi][16] */
         __mmask16 rm[WT], cm[WT];
         for (int i = 0; i < WT; i++) {
             rm[i] = y0 + i >= 0 && y0 + i < s->H ? 0xffff : 0;
@@ -97,11 +98,11 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
         }
         if (io->sc == 1 && y0 >= 0 && x0 >= 0 && y0 + WT <= s->H && x0 + WT <= s->W) { /* inside: plain loads */
             const __mmask16 all[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
-            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * 16, xs);
+            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * WX * 16, 16);
             continue;
         }
         if (io->sc == 1) {
-            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * 16, xs);
+            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * WX * 16, 16);
             continue;
         }
         for (int64_t cb = 0; cb < cbs; cb++) {
@@ -109,7 +110,7 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
                 for (int j = 0; j < WT; j++)
                     _mm512_store_ps(patch + (i * WT + j) * 16, rm[i] & cm[j] ? ld16(xt + cb * io->scb + i * io->sy + j * io->sx, io->sc, idx)
                                                                           : _mm512_setzero_ps());
-            in_tile(patch, WT * 16, 16, ones, ones, vt + cb * 16, xs);
+            in_tile(patch, WT * 16, 16, ones, ones, vt + cb * WX * 16, 16);
         }
     }
 }
@@ -181,7 +182,7 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
                                      _mm512_set1_epi32((int)io->sc));
     __m512i ridx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                       _mm512_set1_epi32((int)ro->sc));
-    const int64_t xs = (int64_t)T * s->M;
+    (void)T;
     const int act = s->act;
     const float lo = s->act_a, hi = s->act_b;
     const int direct = io->sc == 1 && (!res || ro->sc == 1);
@@ -193,7 +194,7 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
         const float *rt = res ? res + n * ro->sn + y0 * ro->sy + x0 * ro->sx : NULL;
         for (int64_t mb = mb0; mb < mb1; mb++) {
             __m512 o[WO][WO];
-            out_tile(mo + (int64_t)t * s->M + mb * 16, xs, _mm512_loadu_ps(bias + mb * 16), o);
+            out_tile(mo + ((int64_t)t * s->M + mb * 16) * WX, 16, _mm512_loadu_ps(bias + mb * 16), o); /* Mo[t][mb][xi][16] */
             float *ym = yt + mb * io->scb;
             const float *rm = rt ? rt + mb * ro->scb : NULL;
             if (direct) {
@@ -212,8 +213,10 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
     }
 }
 
-/* Register tiles of the 36 GEMMs: y[R rows][16 NV] = a[R][K] . b[K][16 NV] (row
- * strides lda, ldb, ldy). Built for K = lda = L in {16, 32, 64} as constants (L 0: any):
+/* Register tiles of the 36 GEMMs: y[R rows][16 NV] = a[R][K] . b[K][16 NV], b with row
+ * stride ldb; a and y rows lda and ldy apart with their 16-float pieces WX * 16 apart
+ * (V[t][cb][xi][16], Mo[t][mb][xi][16]: each tile's transform reads or writes 36
+ * consecutive vectors). Built for K = lda = L in {16, 32, 64} as constants (L 0: any):
  * the R row addresses are then immediate offsets from one register, where with lda in a
  * register they took a register each and the 24-row tile spent as many moves as FMAs
  * reloading them (cifar's 16-channel convs: GEMMs -25%). */
@@ -221,20 +224,21 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
     TGT static void gemm_##R##_##NV##_##L(int64_t K, const float *a, int64_t lda, const float *b,           \
                                           int64_t ldb, float *y, int64_t ldy)                            \
     {                                                                                                      \
-        if (L) K = lda = L;                                                                                \
+        if (L) K = L, lda = WX * L;                                                                        \
         __m512 c[R][NV];                                                                                   \
         UNROLL for (int i = 0; i < R; i++)                                                                 \
             UNROLL for (int v = 0; v < NV; v++) c[i][v] = _mm512_setzero_ps();                             \
-        for (int64_t k = 0; k < K; k++) {                                                                  \
-            __m512 bv[NV];                                                                                 \
-            UNROLL for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + k * ldb + 16 * v);             \
-            UNROLL for (int i = 0; i < R; i++) {                                                           \
-                __m512 x = _mm512_set1_ps(a[i * lda + k]);                                                 \
-                UNROLL for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(x, bv[v], c[i][v]);          \
+        for (int64_t kb = 0; kb < K / 16; kb++, a += WX * 16, b += 16 * ldb)                              \
+            for (int k = 0; k < 16; k++) {                                                                 \
+                __m512 bv[NV];                                                                             \
+                UNROLL for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + k * ldb + 16 * v);         \
+                UNROLL for (int i = 0; i < R; i++) {                                                       \
+                    __m512 x = _mm512_set1_ps(a[i * lda + k]);                                             \
+                    UNROLL for (int v = 0; v < NV; v++) c[i][v] = _mm512_fmadd_ps(x, bv[v], c[i][v]);      \
+                }                                                                                          \
             }                                                                                              \
-        }                                                                                                  \
         UNROLL for (int i = 0; i < R; i++)                                                                 \
-            UNROLL for (int v = 0; v < NV; v++) _mm512_storeu_ps(y + i * ldy + 16 * v, c[i][v]);           \
+            UNROLL for (int v = 0; v < NV; v++) _mm512_storeu_ps(y + i * ldy + WX * 16 * v, c[i][v]);      \
     }
 
 typedef void (*tile_fn)(int64_t, const float *, int64_t, const float *, int64_t, float *, int64_t);
@@ -262,17 +266,19 @@ WINO_TILES(16)
 WINO_TILES(32)
 WINO_TILES(64)
 
-/* Mo[t][m] = V[t][c] . U[c][m] for nt rows and columns [m0, m1), in panels of up to 64. */
+/* Mo[xi][t][m] = V[xi][t][c] . U[xi][c][m] for nt rows and columns [m0, m1), in panels
+ * of up to 64 (v, mo: position xi's first element). */
 static void gemm_rows(const wino_conv *s, const float *v, const float *u, float *mo, int nt, int64_t m0, int64_t m1)
 {
     const tile_fn(*fns)[6] = s->C == 16 ? tiles_16 : s->C == 32 ? tiles_32 : s->C == 64 ? tiles_64 : tiles_0;
+    const int64_t lda = WX * s->C, ldy = WX * s->M;
     for (; m0 < m1; m0 += 64) {
         int nv = (int)((m1 - m0 >= 64 ? 64 : m1 - m0) / 16);
         for (int r = 0; r < nt;) {
             int k = 0;
             while (tile_rows[nv][k] > nt - r) k++;
             int rows = tile_rows[nv][k];
-            fns[nv][k](s->C, v + (int64_t)r * s->C, s->C, u + m0, s->M, mo + (int64_t)r * s->M + m0, s->M);
+            fns[nv][k](s->C, v + r * lda, lda, u + m0, s->M, mo + r * ldy + m0 * WX, ldy);
             r += rows;
         }
     }
@@ -283,7 +289,7 @@ void ember_winograd_block(const wino_conv *s, const float *x, int64_t t0, int nt
 {
     input_transform(s, x, t0, nt, T, v);
     for (int xi = 0; xi < WX; xi++)
-        gemm_rows(s, v + (size_t)xi * T * s->C, s->u + (size_t)xi * s->C * s->M, mo + (size_t)xi * T * s->M, nt,
+        gemm_rows(s, v + xi * 16, s->u + (size_t)xi * s->C * s->M, mo + xi * 16, nt,
                   16 * c0, 16 * c1);
     output_transform(s, mo, t0, nt, T, c0, c1, bias, res, y);
 }
