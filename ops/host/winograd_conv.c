@@ -9,7 +9,8 @@
  *   run, per block of up to TMAX tiles of a thread's share, in its own scratch:
  *     V[xi][t][c]  = (B^T d B)[xi] over the tile's 6x6 input patch, 16 channels a vector;
  *     Mo[xi][t][m] = sum_c V[xi][t][c] U[xi][c][m]: 36 GEMMs (T x C) . (C x M) with
- *                    register tiles of up to 12 tiles x 64 columns;
+ *                    register tiles of 24 tiles x 16 columns up to 6 x 64;
+ *     (V and Mo are stored [t][16-channel block][xi][16]: winograd_avx512.c)
  *     y = A^T Mo A (4x4 outputs per tile) + bias (+ residual), activation, stored.
  * Input, residual and output may each be in NCHW (gathered / scattered a vector of
  * channels at a time: slow, only when a neighbour is not a host kernel), NHWC or nChw16c;
@@ -22,28 +23,32 @@
  * its worker late, behind a spinning OpenMP thread: cifar_resnet8 at 2 threads, per-conv
  * medians 19-33 us on the pool against 11-13 us on the team (1 thread: 11-20 us). A
  * thread takes at least 8 tiles; with fewer, the threads split the output channels
- * instead (each transforms the same inputs and streams its half of U: cifar's 8x8 64-
- * channel conv at 2 threads 10.4 -> ~8 us alone).
+ * instead (each transforms the same inputs and streams its part of U).
  *
- * Measurements (shared 2-core AVX-512 Xeon, medians; N 1, pad 1, Relu, NHWC chained;
- * against onednn_conv's brgconv on the same layout; C = M):
- *   1 thread        C16 32x32   19.1 vs 35.1 us    C32 16x16   13.3 vs  28.8 us
- *                   C64  8x8    10.7 vs 27.5 us    C64 56x56   527  vs  1392 us
- *                   C128 28x28   827 vs 1343 us    C128 14x14   247 vs   311 us
- *                   C128 8x8      93 vs  106 us    C256 14x14   908 vs  1286 us
- *                   C256 7x7     431 vs  336 us    C512 7x7    1843 vs  1476 us
- *                   C512 14x14  7692 vs 5416 us
- *   2 threads       C64 56x56    277 vs  737 us    C128 28x28   429 vs   712 us
- *                   C128 14x14   164 vs  164 us    C256 14x14   651 vs   646 us
- *                   C128 8x8      91 vs   58 us (before the channel split: 73 after)
+ * Measurements (shared 2-core AVX-512 Xeon, medians, microbenchmark of the kernel
+ * alone; N 1, pad 1, Relu, NHWC chained; against onednn_conv's brgconv on the same
+ * layout; C = M; 1 thread, then 2):
+ *   C16 32x32    15.7 vs   39 us     10.0 vs  30 us
+ *   C32 16x16    11.5 vs   34 us      7.0 vs  24 us
+ *   C64 8x8       9.9 vs   32 us      7.8 vs  19 us
+ *   C64 56x56     536 vs 1524 us      268 vs 788 us
+ *   C128 28x28    746 vs 1421 us      405 vs 734 us
+ *   C128 14x14    220 vs  330 us      178 vs 183 us
+ *   C128 8x8       85 vs  112 us       67 vs  66 us
+ *   C256 14x14    870 vs 1327 us      660 vs 684 us
+ *   C256 7x7      422 vs  350 us      342 vs 173 us
+ *   C512 7x7     1794 vs 1469 us      961 vs 759 us
+ *   C512 14x14   7692 vs 5416 us (1 thread, an earlier version)
  * U grows as C M (590 KB at 64 x 64, 2.4 MB at 128, 9.4 MB at 256, 38 MB at 512) and
  * every block of tiles streams all of it, so with U past the L2 cache Winograd needs
  * many tiles per thread to win. In resnet18 (1 thread) the 256-channel convs that won
  * alone lost in the model (1.47 -> 1.8 ms each: U no longer stays cached between runs);
  * its 64-channel convs ran 1.43 -> 0.60 ms and 128-channel ones 1.41 -> 1.07 ms. Hence
  * wino_shape_wins: C M <= 64 x 64 always; C M <= 128 x 128 with >= 16 tiles per thread;
- * nothing bigger. cifar_resnet8 (ember bench, medians of 3 x 3000 runs, EMBER_WINOGRAD=0
- * as the baseline): 1 thread 0.184 -> 0.134 ms, 2 threads 0.133 -> 0.106 ms.
+ * nothing bigger. Whole models (ember bench, medians, EMBER_WINOGRAD=0 as the baseline):
+ * cifar_resnet8 1 thread 0.194 -> 0.128 ms, 2 threads 0.144 -> 0.107 ms; resnet18
+ * 28.1 -> 22.6 ms and 15.1 -> 12.1 ms; squeezenet1_1 5.5 -> 4.6 ms and 3.1 -> 2.7 ms;
+ * resnet50 (build/zoo) 62.4 -> 61 ms at 1 thread (its 64- and 128-channel 3x3 convs).
  *
  * Numerics: the transforms' constants (1/4, 1/6, 1/12, 1/24 and 2, 4, 5, 8) grow the
  * rounding error to ~1e-6 of the output's scale (tests/unit/test_host_winograd.c checks
