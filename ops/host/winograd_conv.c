@@ -22,8 +22,10 @@
  * steps the pool's workers sleep while the team's spin, so on 2 cores a pool job woke
  * its worker late, behind a spinning OpenMP thread: cifar_resnet8 at 2 threads, per-conv
  * medians 19-33 us on the pool against 11-13 us on the team (1 thread: 11-20 us). A
- * thread takes at least 8 tiles; with fewer, the threads split the output channels
- * instead (each transforms the same inputs and streams its part of U).
+ * thread takes at least 8 tiles. (Splitting the output channels between the threads
+ * where there are fewer tiles, each transforming the same inputs and streaming its half
+ * of U, ran cifar's 8x8 64-channel conv 9.9 -> 7.8 us alone at 2 threads, but 13.8 ->
+ * 15.8 us in the model: dropped.)
  *
  * Measurements (shared 2-core AVX-512 Xeon, medians, microbenchmark of the kernel
  * alone; N 1, pad 1, Relu, NHWC chained; against onednn_conv's brgconv on the same
@@ -73,7 +75,6 @@ int omp_get_num_threads(void);
 
 #define TMAX 24            /* tiles per block, at most: a multiple of 24, 12, 8 and 6 */
 #define MIN_SHARE_TILES 8  /* tiles per thread, at least */
-#define MIN_SHARE_COLS 32  /* output channels per thread when they are split, at least */
 #define SHARE_MACS 65536   /* GEMM multiply-adds per thread, at least */
 
 static void wino_release(void *p)
@@ -117,7 +118,7 @@ typedef struct wino_job {
     const wino_conv *s;
     const float *x, *bias, *res;
     float *y, *scratch;
-    int T, mg, shares; /* tiles per block; column groups; shares */
+    int T, shares; /* tiles per block; shares */
 } wino_job;
 
 static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
@@ -127,17 +128,15 @@ static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
     *hi = *lo + per + (ith < extra);
 }
 
-/* Share `sh` of the job's shares, in scratch slot `slot`: tile group sh / mg, column
- * group sh % mg (mg > 1 only when there are too few tiles to give each thread its own). */
+/* Share `sh` of the job's shares (a range of tiles), in scratch slot `slot`. */
 static void wino_do_share(const wino_job *j, int sh, int slot)
 {
     const wino_conv *s = j->s;
     float *v = j->scratch + (size_t)slot * s->share_floats, *mo = v + (size_t)WX * j->T * s->C;
-    int64_t a0, a1, c0, c1;
-    share_range(s->tiles, sh / j->mg, j->shares / j->mg, &a0, &a1);
-    share_range(s->M / 16, sh % j->mg, j->mg, &c0, &c1);
+    int64_t a0, a1;
+    share_range(s->tiles, sh, j->shares, &a0, &a1);
     for (int64_t t0 = a0; t0 < a1; t0 += j->T)
-        ember_winograd_block(s, j->x, t0, (int)(a1 - t0 < j->T ? a1 - t0 : j->T), j->T, c0, c1, v, mo, j->bias, j->res,
+        ember_winograd_block(s, j->x, t0, (int)(a1 - t0 < j->T ? a1 - t0 : j->T), j->T, 0, s->M / 16, v, mo, j->bias, j->res,
                              j->y);
 }
 
@@ -256,17 +255,11 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
                   .bias = s->bias_input ? c->in[2]->data : s->bias, .res = s->sum ? c->in[3]->data : NULL};
     double macs = (double)s->tiles * WX * (double)s->C * (double)s->M;
     int want = macs / SHARE_MACS < s->threads ? (int)(macs / SHARE_MACS) : s->threads;
-    int tg = (int)(s->tiles / MIN_SHARE_TILES); /* tile groups */
-    if (tg > want) tg = want;
-    if (tg < 1) tg = 1;
-    /* Too few tiles for every thread: the rest split the output channels (each column
-     * group transforms the same inputs and streams its part of U). */
-    j.mg = want / tg;
-    if (j.mg > s->M / MIN_SHARE_COLS) j.mg = (int)(s->M / MIN_SHARE_COLS);
-    if (j.mg < 1) j.mg = 1;
-    j.shares = want = tg * j.mg;
+    if (want > s->tiles / MIN_SHARE_TILES) want = (int)(s->tiles / MIN_SHARE_TILES);
+    if (want < 1) want = 1;
+    j.shares = want;
     /* blocks of TMAX tiles (a multiple of every register tile's rows), the last one shorter */
-    int64_t per = (s->tiles + tg - 1) / tg;
+    int64_t per = (s->tiles + want - 1) / want;
     j.T = (int)(per < TMAX ? per : TMAX);
     if (want == 1) {
         wino_share(&j, 0, 1);

@@ -194,7 +194,7 @@ Test(host_winograd, batch_threads_rectangular, .init = all_shapes)
     check(&k);
     k = (wcase){.N = 2, .C = 16, .M = 64, .H = 32, .W = 32, .pad = 1, .bias = 1, .threads = 2};
     check(&k);
-    /* too few tiles for two threads: they split the output channels */
+    /* too few tiles for two threads: one share */
     k = (wcase){.N = 1, .C = 64, .M = 64, .H = 8, .W = 8, .pad = 1, .bias = 1, .act = "Relu", .sum = 1, .threads = 2,
                 .lx = LH, .lr = LH, .ly = LH};
     check(&k);
