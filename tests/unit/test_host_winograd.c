@@ -274,7 +274,7 @@ static ember_status prepare_status(int64_t C, int64_t M, int64_t kh, int64_t str
 
 Test(host_winograd, declines, .init = all_shapes)
 {
-    int ok = __builtin_cpu_supports("avx512f") ? EMBER_OK : EMBER_E_UNSUPPORTED;
+    ember_status ok = __builtin_cpu_supports("avx512f") ? EMBER_OK : EMBER_E_UNSUPPORTED;
     cr_expect_eq(prepare_status(16, 16, 3, 1, 1, 1, NULL), ok);
     cr_expect_eq(prepare_status(16, 16, 3, 2, 1, 1, NULL), EMBER_E_UNSUPPORTED, "stride 2");
     cr_expect_eq(prepare_status(16, 16, 3, 1, 2, 1, NULL), EMBER_E_UNSUPPORTED, "dilation 2");
