@@ -83,13 +83,22 @@ static void c1_release(void *p)
 }
 
 #ifdef C1_AVX512
-/* Where output pixel i (of the whole batch) reads its input and writes its output. */
-static inline void pixel_offsets(const conv1x1 *s, int64_t i, int64_t *in, int64_t *out, int64_t *res)
+/* Where output pixels [i0, i1) (of the whole batch) read their input and write their
+ * output and residual: one division for the first, then a walk along rows (a per-pixel
+ * division was ~1 us of kws_dscnn's 7 us pointwise convs). */
+static void pixel_offsets(const conv1x1 *s, int64_t i0, int64_t i1, int64_t *in, int64_t *out, int64_t *res)
 {
-    int64_t ohw = s->OH * s->OW, n = i / ohw, q = i % ohw, oy = q / s->OW, ox = q % s->OW;
-    *in = n * s->src.sn + (oy * s->sy * s->W + ox * s->sx) * s->src.sq;
-    *out = n * s->dst.sn + q * s->dst.sq;
-    *res = n * s->res.sn + q * s->res.sq;
+    int64_t ohw = s->OH * s->OW, n = i0 / ohw, q = i0 % ohw, oy = q / s->OW, ox = q % s->OW;
+    for (int64_t i = 0; i < i1 - i0; i++) {
+        in[i] = n * s->src.sn + (oy * s->sy * s->W + ox * s->sx) * s->src.sq;
+        out[i] = n * s->dst.sn + q * s->dst.sq;
+        res[i] = n * s->res.sn + q * s->res.sq;
+        q++;
+        if (++ox == s->OW) {
+            ox = 0;
+            if (++oy == s->OH) oy = 0, q = 0, n++;
+        }
+    }
 }
 
 /* 16 channels starting at c0 (a multiple of 16) of one pixel at offset `at` of t. */
@@ -199,7 +208,7 @@ static void c1_block(const c1_job *j, int64_t r0, int64_t r1, int64_t p0, int64_
     int64_t lines = s->C * NR / 16; /* cache lines of a panel */
     for (int64_t b0 = r0; b0 < r1; b0 += s->block_rows) {
         int64_t b1 = b0 + s->block_rows < r1 ? b0 + s->block_rows : r1;
-        for (int64_t i = b0; i < b1; i++) pixel_offsets(s, i, &xo[i - b0], &yo[i - b0], &ro[i - b0]);
+        pixel_offsets(s, b0, b1, xo, yo, ro);
         int64_t tiles = (b1 - b0 + MR - 1) / MR;
         for (int64_t p = p0; p < p1; p++) {
             const float *panel = s->w + p * s->C * NR, *bias = s->bias + p * NR;
