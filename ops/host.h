@@ -61,6 +61,16 @@ ember_status ember_host_bf16_check(void);
  * otherwise (bf16 ones too: their bytes fill only half of the plain slice). */
 int ember_host_layout_channel_block(int layout);
 
+/* Share ith of nth of n items handed out in whole units of `unit` (the last may be
+ * short), as evenly as whole units allow: items [*lo, *hi). */
+static inline void ember_host_share(int64_t n, int64_t unit, int ith, int nth, int64_t *lo, int64_t *hi)
+{
+    int64_t blocks = (n + unit - 1) / unit, per = blocks / nth, extra = blocks % nth;
+    int64_t b0 = ith * per + (ith < extra ? ith : extra), b1 = b0 + per + (ith < extra);
+    *lo = b0 * unit < n ? b0 * unit : n;
+    *hi = b1 * unit < n ? b1 * unit : n;
+}
+
 /* Fast paths for `op`, in preference order; *n gets their count. */
 const ember_host_kernel *const *ember_host_kernels_for(int op, int *n);
 #endif

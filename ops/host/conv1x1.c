@@ -141,33 +141,18 @@ __attribute__((target("avx512f"))) static inline void io_store(const c1_io *io, 
         }                                                                                                   \
         const float *xp[R];                                                                                 \
         for (int i = 0; i < R; i++) xp[i] = x + xo[i];                                                      \
-        if (contig) {                                                                                       \
-            for (int64_t k = 0; k < s->C; k++, panel += NR) {                                              \
-                __m512 w0 = _mm512_load_ps(panel), w1 = _mm512_load_ps(panel + 16);                         \
-                __m512 w2 = _mm512_load_ps(panel + 32), w3 = _mm512_load_ps(panel + 48);                    \
-                if (k < pf_lines) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);                 \
-                for (int i = 0; i < R; i++) {                                                               \
-                    __m512 a = _mm512_set1_ps(xp[i][k]);                                                    \
-                    acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);                                          \
-                    acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);                                          \
-                    acc[i][2] = _mm512_fmadd_ps(a, w2, acc[i][2]);                                          \
-                    acc[i][3] = _mm512_fmadd_ps(a, w3, acc[i][3]);                                          \
-                }                                                                                           \
-            }                                                                                               \
-        } else {                                                                                            \
-            const int64_t *ko = s->koff;                                                                    \
-            for (int64_t k = 0; k < s->C; k++, panel += NR) {                                              \
-                __m512 w0 = _mm512_load_ps(panel), w1 = _mm512_load_ps(panel + 16);                         \
-                __m512 w2 = _mm512_load_ps(panel + 32), w3 = _mm512_load_ps(panel + 48);                    \
-                if (k < pf_lines) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);                 \
-                int64_t o = ko[k];                                                                          \
-                for (int i = 0; i < R; i++) {                                                               \
-                    __m512 a = _mm512_set1_ps(xp[i][o]);                                                    \
-                    acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);                                          \
-                    acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);                                          \
-                    acc[i][2] = _mm512_fmadd_ps(a, w2, acc[i][2]);                                          \
-                    acc[i][3] = _mm512_fmadd_ps(a, w3, acc[i][3]);                                          \
-                }                                                                                           \
+        const int64_t *ko = s->koff; /* contig: the loop is unswitched, k itself the offset */               \
+        for (int64_t k = 0; k < s->C; k++, panel += NR) {                                                  \
+            __m512 w0 = _mm512_load_ps(panel), w1 = _mm512_load_ps(panel + 16);                             \
+            __m512 w2 = _mm512_load_ps(panel + 32), w3 = _mm512_load_ps(panel + 48);                        \
+            if (k < pf_lines) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);                     \
+            int64_t o = contig ? k : ko[k];                                                                 \
+            for (int i = 0; i < R; i++) {                                                                   \
+                __m512 a = _mm512_set1_ps(xp[i][o]);                                                        \
+                acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);                                              \
+                acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);                                              \
+                acc[i][2] = _mm512_fmadd_ps(a, w2, acc[i][2]);                                              \
+                acc[i][3] = _mm512_fmadd_ps(a, w3, acc[i][3]);                                              \
             }                                                                                               \
         }                                                                                                   \
         for (int64_t k = s->C; k < pf_lines; k++) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);   \
@@ -231,26 +216,14 @@ static void c1_block(const c1_job *j, int64_t r0, int64_t r1, int64_t p0, int64_
     }
 }
 
-static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
-{
-    int64_t per = n / nth, extra = n % nth;
-    *lo = ith * per + (ith < extra ? ith : extra);
-    *hi = *lo + per + (ith < extra);
-}
-
 static void c1_share(void *ctx, int ith, int nth)
 {
     const c1_job *j = ctx;
     const conv1x1 *s = j->s;
     int64_t r0 = 0, r1 = s->pixels, p0 = 0, p1 = s->panels;
     if (nth > 1) {
-        if (s->panels >= 2 * nth || s->panels % nth == 0) share_range(s->panels, ith, nth, &p0, &p1);
-        else { /* whole tiles of rows */
-            int64_t tiles = (s->pixels + MR - 1) / MR, t0, t1;
-            share_range(tiles, ith, nth, &t0, &t1);
-            r0 = t0 * MR < s->pixels ? t0 * MR : s->pixels;
-            r1 = t1 * MR < s->pixels ? t1 * MR : s->pixels;
-        }
+        if (s->panels >= 2 * nth || s->panels % nth == 0) ember_host_share(s->panels, 1, ith, nth, &p0, &p1);
+        else ember_host_share(s->pixels, MR, ith, nth, &r0, &r1); /* whole tiles of rows */
     }
     if (r0 < r1 && p0 < p1) c1_block(j, r0, r1, p0, p1);
 }

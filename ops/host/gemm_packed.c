@@ -171,26 +171,14 @@ typedef struct packed_job {
     float *y;
 } packed_job;
 
-static void share_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi)
-{
-    int64_t per = n / nth, extra = n % nth;
-    *lo = ith * per + (ith < extra ? ith : extra);
-    *hi = *lo + per + (ith < extra);
-}
-
 static void packed_share(void *ctx, int ith, int nth)
 {
     const packed_job *j = ctx;
     const packed_gemm *s = j->s;
     int64_t r0 = 0, r1 = s->M, p0 = 0, p1 = s->panels;
     if (nth > 1) {
-        if (s->panels >= nth) share_range(s->panels, ith, nth, &p0, &p1);
-        else { /* row blocks in whole tiles */
-            int64_t tiles = (s->M + MR - 1) / MR, t0, t1;
-            share_range(tiles, ith, nth, &t0, &t1);
-            r0 = t0 * MR < s->M ? t0 * MR : s->M;
-            r1 = t1 * MR < s->M ? t1 * MR : s->M;
-        }
+        if (s->panels >= nth) ember_host_share(s->panels, 1, ith, nth, &p0, &p1);
+        else ember_host_share(s->M, MR, ith, nth, &r0, &r1); /* row blocks in whole tiles */
     }
     if (r0 < r1 && p0 < p1) packed_block(s, j->a, j->y, r0, r1, p0, p1);
 }

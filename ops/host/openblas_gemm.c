@@ -92,14 +92,6 @@ typedef struct mm_job {
     float beta;
 } mm_job;
 
-static void share_range(int64_t n, int64_t unit, int ith, int nth, int64_t *lo, int64_t *hi)
-{
-    int64_t blocks = (n + unit - 1) / unit, per = blocks / nth, extra = blocks % nth;
-    int64_t b0 = ith * per + (ith < extra ? ith : extra), b1 = b0 + per + (ith < extra);
-    *lo = b0 * unit < n ? b0 * unit : n;
-    *hi = b1 * unit < n ? b1 * unit : n;
-}
-
 /* Y[rows, cols] starts as beta * C broadcast to [M, N] (scalar, [N], [1, N], [M, 1], [M, N]). */
 static void fill_bias(const mm_job *j, int64_t r0, int64_t r1, int64_t c0, int64_t c1)
 {
@@ -164,9 +156,9 @@ static void mm_share(void *ctx, int ith, int nth)
     const mm_job *j = ctx;
     int64_t b0 = 0, b1 = j->batch, r0 = 0, r1 = j->M, c0 = 0, c1 = j->N;
     if (nth > 1) {
-        if (j->batch >= nth) share_range(j->batch, 1, ith, nth, &b0, &b1);
-        else if (j->N >= 32 * (int64_t)nth) share_range(j->N, 16, ith, nth, &c0, &c1);
-        else share_range(j->M, 1, ith, nth, &r0, &r1);
+        if (j->batch >= nth) ember_host_share(j->batch, 1, ith, nth, &b0, &b1);
+        else if (j->N >= 32 * (int64_t)nth) ember_host_share(j->N, 16, ith, nth, &c0, &c1);
+        else ember_host_share(j->M, 1, ith, nth, &r0, &r1);
     }
     if (r0 >= r1 || c0 >= c1) return;
     float kbeta = 0.0f;
