@@ -46,9 +46,12 @@ TGT static inline void in_tile(const float *p, int64_t sy, int64_t sx, const __m
     __m512 e[WX];
     UNROLL for (int j = 0; j < WT; j++) { /* columns: B^T d */
         const float *q = p + j * sx;
-        __m512 d0 = _mm512_maskz_loadu_ps(rm[0] & cm[j], q), d1 = _mm512_maskz_loadu_ps(rm[1] & cm[j], q + sy);
-        __m512 d2 = _mm512_maskz_loadu_ps(rm[2] & cm[j], q + 2 * sy), d3 = _mm512_maskz_loadu_ps(rm[3] & cm[j], q + 3 * sy);
-        __m512 d4 = _mm512_maskz_loadu_ps(rm[4] & cm[j], q + 4 * sy), d5 = _mm512_maskz_loadu_ps(rm[5] & cm[j], q + 5 * sy);
+        __m512 d0 = _mm512_maskz_loadu_ps(rm[0] & cm[j], q);
+        __m512 d1 = _mm512_maskz_loadu_ps(rm[1] & cm[j], q + sy);
+        __m512 d2 = _mm512_maskz_loadu_ps(rm[2] & cm[j], q + 2 * sy);
+        __m512 d3 = _mm512_maskz_loadu_ps(rm[3] & cm[j], q + 3 * sy);
+        __m512 d4 = _mm512_maskz_loadu_ps(rm[4] & cm[j], q + 4 * sy);
+        __m512 d5 = _mm512_maskz_loadu_ps(rm[5] & cm[j], q + 5 * sy);
         IN_1D(d0, d1, d2, d3, d4, d5, e[j], e[6 + j], e[12 + j], e[18 + j], e[24 + j], e[30 + j]);
     }
     UNROLL for (int i = 0; i < WT; i++) { /* rows: (B^T d) B */
@@ -98,18 +101,22 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
         }
         if (io->sc == 1 && y0 >= 0 && x0 >= 0 && y0 + WT <= s->H && x0 + WT <= s->W) { /* inside: plain loads */
             const __mmask16 all[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
-            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * WX * 16, 16);
+            for (int64_t cb = 0; cb < cbs; cb++)
+                in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * WX * 16, 16);
             continue;
         }
         if (io->sc == 1) {
-            for (int64_t cb = 0; cb < cbs; cb++) in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * WX * 16, 16);
+            for (int64_t cb = 0; cb < cbs; cb++)
+                in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * WX * 16, 16);
             continue;
         }
         for (int64_t cb = 0; cb < cbs; cb++) {
             for (int i = 0; i < WT; i++)
-                for (int j = 0; j < WT; j++)
-                    _mm512_store_ps(patch + (i * WT + j) * 16, rm[i] & cm[j] ? ld16(xt + cb * io->scb + i * io->sy + j * io->sx, io->sc, idx)
-                                                                          : _mm512_setzero_ps());
+                for (int j = 0; j < WT; j++) {
+                    const float *q = xt + cb * io->scb + i * io->sy + j * io->sx;
+                    __m512 d = rm[i] & cm[j] ? ld16(q, io->sc, idx) : _mm512_setzero_ps();
+                    _mm512_store_ps(patch + (i * WT + j) * 16, d);
+                }
             in_tile(patch, WT * 16, 16, ones, ones, vt + cb * WX * 16, 16);
         }
     }
@@ -194,12 +201,15 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
         const float *rt = res ? res + n * ro->sn + y0 * ro->sy + x0 * ro->sx : NULL;
         for (int64_t mb = mb0; mb < mb1; mb++) {
             __m512 o[WO][WO];
-            out_tile(mo + ((int64_t)t * s->M + mb * 16) * WX, 16, _mm512_loadu_ps(bias + mb * 16), o); /* Mo[t][mb][xi][16] */
+            /* Mo[t][mb][xi][16] */
+            out_tile(mo + ((int64_t)t * s->M + mb * 16) * WX, 16, _mm512_loadu_ps(bias + mb * 16), o);
             float *ym = yt + mb * io->scb;
             const float *rm = rt ? rt + mb * ro->scb : NULL;
             if (direct) {
-                if (act == K_ACT_RELU && rm) out_store(o, rows, cols, rm, ro->sy, ro->sx, ym, io->sy, io->sx, K_ACT_RELU, lo, hi);
-                else if (act == K_ACT_RELU) out_store(o, rows, cols, NULL, 0, 0, ym, io->sy, io->sx, K_ACT_RELU, lo, hi);
+                if (act == K_ACT_RELU && rm)
+                    out_store(o, rows, cols, rm, ro->sy, ro->sx, ym, io->sy, io->sx, K_ACT_RELU, lo, hi);
+                else if (act == K_ACT_RELU)
+                    out_store(o, rows, cols, NULL, 0, 0, ym, io->sy, io->sx, K_ACT_RELU, lo, hi);
                 else out_store(o, rows, cols, rm, ro->sy, ro->sx, ym, io->sy, io->sx, act, lo, hi);
                 continue;
             }

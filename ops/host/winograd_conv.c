@@ -135,9 +135,10 @@ static void wino_do_share(const wino_job *j, int sh, int slot)
     float *v = j->scratch + (size_t)slot * s->share_floats, *mo = v + (size_t)WX * j->T * s->C;
     int64_t a0, a1;
     share_range(s->tiles, sh, j->shares, &a0, &a1);
-    for (int64_t t0 = a0; t0 < a1; t0 += j->T)
-        ember_winograd_block(s, j->x, t0, (int)(a1 - t0 < j->T ? a1 - t0 : j->T), j->T, 0, s->M / 16, v, mo, j->bias, j->res,
-                             j->y);
+    for (int64_t t0 = a0; t0 < a1; t0 += j->T) {
+        int nt = (int)(a1 - t0 < j->T ? a1 - t0 : j->T);
+        ember_winograd_block(s, j->x, t0, nt, j->T, 0, s->M / 16, v, mo, j->bias, j->res, j->y);
+    }
 }
 
 /* Thread ith of nth (fewer than the shares if the team came out smaller). */
@@ -195,7 +196,9 @@ static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.s[1] != 1 || p.w.d[0] != 1 || p.w.d[1] != 1 || p.C % 16 != 0 || p.M % 16 != 0 ||
         p.out[0] != y->dims[2] || p.out[1] != y->dims[3] || p.C * p.M * WX > (1 << 26))
         return EMBER_E_UNSUPPORTED;
-    
+    int64_t tiles = p.N * ((p.out[0] + WO - 1) / WO) * ((p.out[1] + WO - 1) / WO);
+    int nthreads = onednn_threads(threads);
+    if (mode == 1 && !wino_shape_wins(p.C, p.M, tiles, nthreads)) return EMBER_E_UNSUPPORTED;
     int act;
     float aa, ab;
     if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
@@ -209,7 +212,7 @@ static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
     if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
     s->N = p.N, s->C = p.C, s->M = p.M, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
     s->pt = p.w.pb[0], s->pl = p.w.pb[1];
-    s->th = (s->OH + WO - 1) / WO, s->tw = (s->OW + WO - 1) / WO, s->tiles = s->N * s->th * s->tw;
+    s->th = (s->OH + WO - 1) / WO, s->tw = (s->OW + WO - 1) / WO, s->tiles = tiles;
     s->sum = sum, s->act = act, s->act_a = aa, s->act_b = ab;
     const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
     s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
@@ -231,11 +234,7 @@ static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
         }
     if (b && b->data) memcpy(s->bias, b->data, (size_t)s->M * sizeof(float));
     else if (b) s->bias_input = 1;
-    s->threads = onednn_threads(threads);
-    if (mode == 1 && !wino_shape_wins(s->C, s->M, s->tiles, s->threads)) {
-        wino_release(s);
-        return EMBER_E_UNSUPPORTED;
-    }
+    s->threads = nthreads;
     s->max_shares = s->threads < s->tiles ? s->threads : (int)s->tiles;
     s->share_floats = (size_t)WX * TMAX * (s->C + s->M);
     c->scratch_bytes = (size_t)s->max_shares * s->share_floats * sizeof(float);

@@ -102,7 +102,8 @@ static void check(const wcase *k)
     int64_t xd[4] = {k->N, k->C, k->H, k->W}, wd[4] = {k->M, k->C, 3, 3}, bd[1] = {k->M}, yd[4] = {k->N, k->M, OH, OW};
     ember_op_tensor t[4] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w),
                             ut_op_tensor(EMBER_DT_FLOAT, 1, bd, b), ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL)};
-    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL), *pin[4] = {&t[0], &t[1], k->bias ? &t[2] : NULL, &t[3]};
+    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL);
+    ember_op_tensor *pin[4] = {&t[0], &t[1], k->bias ? &t[2] : NULL, &t[3]};
     ember_op_tensor *pout[1] = {&yt};
     ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = n_in, .n_out = 1, .in = pin, .out = pout};
     void *state = NULL;
