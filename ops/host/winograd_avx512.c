@@ -37,10 +37,10 @@ TGT static inline void st16(float *p, int64_t sc, __m512i idx, __m512 v)
     } while (0)
 
 /* B^T d B of one 6x6 patch of 16 channels at p (row and column strides sy, sx, in
- * floats), into v[xi * xs]. Rows i and columns j outside the masks read as zeros (the
+ * floats), into v[16 xi]. Rows i and columns j outside the masks read as zeros (the
  * pads): masked-off lanes are not loaded. */
 TGT static inline void in_tile(const float *p, int64_t sy, int64_t sx, const __mmask16 *rm, const __mmask16 *cm,
-                               float *v, int64_t xs)
+                               float *v)
 {
     const __m512 four = _mm512_set1_ps(4.0f), five = _mm512_set1_ps(5.0f), two = _mm512_set1_ps(2.0f);
     __m512 e[WX];
@@ -57,13 +57,13 @@ TGT static inline void in_tile(const float *p, int64_t sy, int64_t sx, const __m
     UNROLL for (int i = 0; i < WT; i++) { /* rows: (B^T d) B */
         __m512 o0, o1, o2, o3, o4, o5, *q = e + i * WT;
         IN_1D(q[0], q[1], q[2], q[3], q[4], q[5], o0, o1, o2, o3, o4, o5);
-        float *w = v + i * WT * xs;
+        float *w = v + i * WT * 16;
         _mm512_storeu_ps(w, o0);
-        _mm512_storeu_ps(w + xs, o1);
-        _mm512_storeu_ps(w + 2 * xs, o2);
-        _mm512_storeu_ps(w + 3 * xs, o3);
-        _mm512_storeu_ps(w + 4 * xs, o4);
-        _mm512_storeu_ps(w + 5 * xs, o5);
+        _mm512_storeu_ps(w + 16, o1);
+        _mm512_storeu_ps(w + 32, o2);
+        _mm512_storeu_ps(w + 48, o3);
+        _mm512_storeu_ps(w + 64, o4);
+        _mm512_storeu_ps(w + 80, o5);
     }
 }
 
@@ -77,16 +77,15 @@ static inline void tile_next(const wino_conv *s, int64_t *n, int64_t *ty, int64_
     ++*n;
 }
 
-/* V[xi][t][c] for tiles t0 .. t0+nt-1 (V's tile stride T). With channels contiguous
+/* V[t][cb][xi][16] for tiles t0 .. t0+nt-1. With channels contiguous
  * (NHWC, nChw16c) patches are read in place, edges masked; NCHW patches are gathered
  * into a zero-padded copy first. */
-TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, int nt, int T, float *v)
+TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, int nt, float *v)
 {
     const wino_io *io = &s->src;
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                      _mm512_set1_epi32((int)io->sc));
     const int64_t cbs = s->C / 16;
-    (void)T;
     float patch[WX * 16] __attribute__((aligned(64)));
     static const __mmask16 ones[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
     int64_t n = t0 / (s->th * s->tw), ty = t0 / s->tw % s->th, tx = t0 % s->tw;
@@ -102,12 +101,12 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
         if (io->sc == 1 && y0 >= 0 && x0 >= 0 && y0 + WT <= s->H && x0 + WT <= s->W) { /* inside: plain loads */
             const __mmask16 all[WT] = {0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff};
             for (int64_t cb = 0; cb < cbs; cb++)
-                in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * WX * 16, 16);
+                in_tile(xt + cb * io->scb, io->sy, io->sx, all, all, vt + cb * WX * 16);
             continue;
         }
         if (io->sc == 1) {
             for (int64_t cb = 0; cb < cbs; cb++)
-                in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * WX * 16, 16);
+                in_tile(xt + cb * io->scb, io->sy, io->sx, rm, cm, vt + cb * WX * 16);
             continue;
         }
         for (int64_t cb = 0; cb < cbs; cb++) {
@@ -117,7 +116,7 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
                     __m512 d = rm[i] & cm[j] ? ld16(q, io->sc, idx) : _mm512_setzero_ps();
                     _mm512_store_ps(patch + (i * WT + j) * 16, d);
                 }
-            in_tile(patch, WT * 16, 16, ones, ones, vt + cb * WX * 16, 16);
+            in_tile(patch, WT * 16, 16, ones, ones, vt + cb * WX * 16);
         }
     }
 }
@@ -133,15 +132,15 @@ TGT static void input_transform(const wino_conv *s, const float *x, int64_t t0, 
         o3 = _mm512_add_ps(_mm512_fmadd_ps(eight, s_, q_), m5);                        \
     } while (0)
 
-/* A^T m A + bias of one tile's 16 channels from mt[xi * xs] into o[4][4]. */
-TGT static inline void out_tile(const float *mt, int64_t xs, __m512 b, __m512 o[WO][WO])
+/* A^T m A + bias of one tile's 16 channels from mt[16 xi] into o[4][4]. */
+TGT static inline void out_tile(const float *mt, __m512 b, __m512 o[WO][WO])
 {
     const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f), eight = _mm512_set1_ps(8.0f);
     __m512 e[WO][WT];
     UNROLL for (int j = 0; j < WT; j++) { /* columns: A^T m */
-        __m512 m0 = _mm512_loadu_ps(mt + (0 * WT + j) * xs), m1 = _mm512_loadu_ps(mt + (1 * WT + j) * xs);
-        __m512 m2 = _mm512_loadu_ps(mt + (2 * WT + j) * xs), m3 = _mm512_loadu_ps(mt + (3 * WT + j) * xs);
-        __m512 m4 = _mm512_loadu_ps(mt + (4 * WT + j) * xs), m5 = _mm512_loadu_ps(mt + (5 * WT + j) * xs);
+        __m512 m0 = _mm512_loadu_ps(mt + (0 * WT + j) * 16), m1 = _mm512_loadu_ps(mt + (1 * WT + j) * 16);
+        __m512 m2 = _mm512_loadu_ps(mt + (2 * WT + j) * 16), m3 = _mm512_loadu_ps(mt + (3 * WT + j) * 16);
+        __m512 m4 = _mm512_loadu_ps(mt + (4 * WT + j) * 16), m5 = _mm512_loadu_ps(mt + (5 * WT + j) * 16);
         OUT_1D(m0, m1, m2, m3, m4, m5, e[0][j], e[1][j], e[2][j], e[3][j]);
     }
     UNROLL for (int i = 0; i < WO; i++) { /* rows: (A^T m) A */
@@ -179,9 +178,10 @@ TGT static inline void out_store(__m512 o[WO][WO], int rows, int cols, const flo
         }
 }
 
-/* y for tiles t0 .. t0+nt-1 from Mo[xi][t][m] (tile stride T). The residual element is
- * read just before the same element of y is written (they may share memory). */
-TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0, int nt, int T, int64_t mb0,
+/* y for tiles t0 .. t0+nt-1 from Mo[t][mb][xi][16], output channel blocks [mb0, mb1).
+ * The residual element is read just before the same element of y is written (they may
+ * share memory). */
+TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0, int nt, int64_t mb0,
                                  int64_t mb1, const float *bias, const float *res, float *y)
 {
     const wino_io *io = &s->dst, *ro = &s->res;
@@ -189,7 +189,6 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
                                      _mm512_set1_epi32((int)io->sc));
     __m512i ridx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                       _mm512_set1_epi32((int)ro->sc));
-    (void)T;
     const int act = s->act;
     const float lo = s->act_a, hi = s->act_b;
     const int direct = io->sc == 1 && (!res || ro->sc == 1);
@@ -202,7 +201,7 @@ TGT static void output_transform(const wino_conv *s, const float *mo, int64_t t0
         for (int64_t mb = mb0; mb < mb1; mb++) {
             __m512 o[WO][WO];
             /* Mo[t][mb][xi][16] */
-            out_tile(mo + ((int64_t)t * s->M + mb * 16) * WX, 16, _mm512_loadu_ps(bias + mb * 16), o);
+            out_tile(mo + ((int64_t)t * s->M + mb * 16) * WX, _mm512_loadu_ps(bias + mb * 16), o);
             float *ym = yt + mb * io->scb;
             const float *rm = rt ? rt + mb * ro->scb : NULL;
             if (direct) {
@@ -297,11 +296,12 @@ static void gemm_rows(const wino_conv *s, const float *v, const float *u, float 
 void ember_winograd_block(const wino_conv *s, const float *x, int64_t t0, int nt, int T, int64_t c0, int64_t c1,
                           float *v, float *mo, const float *bias, const float *res, float *y)
 {
-    input_transform(s, x, t0, nt, T, v);
+    (void)T; /* V and Mo hold the nt tiles at the front */
+    input_transform(s, x, t0, nt, v);
     for (int xi = 0; xi < WX; xi++)
         gemm_rows(s, v + xi * 16, s->u + (size_t)xi * s->C * s->M, mo + xi * 16, nt,
                   16 * c0, 16 * c1);
-    output_transform(s, mo, t0, nt, T, c0, c1, bias, res, y);
+    output_transform(s, mo, t0, nt, c0, c1, bias, res, y);
 }
 #else
 void ember_winograd_block(const wino_conv *s, const float *x, int64_t t0, int nt, int T, int64_t c0, int64_t c1,
