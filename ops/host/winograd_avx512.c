@@ -23,16 +23,16 @@ TGT static inline void st16(float *p, int64_t sc, __m512i idx, __m512 v)
     else _mm512_i32scatter_ps(p, idx, v, 4);
 }
 
-/* The 1-D input transform B^T d of 6 values (a, b, c, e: shared partial sums). */
+/* The 1-D input transform B^T d of 6 values (a, b, c, f: shared partial sums). */
 #define IN_1D(d0, d1, d2, d3, d4, d5, t0, t1, t2, t3, t4, t5)                            \
     do {                                                                                \
         __m512 a_ = _mm512_fnmadd_ps(four, d2, d4), b_ = _mm512_fnmadd_ps(four, d1, d3); \
-        __m512 c_ = _mm512_sub_ps(d4, d2), e_ = _mm512_mul_ps(two, _mm512_sub_ps(d3, d1)); \
+        __m512 c_ = _mm512_sub_ps(d4, d2), f_ = _mm512_sub_ps(d3, d1);                   \
         t0 = _mm512_fmadd_ps(four, d0, _mm512_fnmadd_ps(five, d2, d4));                  \
         t1 = _mm512_add_ps(a_, b_);                                                     \
         t2 = _mm512_sub_ps(a_, b_);                                                     \
-        t3 = _mm512_add_ps(c_, e_);                                                     \
-        t4 = _mm512_sub_ps(c_, e_);                                                     \
+        t3 = _mm512_fmadd_ps(two, f_, c_);                                              \
+        t4 = _mm512_fnmadd_ps(two, f_, c_);                                             \
         t5 = _mm512_fmadd_ps(four, d1, _mm512_fnmadd_ps(five, d3, d5));                  \
     } while (0)
 
