@@ -253,8 +253,17 @@ ember_status ember_cache_key_for(const ember_model *m, const ember_tensor *input
      * use_cache is this. */
     int32_t o[2] = {opt ? opt->optimize : 1, opt ? opt->precision : EMBER_PRECISION_FP32};
     ember_hasher_add(&h, o, sizeof o);
-    const char *chain = getenv("EMBER_LAYOUT_CHAIN"); /* chosen again on a hit, but cheap to be safe */
-    ember_hasher_add(&h, chain ? chain : "", chain ? strlen(chain) + 1 : 1);
+    /* The measurement switches that change which kernels a program picks (an entry keeps
+     * the picks): with them in the key, a comparison with one switched off never reuses
+     * the other setting's program. */
+    static const char *const knobs[] = {"EMBER_LAYOUT_CHAIN", "EMBER_WINOGRAD",           "EMBER_CONV1X1",
+                                        "EMBER_ONEDNN",       "EMBER_ONEDNN_CONV_LAYOUT", "EMBER_ONEDNN_SMALL_CONV",
+                                        "EMBER_INPLACE",      "EMBER_SMALL_MODEL_THREADS", "EMBER_JIT",
+                                        "EMBER_JIT_GENERATE"};
+    for (size_t i = 0; i < sizeof knobs / sizeof *knobs; i++) {
+        const char *v = getenv(knobs[i]);
+        ember_hasher_add(&h, v ? v : "", v ? strlen(v) + 1 : 1);
+    }
     add_build_id(&h);
     add_cpu(&h);
     ember_hasher_final(&h, key->k);

@@ -521,6 +521,32 @@ Test(cache, external_data_change_is_a_miss)
     rm_dir(dir);
 }
 
+/* A kernel-choice switch (EMBER_WINOGRAD here) is part of the key: switching it is a
+ * miss, switching it back hits the first entry again. */
+Test(cache, kernel_switches_are_in_the_key)
+{
+    fresh_dir();
+    char d[256];
+    snprintf(d, sizeof d, "/tmp/ember_cache_knob_XXXXXX");
+    cr_assert_not_null(mkdtemp(d));
+    write_external_model(d);
+    write_weights(d, 1);
+    float y[4];
+    char cache[8];
+    cr_assert_eq(unsetenv("EMBER_WINOGRAD"), 0);
+    run_external(d, y, cache);
+    cr_assert_str_eq(cache, "miss");
+    cr_assert_eq(setenv("EMBER_WINOGRAD", "0", 1), 0);
+    run_external(d, y, cache);
+    cr_expect_str_eq(cache, "miss", "EMBER_WINOGRAD=0 hit the entry built without it");
+    cr_assert_eq(unsetenv("EMBER_WINOGRAD"), 0);
+    run_external(d, y, cache);
+    cr_expect_str_eq(cache, "hit");
+    cr_assert_float_eq(y[0], 11.0f, 0);
+    rm_dir(d);
+    rm_dir(dir);
+}
+
 #ifdef EMBER_JIT
 /* EMBER_JIT=1: the object code goes to the cache next to the program (.emo); a hit runs
  * it with the same results, and a damaged object is rebuilt. */

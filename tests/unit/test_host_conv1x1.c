@@ -211,7 +211,7 @@ static ember_status prepare_status(int64_t C, int64_t M, int64_t hw, int64_t kh,
 
 Test(host_conv1x1, declines)
 {
-    int ok = __builtin_cpu_supports("avx512f") ? EMBER_OK : EMBER_E_UNSUPPORTED;
+    ember_status ok = __builtin_cpu_supports("avx512f") ? EMBER_OK : EMBER_E_UNSUPPORTED;
     cr_assert_eq(unsetenv("EMBER_CONV1X1"), 0);
     cr_expect_eq(prepare_status(512, 1024, 14, 1, 0, 1, NULL), ok, "the shape rule takes layer3's downsample");
     cr_expect_eq(prepare_status(64, 256, 14, 1, 0, 1, NULL), EMBER_E_UNSUPPORTED, "the shape rule: oneDNN's");
