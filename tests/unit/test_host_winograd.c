@@ -9,52 +9,17 @@
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
 #include <math.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "layout_util.h"
 #include "op_harness.h"
 #include "ops/host.h"
 #include "test_util.h"
 
 extern const ember_host_kernel ember_host_winograd_conv;
 
-enum { LP = 0, LH = 1, LB = 2 }; /* NCHW, NHWC, nChw16c */
-static const int layout_codes[3] = {0, dnnl_nhwc, dnnl_nChw16c};
-
 static uint32_t rng = 2024u;
-static float rnd_float(void)
-{
-    rng = rng * 1664525u + 1013904223u;
-    return (float)((rng >> 8) % 20001u) / 10000.0f - 1.0f;
-}
-static float *rnd_buf(int64_t n)
-{
-    float *p = malloc(sizeof(float) * (size_t)n);
-    for (int64_t i = 0; i < n; i++) p[i] = rnd_float();
-    return p;
-}
-
-/* Offset of element (n, c, y, x) of an [N, C, H, W] tensor in layout l. */
-static int64_t at(int l, int64_t C, int64_t H, int64_t W, int64_t n, int64_t c, int64_t y, int64_t x)
-{
-    if (l == LH) return ((n * H + y) * W + x) * C + c;
-    if (l == LB) return (((n * (C / 16) + c / 16) * H + y) * W + x) * 16 + c % 16;
-    return ((n * C + c) * H + y) * W + x;
-}
-
-/* NCHW src -> a new buffer in layout l (to = 1), or back (to = 0: src in l, dst NCHW). */
-static void convert(const float *src, float *dst, int l, int to, int64_t N, int64_t C, int64_t H, int64_t W)
-{
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t y = 0; y < H; y++)
-                for (int64_t x = 0; x < W; x++) {
-                    int64_t p = at(LP, C, H, W, n, c, y, x), q = at(l, C, H, W, n, c, y, x);
-                    if (to) dst[q] = src[p];
-                    else dst[p] = src[q];
-                }
-}
 
 typedef struct wcase {
     int64_t N, C, M, H, W, pad;
@@ -72,7 +37,8 @@ static void check(const wcase *k)
     if (k->asym) pads[0] = 1, pads[1] = 0, pads[2] = 0, pads[3] = 1;
     int64_t OH = k->H + pads[0] + pads[2] - 2, OW = k->W + pads[1] + pads[3] - 2;
     int64_t xn = k->N * k->C * k->H * k->W, yn = k->N * k->M * OH * OW;
-    float *x = rnd_buf(xn), *w = rnd_buf(k->M * k->C * 9), *b = rnd_buf(k->M), *r = rnd_buf(yn);
+    float *x = lu_rnd_buf(&rng, xn), *w = lu_rnd_buf(&rng, k->M * k->C * 9), *b = lu_rnd_buf(&rng, k->M);
+    float *r = lu_rnd_buf(&rng, yn);
     int64_t ks[2] = {3, 3};
     ember_attr attrs[6];
     int na = 0;
@@ -132,8 +98,8 @@ static void check(const wcase *k)
     if (k->inplace) cr_assert(h->inplace_input(state, 3));
     float *xl = malloc(sizeof(float) * (size_t)xn), *rl = malloc(sizeof(float) * (size_t)yn);
     float *yl = malloc(sizeof(float) * (size_t)yn), *y = malloc(sizeof(float) * (size_t)yn);
-    convert(x, xl, k->lx, 1, k->N, k->C, k->H, k->W);
-    convert(r, rl, k->lr, 1, k->N, k->M, OH, OW);
+    lu_convert(x, xl, k->lx, 1, k->N, k->C, k->H, k->W);
+    lu_convert(r, rl, k->lr, 1, k->N, k->M, OH, OW);
     for (int64_t i = 0; i < yn; i++) yl[i] = NAN;
     t[0].data = xl;
     t[3].data = rl;
@@ -146,7 +112,7 @@ static void check(const wcase *k)
     c.pool = pool;
     cr_assert_eq(h->run(&c, state), EMBER_OK, "run: %s", ember_last_error());
     ember_threadpool_free(pool);
-    convert(yt.data, y, k->ly, 0, k->N, k->M, OH, OW);
+    lu_convert(yt.data, y, k->ly, 0, k->N, k->M, OH, OW);
 
     const float *rf = ref.data;
     float big = 0;
