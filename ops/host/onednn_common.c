@@ -4,6 +4,9 @@
  * ships no omp.h without its own runtime, and the runtime here is libgomp. */
 int omp_get_max_threads(void);
 void omp_set_num_threads(int n);
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+int omp_get_thread_num(void);
+int omp_get_num_threads(void);
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +116,30 @@ void onednn_set_threads(int threads)
     /* nthreads-var is per thread (a data-environment ICV): each calling thread checks
      * its own. */
     if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
+}
+
+typedef struct team_job {
+    void (*fn)(void *ctx, int ith, int nth);
+    void *ctx;
+    int nth;
+} team_job;
+
+/* Every share, whatever size the team came out. */
+static void team_member(void *data)
+{
+    const team_job *t = data;
+    for (int i = omp_get_thread_num(); i < t->nth; i += omp_get_num_threads()) t->fn(t->ctx, i, t->nth);
+}
+
+void onednn_team_run(void (*fn)(void *ctx, int ith, int nth), void *ctx, int nth, int threads)
+{
+    if (nth <= 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    onednn_set_threads(threads);
+    team_job t = {fn, ctx, nth};
+    GOMP_parallel(team_member, &t, (unsigned)nth, 0);
 }
 
 ember_status onednn_fail(const ember_op_ctx *c, const char *call, dnnl_status_t s)

@@ -67,11 +67,6 @@
 #define WINO_AVX512 1
 #endif
 
-/* libgomp, oneDNN's OpenMP runtime, declared as onednn_common.c does: this kernel runs
- * its shares on oneDNN's team (see wino_run). */
-void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
-int omp_get_thread_num(void);
-int omp_get_num_threads(void);
 
 #define TMAX 24            /* tiles per block, at most: a multiple of 24, 12, 8 and 6 */
 #define MIN_SHARE_TILES 8  /* tiles per thread, at least */
@@ -148,7 +143,6 @@ static void wino_share(void *ctx, int ith, int nth)
     for (int sh = ith; sh < j->shares; sh += nth) wino_do_share(j, sh, ith);
 }
 
-static void team_share(void *ctx) { wino_share(ctx, omp_get_thread_num(), omp_get_num_threads()); }
 
 static int wino_mode(void)
 {
@@ -260,12 +254,7 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
     /* blocks of TMAX tiles (a multiple of every register tile's rows), the last one shorter */
     int64_t per = (s->tiles + want - 1) / want;
     j.T = (int)(per < TMAX ? per : TMAX);
-    if (want == 1) {
-        wino_share(&j, 0, 1);
-    } else {
-        onednn_set_threads(s->threads);
-        GOMP_parallel(team_share, &j, (unsigned)want, 0);
-    }
+    onednn_team_run(wino_share, &j, want, s->threads);
     return EMBER_OK;
 }
 
