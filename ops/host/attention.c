@@ -70,11 +70,11 @@ static void attn_share(void *ctx, int ith, int nth)
         const float *m = j->mask ? j->mask + b * s->mst[0] + h * s->mst[1] : NULL;
         if (s->panels) { /* packing a head costs less than sgemm's own packing of it */
             ember_panels_pack(k, ldq, 1, s->D, s->Sk, s->alpha, pk);
-            ember_panels_gemm(q, ldq, pk, S, s->Sk, s->Sq, s->Sk, s->D);
+            ember_panels_gemm(q, ldq, pk, NULL, S, s->Sk, s->Sq, s->Sk, s->D);
             if (m) add_mask(S, m, s->mst, s->Sq, s->Sk);
             ember_softmax_rows_f32(S, P, s->Sq, s->Sk);
             ember_panels_pack(v, ldv, 0, s->Sk, s->Dv, 1.0f, pv);
-            ember_panels_gemm(P, s->Sk, pv, y, ldv, s->Sq, s->Dv, s->Sk);
+            ember_panels_gemm(P, s->Sk, pv, NULL, y, ldv, s->Sq, s->Dv, s->Sk);
             continue;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->Sq, (int)s->Sk, (int)s->D, s->alpha, q, ldq, k,

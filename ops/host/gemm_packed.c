@@ -159,10 +159,10 @@ __attribute__((target("avx512f"))) void ember_panels_pack(const float *b, int64_
     }
 }
 
-void ember_panels_gemm(const float *a, int64_t lda, const float *packed, float *y, int64_t ldy, int64_t M, int64_t N,
-                       int64_t K)
+void ember_panels_gemm(const float *a, int64_t lda, const float *packed, const float *bias, float *y, int64_t ldy,
+                       int64_t M, int64_t N, int64_t K)
 {
-    panels_block(a, lda, packed, NULL, y, ldy, N, K, 0, M, 0, (N + NR - 1) / NR, K_ACT_NONE, 0.0f, 0.0f);
+    panels_block(a, lda, packed, bias, y, ldy, N, K, 0, M, 0, (N + NR - 1) / NR, K_ACT_NONE, 0.0f, 0.0f);
 }
 
 typedef struct packed_job {
@@ -189,10 +189,10 @@ void ember_panels_pack(const float *b, int64_t ldb, int tb, int64_t K, int64_t N
 {
     (void)b, (void)ldb, (void)tb, (void)K, (void)N, (void)alpha, (void)dst;
 }
-void ember_panels_gemm(const float *a, int64_t lda, const float *packed, float *y, int64_t ldy, int64_t M, int64_t N,
-                       int64_t K)
+void ember_panels_gemm(const float *a, int64_t lda, const float *packed, const float *bias, float *y, int64_t ldy,
+                       int64_t M, int64_t N, int64_t K)
 {
-    (void)a, (void)lda, (void)packed, (void)y, (void)ldy, (void)M, (void)N, (void)K;
+    (void)a, (void)lda, (void)packed, (void)bias, (void)y, (void)ldy, (void)M, (void)N, (void)K;
 }
 #endif
 

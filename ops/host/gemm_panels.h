@@ -14,7 +14,9 @@ bool ember_panels_available(void);
 size_t ember_panels_size(int64_t K, int64_t N);
 /* dst = alpha * B in panels, B(k, n) = tb ? b[n * ldb + k] : b[k * ldb + n]. */
 void ember_panels_pack(const float *b, int64_t ldb, int tb, int64_t K, int64_t N, float alpha, float *dst);
-/* y[M x N] (row stride ldy) = a[M x K] (row stride lda) . packed B. */
-void ember_panels_gemm(const float *a, int64_t lda, const float *packed, float *y, int64_t ldy, int64_t M, int64_t N,
-                       int64_t K);
+/* y[M x N] (row stride ldy) = bias + a[M x K] (row stride lda) . packed B, the bias a
+ * row of N floats padded with zeros to the panels' width (ember_panels_size(1, N)) or
+ * NULL for none. */
+void ember_panels_gemm(const float *a, int64_t lda, const float *packed, const float *bias, float *y, int64_t ldy,
+                       int64_t M, int64_t N, int64_t K);
 #endif
