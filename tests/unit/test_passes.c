@@ -442,6 +442,33 @@ Test(passes, transposes_and_reshape_chains_collapse)
     ember_graph_free(g);
 }
 
+/* A Transpose that moves only size-1 dims is a Reshape (a view); one that reorders
+ * dims larger than 1 is not. */
+static void build_unit_transposes(ember_graph *g)
+{
+    int64_t d[4] = {3, 1, 1, 5};
+    int x = ut_input(g, "x", 4, d);
+    int64_t p1[4] = {1, 0, 2, 3}, p2[4] = {2, 1, 3, 0};
+    ember_attr a1 = ints("perm", p1, 4), a2 = ints("perm", p2, 4);
+    int t1 = ut_node(g, "Transpose", 13, &x, 1, "t1", &a1, 1); /* [1, 3, 1, 5] */
+    ut_output(g, ut_node(g, "Relu", 13, &t1, 1, "y", NULL, 0));
+    int t2 = ut_node(g, "Transpose", 13, &x, 1, "t2", &a2, 1); /* [1, 1, 5, 3] */
+    ut_output(g, ut_node(g, "Tanh", 13, &t2, 1, "y2", NULL, 0));
+}
+
+Test(passes, unit_dim_transposes_become_reshapes)
+{
+    ember_pass_stats st = {0, 0};
+    int before;
+    ember_graph *g = apply(build_unit_transposes, EMBER_PASS_RESHAPE, &st, &before);
+    cr_expect_eq(st.changed, 1);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_TRANSPOSE), 1);
+    cr_expect_eq(passes_count_op(g, EMBER_OP_RESHAPE), 1);
+    const ember_node *r = &g->nodes[g->values[g->nodes[g->values[ember_graph_find(g, "y")].producer].inputs[0]].producer];
+    cr_expect_eq(r->op, EMBER_OP_RESHAPE);
+    ember_graph_free(g);
+}
+
 /* ---- the driver ---- */
 
 Test(passes, optimize_all_at_once)
