@@ -143,13 +143,18 @@ static void usage(FILE *f)
 }
 
 /* libgomp (oneDNN's thread runtime) reads its wait policy once, when it is loaded, and by
- * default its idle workers spin for ~300k iterations after every parallel region, burning
- * a core against OpenBLAS's threads and other requests. The library cannot change that
- * after load, so the CLI sets a short spin and re-executes itself once. */
+ * default its idle workers spin for 300k iterations after every parallel region (4.5 ms
+ * of a core here), burning it against OpenBLAS's threads and other requests. The library
+ * cannot change that after load, so the CLI sets a shorter spin and re-executes itself
+ * once. 100k iterations: the workers sleep ~1.5 ms after the last region. Shorter spins
+ * put them to sleep inside a run, between oneDNN steps around host kernels on our own
+ * pool, and each wake-up then costs (2 threads, medians: resnet18 13.7 ms at 10k against
+ * 11.7 at 100k, shufflenet_v2 3.2-3.4 against 2.7-3.3, mobilenet_v2 4.0-4.3 against
+ * 3.7-3.8; 30k was in between). */
 static void limit_openmp_spinning(char **argv)
 {
     if (getenv("GOMP_SPINCOUNT") || getenv("OMP_WAIT_POLICY")) return;
-    setenv("GOMP_SPINCOUNT", "10000", 1);
+    setenv("GOMP_SPINCOUNT", "100000", 1);
     execv("/proc/self/exe", argv); /* on failure, go on spinning */
 }
 

@@ -24,7 +24,9 @@
  * it before it starts (or re-exec itself): resnet18 at 2 threads measured 15.3 ms with the
  * default, 15.8 ms with GOMP_SPINCOUNT=10000 (spinning bounded to well under a
  * millisecond) and 19.9 ms with OMP_WAIT_POLICY=PASSIVE (a futex wake per parallel
- * region); GOMP_SPINCOUNT=10000 is the suggested setting for servers. */
+ * region). With more host kernels between oneDNN steps (Winograd, 1x1) that short a
+ * spin put the workers to sleep inside runs; the CLI now sets GOMP_SPINCOUNT=100000
+ * (~1.5 ms of spinning after the last region; tools/main.c has the measurements). */
 #ifndef EMBER_HOST_ONEDNN_H
 #define EMBER_HOST_ONEDNN_H
 #include <oneapi/dnnl/dnnl.h>
