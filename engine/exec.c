@@ -93,6 +93,21 @@ static int foreign_threads(const ember_step *s)
     return s->host && strncmp(s->host->name, "onednn", 6) == 0;
 }
 
+/* Where the run's own parallel jobs go: with oneDNN steps in the program, onto oneDNN's
+ * OpenMP team too, so that the run's work is done by one set of threads. On two cores
+ * the pool's worker otherwise shared a core with an OpenMP worker spinning after the
+ * last oneDNN step (GOMP_SPINCOUNT): shufflenet_v2 at 2 threads, the reference
+ * Transposes and Slices between its convs took 127 -> 249 and 77 -> 100 us going from 1
+ * thread to 2. EMBER_POOL_ON_OPENMP=0 keeps them on the pool, for measurements. */
+static void choose_runner(const ember_program *p, ember_threadpool *pool)
+{
+    int foreign = 0;
+    for (int si = 0; si < p->n_steps && !foreign; si++) foreign = foreign_threads(&p->steps[si]);
+    const char *env = getenv("EMBER_POOL_ON_OPENMP");
+    if (env && strcmp(env, "0") == 0) foreign = 0;
+    ember_threadpool_set_runner(pool, foreign ? ember_host_team_runner() : NULL);
+}
+
 ember_status ember_program_run(const ember_program *p, void *arena, const ember_tensor *inputs,
                                int n_inputs, ember_tensor *outputs, int n_outputs,
                                const ember_profile_sink *sink)
@@ -156,6 +171,7 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
     ember_threadpool *pool = NULL;
     st = take_pool(p, &pool);
     if (st != EMBER_OK) goto done;
+    choose_runner(p, pool);
     ember_op_tensor *pin[64], *pout[64];
     void *scratch = base + p->scratch_offset;
     for (int si = 0; si < p->n_steps; si++) {

@@ -33,6 +33,7 @@ struct ember_threadpool {
     ember_task_fn fn;
     void *ctx;
     int n_tasks;
+    ember_team_runner runner; /* jobs go there instead, when set */
 };
 
 static uint64_t now_ns(void)
@@ -140,8 +141,14 @@ void ember_threadpool_free(ember_threadpool *p)
 
 int ember_threadpool_size(const ember_threadpool *p) { return p ? p->n : 1; }
 
+void ember_threadpool_set_runner(ember_threadpool *p, ember_team_runner runner)
+{
+    if (p) p->runner = runner;
+}
+
 void ember_threadpool_wake(ember_threadpool *p)
 {
+    if (p && p->runner) return; /* its jobs go to another team */
     if (!p || !p->n_workers || !atomic_load(&p->sleepers)) return;
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->nudges, 1);
@@ -167,6 +174,10 @@ void ember_threadpool_run(ember_threadpool *p, ember_task_fn fn, void *ctx, int 
     if (n_tasks < 1) return;
     if (!p || p->n_workers == 0 || n_tasks == 1) {
         for (int i = 0; i < n_tasks; i++) fn(ctx, i, n_tasks);
+        return;
+    }
+    if (p->runner) {
+        p->runner(fn, ctx, n_tasks, p->n);
         return;
     }
     /* Make the job slot ours: workers still leaving the last job only fail one

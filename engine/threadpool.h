@@ -44,6 +44,15 @@ int ember_threadpool_size(const ember_threadpool *p);
  * jobs on the same pool). */
 void ember_threadpool_run(ember_threadpool *p, ember_task_fn fn, void *ctx, int n_tasks);
 
+/* Another team to run the pool's jobs on: runner(fn, ctx, n_tasks, threads) must call
+ * fn(ctx, i, n_tasks) for every i < n_tasks and return when all are done; NULL: the
+ * pool's own workers. The executor hands a run's jobs to oneDNN's OpenMP team when the
+ * program has oneDNN steps (ember_host_team_runner), so that one set of threads does all
+ * of the run's parallel work: the pool's workers would otherwise share the cores with
+ * OpenMP's, which spin for a while after each oneDNN step. */
+typedef void (*ember_team_runner)(ember_task_fn fn, void *ctx, int n_tasks, int threads);
+void ember_threadpool_set_runner(ember_threadpool *p, ember_team_runner runner);
+
 /* Whether workers may spin (briefly) after a job, waiting for the next: on while the
  * run's next steps are the pool's own, off before a step that runs other threads (oneDNN,
  * multi-threaded OpenBLAS) and at the end of a run. Off parks spinning workers at once. */

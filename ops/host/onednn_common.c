@@ -142,6 +142,16 @@ void onednn_team_run(void (*fn)(void *ctx, int ith, int nth), void *ctx, int nth
     GOMP_parallel(team_member, &t, (unsigned)nth, 0);
 }
 
+static void team_runner(ember_task_fn fn, void *ctx, int n_tasks, int threads)
+{
+    onednn_team_run(fn, ctx, n_tasks, threads);
+}
+
+ember_team_runner ember_host_team_runner(void)
+{
+    return onednn_enabled() ? team_runner : NULL;
+}
+
 ember_status onednn_fail(const ember_op_ctx *c, const char *call, dnnl_status_t s)
 {
     return ember_op_fail(c, EMBER_E_INTERNAL, "oneDNN: %s failed (%s)", call, dnnl_status2str(s));
