@@ -57,6 +57,32 @@ Test(threadpool, every_share_once)
     cr_assert_eq(ember_threadpool_size(NULL), 1);
 }
 
+/* With a runner set (the executor's OpenMP team, ember_host_team_runner), the pool's jobs
+ * go through it with the pool's size, every share once; single shares stay inline. */
+static atomic_int runner_calls;
+static void counting_runner(ember_task_fn fn, void *ctx, int n_tasks, int threads)
+{
+    atomic_fetch_add(&runner_calls, 1);
+    cr_assert_eq(threads, 3);
+    for (int i = n_tasks - 1; i >= 0; i--) fn(ctx, i, n_tasks);
+}
+
+Test(threadpool, jobs_on_a_runner)
+{
+    ember_threadpool *p = NULL;
+    cr_assert_eq(ember_threadpool_create(3, &p), EMBER_OK);
+    ember_threadpool_set_runner(p, counting_runner);
+    every_share_once(p);
+    int multi = 0; /* every_share_once's jobs of more than one share */
+    for (int round = 0; round < 2000; round++) multi += 1 + round % 9 > 1;
+    cr_expect_eq(atomic_load(&runner_calls), multi);
+    ember_threadpool_set_runner(p, NULL);
+    atomic_store(&runner_calls, 0);
+    every_share_once(p);
+    cr_expect_eq(atomic_load(&runner_calls), 0);
+    ember_threadpool_free(p);
+}
+
 Test(threadpool, rejects_zero_threads)
 {
     ember_threadpool *p = (ember_threadpool *)1;
