@@ -260,20 +260,10 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
 #else
     int enabled = c1_enabled();
     if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
-    const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
-    const ember_attr *sa = ember_node_attr(c->node, "ember_sum_input");
-    int sum = sa && sa->type == EMBER_ATTR_INT && sa->i == 3 && c->n_in == 4 && ember_op_in(c, 3);
-    if (!x || !w || c->n_in > (sum ? 4 : 3) || c->n_out != 1 || !c->out[0]) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
+    int sum;
+    if (!onednn_conv_f32_operands(c, &sum) || (b && !b->data)) return EMBER_E_UNSUPPORTED; /* bias: constant */
     const ember_op_tensor *y = c->out[0];
-    if (x->dtype != EMBER_DT_FLOAT || w->dtype != EMBER_DT_FLOAT || (b && (b->dtype != EMBER_DT_FLOAT || !b->data)) ||
-        y->dtype != EMBER_DT_FLOAT || x->rank != 4 || w->rank != 4 || y->rank != 4 || !w->data)
-        return EMBER_E_UNSUPPORTED;
-    if (sum) {
-        const ember_op_tensor *r = c->in[3];
-        int same = r->dtype == EMBER_DT_FLOAT && r->rank == y->rank;
-        for (int i = 0; same && i < r->rank; i++) same = r->dims[i] == y->dims[i];
-        if (!same) return EMBER_E_UNSUPPORTED;
-    }
     nn_conv_plan p;
     TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
     if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.G != 1 || p.w.k[0] != 1 || p.w.k[1] != 1 || p.w.pb[0] ||

@@ -114,6 +114,11 @@ dnnl_status_t onednn_layout_md(dnnl_memory_desc_t *md, const dnnl_dim_t *dims, i
  * activations in bfloat16 (fp32 accumulation, fp32 bias) and convert at the edges of a
  * oneDNN chain. True when c's node is so marked. */
 int onednn_want_bf16(const ember_op_ctx *c);
+/* Whether Conv node c has the operands our own float32 conv kernels take (winograd_conv.c,
+ * conv1x1.c): a rank-4 float32 input, constant rank-4 float32 weights, a float32 bias if
+ * any, one rank-4 float32 output, and, when the fusion pass attached one
+ * (ember_sum_input), a float32 residual of the output's shape as input 3 (*sum = 1). */
+int onednn_conv_f32_operands(const ember_op_ctx *c, int *sum);
 
 /* 64-byte aligned allocation (NULL on failure); free with free(). */
 void *onednn_alloc(size_t bytes);

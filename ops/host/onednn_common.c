@@ -388,6 +388,23 @@ int onednn_want_bf16(const ember_op_ctx *c)
     return a && a->type == EMBER_ATTR_STRING && a->s && strcmp(a->s, "bf16") == 0;
 }
 
+int onednn_conv_f32_operands(const ember_op_ctx *c, int *sum)
+{
+    const ember_op_tensor *x = ember_op_in(c, 0), *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
+    const ember_attr *sa = ember_node_attr(c->node, "ember_sum_input");
+    *sum = sa && sa->type == EMBER_ATTR_INT && sa->i == 3 && c->n_in == 4 && ember_op_in(c, 3);
+    if (!x || !w || c->n_in > (*sum ? 4 : 3) || c->n_out != 1 || !c->out[0]) return 0;
+    const ember_op_tensor *y = c->out[0];
+    if (x->dtype != EMBER_DT_FLOAT || w->dtype != EMBER_DT_FLOAT || (b && b->dtype != EMBER_DT_FLOAT) ||
+        y->dtype != EMBER_DT_FLOAT || x->rank != 4 || w->rank != 4 || y->rank != 4 || !w->data)
+        return 0;
+    if (!*sum) return 1;
+    const ember_op_tensor *r = c->in[3];
+    int same = r->dtype == EMBER_DT_FLOAT && r->rank == y->rank;
+    for (int i = 0; same && i < r->rank; i++) same = r->dims[i] == y->dims[i];
+    return same;
+}
+
 ember_status ember_host_bf16_check(void)
 {
     const char *fake = getenv("EMBER_FAKE_NO_BF16");
