@@ -6,16 +6,7 @@
  * own memory; the shape rule; and what it must decline. Tolerance: |y - ref| <= 1e-4
  * max|ref| + 1e-5 per element (fused multiply-adds in another order than the reference).
  * EMBER_CONV1X1=all lifts the shape rule so that every shape it can compute is tested. */
-#include <criterion/criterion.h>
-#include <criterion/logging.h>
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "layout_util.h"
-#include "op_harness.h"
-#include "ops/host.h"
-#include "test_util.h"
+#include "conv_host_check.h"
 
 extern const ember_host_kernel ember_host_conv1x1;
 
@@ -30,109 +21,12 @@ typedef struct ccase {
     int inplace;    /* the residual in dst's memory (needs lr == ly) */
 } ccase;
 
-static void set_layouts(const ccase *k, void *state, size_t *sb)
-{
-    const ember_host_kernel *h = &ember_host_conv1x1;
-    if (k->lx) {
-        cr_assert(h->accepts_layout(state, 0, layout_codes[k->lx]));
-        cr_assert_eq(h->set_layout(state, 0, 0, layout_codes[k->lx], sb), EMBER_OK);
-    }
-    if (k->sum && k->lr) {
-        cr_assert(h->accepts_layout(state, 3, layout_codes[k->lr]));
-        cr_assert_eq(h->set_layout(state, 0, 3, layout_codes[k->lr], sb), EMBER_OK);
-    }
-    if (k->ly) {
-        cr_assert_neq(h->out_layout(state, 0), 0);
-        cr_assert_eq(h->set_layout(state, 1, 0, layout_codes[k->ly], sb), EMBER_OK);
-    }
-    if (k->inplace) cr_assert(h->inplace_input(state, 3));
-}
-
 static void check(const ccase *k)
 {
-    int64_t OH = (k->H - 1) / k->stride + 1, OW = (k->W - 1) / k->stride + 1;
-    int64_t xn = k->N * k->C * k->H * k->W, yn = k->N * k->M * OH * OW;
-    float *x = lu_rnd_buf(&rng, xn), *w = lu_rnd_buf(&rng, k->M * k->C), *b = lu_rnd_buf(&rng, k->M);
-    float *r = lu_rnd_buf(&rng, yn);
-    int64_t ks[2] = {1, 1}, st[2] = {k->stride, k->stride};
-    ember_attr attrs[6];
-    int na = 0;
-    attrs[na++] = harness_attr_ints("kernel_shape", ks, 2);
-    attrs[na++] = harness_attr_ints("strides", st, 2);
-    if (k->act) attrs[na++] = harness_attr_string("ember_activation", k->act);
-    if (k->act && strcmp(k->act, "Clip") == 0) {
-        attrs[na++] = harness_attr_float("ember_act_min", -0.5f);
-        attrs[na++] = harness_attr_float("ember_act_max", 0.75f);
-    }
-    if (k->sum) attrs[na++] = harness_attr_int("ember_sum_input", 3);
-    int n_in = k->sum ? 4 : 3;
-    harness_in hin[4] = {{EMBER_DT_FLOAT, 4, {k->N, k->C, k->H, k->W}, x, 0},
-                         {EMBER_DT_FLOAT, 4, {k->M, k->C, 1, 1}, w, 1},
-                         {EMBER_DT_FLOAT, 1, {k->M}, k->bias ? b : NULL, 1},
-                         {EMBER_DT_FLOAT, 4, {k->N, k->M, OH, OW}, r, 0}};
-    ember_op_tensor ref;
-    cr_assert_eq(harness_run("Conv", 13, hin, n_in, attrs, na, &ref, 1), EMBER_OK, "reference: %s",
-                 ember_last_error());
-
-    /* The kernel, driven as engine/program.c does: prepare on constants only, the
-     * layouts set, then run on arena-like buffers. */
-    int idx[4] = {0, 1, 2, 3};
-    ember_node node = {.name = "n0", .op_type = "Conv", .domain = "", .op = EMBER_OP_CONV, .opset = 13,
-                       .n_inputs = n_in, .n_outputs = 1, .n_attrs = na, .attrs = attrs, .inputs = idx, .outputs = idx};
-    int64_t xd[4] = {k->N, k->C, k->H, k->W}, wd[4] = {k->M, k->C, 1, 1}, bd[1] = {k->M}, yd[4] = {k->N, k->M, OH, OW};
-    ember_op_tensor t[4] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w),
-                            ut_op_tensor(EMBER_DT_FLOAT, 1, bd, b), ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL)};
-    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL), *pin[4] = {&t[0], &t[1], k->bias ? &t[2] : NULL, &t[3]};
-    ember_op_tensor *pout[1] = {&yt};
-    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = n_in, .n_out = 1, .in = pin, .out = pout};
-    void *state = NULL;
-    ember_status s = ember_host_conv1x1.prepare(&c, k->threads, &state);
-    if (!__builtin_cpu_supports("avx512f")) { /* declines without AVX-512: nothing to test */
-        cr_expect_eq(s, EMBER_E_UNSUPPORTED);
-        ember_error_clear();
-        free(x), free(w), free(b), free(r), free(ref.data);
-        return;
-    }
-    cr_assert_eq(s, EMBER_OK, "prepare: %s", ember_last_error());
-    size_t sb = c.scratch_bytes;
-    set_layouts(k, state, &sb);
-    float *xl = malloc(sizeof(float) * (size_t)xn), *rl = malloc(sizeof(float) * (size_t)yn);
-    float *yl = malloc(sizeof(float) * (size_t)yn), *y = malloc(sizeof(float) * (size_t)yn);
-    lu_convert(x, xl, k->lx, 1, k->N, k->C, k->H, k->W);
-    lu_convert(r, rl, k->lr, 1, k->N, k->M, OH, OW);
-    for (int64_t i = 0; i < yn; i++) yl[i] = NAN;
-    t[0].data = xl;
-    t[3].data = rl;
-    yt.data = k->inplace ? rl : yl;
-    void *scratch = NULL;
-    if (sb) cr_assert_eq(posix_memalign(&scratch, 64, sb), 0);
-    c.scratch = scratch;
-    ember_threadpool *pool = NULL;
-    if (k->threads > 1) cr_assert_eq(ember_threadpool_create(k->threads, &pool), EMBER_OK);
-    c.pool = pool;
-    cr_assert_eq(ember_host_conv1x1.run(&c, state), EMBER_OK, "run: %s", ember_last_error());
-    ember_threadpool_free(pool);
-    lu_convert(yt.data, y, k->ly, 0, k->N, k->M, OH, OW);
-
-    const float *rf = ref.data;
-    float big = 0;
-    for (int64_t i = 0; i < yn; i++) big = fmaxf(big, fabsf(rf[i]));
-    float tol = 1e-4f * big + 1e-5f, worst = 0;
-    int bad = 0;
-    for (int64_t i = 0; i < yn; i++) {
-        float d = fabsf(y[i] - rf[i]);
-        if (!(d <= tol) && bad++ < 5)
-            cr_log_error("element %lld: %.8g, reference %.8g", (long long)i, (double)y[i], (double)rf[i]);
-        if (d > worst || isnan(d)) worst = d;
-    }
-    cr_expect_eq(bad, 0,
-                 "N%lld C%lld M%lld %lldx%lld stride %lld bias %d act %s sum %d threads %d layouts %d/%d/%d "
-                 "inplace %d: %d elements off, max |d| %g > %g",
-                 (long long)k->N, (long long)k->C, (long long)k->M, (long long)k->H, (long long)k->W,
-                 (long long)k->stride, k->bias, k->act ? k->act : "-", k->sum, k->threads, k->lx, k->lr, k->ly,
-                 k->inplace, bad, (double)worst, (double)tol);
-    ember_host_conv1x1.release(state);
-    free(scratch), free(x), free(w), free(b), free(r), free(xl), free(rl), free(yl), free(y), free(ref.data);
+    conv_check cc = {.N = k->N, .C = k->C, .M = k->M, .H = k->H, .W = k->W, .KH = 1, .KW = 1, .stride = k->stride,
+                     .bias = k->bias, .act = k->act, .sum = k->sum, .threads = k->threads, .lx = k->lx, .lr = k->lr,
+                     .ly = k->ly, .inplace = k->inplace};
+    conv_host_check(&ember_host_conv1x1, &cc, &rng);
 }
 
 static void all_shapes(void) { cr_assert_eq(setenv("EMBER_CONV1X1", "all", 1), 0); }
