@@ -141,4 +141,32 @@ static void conv_host_check(const ember_host_kernel *h, const conv_check *k, uin
     h->release(state);
     free(scratch), free(x), free(w), free(b), free(r), free(xl), free(rl), free(yl), free(y), free(ref.data);
 }
+/* What kernel h's prepare answers for a C -> M conv of kernel kh x kh on an hw x hw map
+ * (stride, dilation, pads all round, groups; precision "bf16" or NULL). */
+static ember_status conv_host_prepare_status(const ember_host_kernel *h, int64_t C, int64_t M, int64_t hw, int64_t kh,
+                                             int64_t stride, int64_t dil, int64_t pad, int64_t group,
+                                             const char *precision)
+{
+    int64_t xd[4] = {1, C, hw, hw}, wd[4] = {M, C / group, kh, kh}, ks[2] = {kh, kh}, st[2] = {stride, stride};
+    int64_t dl[2] = {dil, dil}, pads[4] = {pad, pad, pad, pad}, od = (hw + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+    int64_t yd[4] = {1, M, od, od};
+    float *w = calloc((size_t)(M * (C / group) * kh * kh), sizeof(float));
+    ember_attr attrs[6] = {harness_attr_ints("kernel_shape", ks, 2), harness_attr_ints("strides", st, 2),
+                           harness_attr_ints("dilations", dl, 2), harness_attr_ints("pads", pads, 4),
+                           harness_attr_int("group", group)};
+    int na = 5;
+    if (precision) attrs[na++] = harness_attr_string("ember_precision", precision);
+    int idx[3] = {0, 1, 2};
+    ember_node node = {.name = "n0", .op_type = "Conv", .domain = "", .op = EMBER_OP_CONV, .opset = 13,
+                       .n_inputs = 2, .n_outputs = 1, .n_attrs = na, .attrs = attrs, .inputs = idx, .outputs = idx};
+    ember_op_tensor t[2] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w)};
+    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL), *pin[2] = {&t[0], &t[1]}, *pout[1] = {&yt};
+    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = 2, .n_out = 1, .in = pin, .out = pout};
+    void *state = NULL;
+    ember_status s = h->prepare(&c, 1, &state);
+    h->release(state);
+    ember_error_clear();
+    free(w);
+    return s;
+}
 #endif

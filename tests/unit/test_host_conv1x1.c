@@ -81,26 +81,7 @@ Test(host_conv1x1, layouts_and_inplace, .init = all_shapes)
 static ember_status prepare_status(int64_t C, int64_t M, int64_t hw, int64_t kh, int64_t pad, int64_t group,
                                    const char *precision)
 {
-    int64_t xd[4] = {1, C, hw, hw}, wd[4] = {M, C / group, kh, kh}, ks[2] = {kh, kh};
-    int64_t pads[4] = {pad, pad, pad, pad}, od = hw + 2 * pad - kh + 1;
-    int64_t yd[4] = {1, M, od, od};
-    float *w = calloc((size_t)(M * (C / group) * kh * kh), sizeof(float));
-    ember_attr attrs[5] = {harness_attr_ints("kernel_shape", ks, 2), harness_attr_ints("pads", pads, 4),
-                           harness_attr_int("group", group)};
-    int na = 3;
-    if (precision) attrs[na++] = harness_attr_string("ember_precision", precision);
-    int idx[3] = {0, 1, 2};
-    ember_node node = {.name = "n0", .op_type = "Conv", .domain = "", .op = EMBER_OP_CONV, .opset = 13,
-                       .n_inputs = 2, .n_outputs = 1, .n_attrs = na, .attrs = attrs, .inputs = idx, .outputs = idx};
-    ember_op_tensor t[2] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w)};
-    ember_op_tensor yt = ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL), *pin[2] = {&t[0], &t[1]}, *pout[1] = {&yt};
-    ember_op_ctx c = {.node = &node, .opset = 13, .running = true, .n_in = 2, .n_out = 1, .in = pin, .out = pout};
-    void *state = NULL;
-    ember_status s = ember_host_conv1x1.prepare(&c, 1, &state);
-    ember_host_conv1x1.release(state);
-    ember_error_clear();
-    free(w);
-    return s;
+    return conv_host_prepare_status(&ember_host_conv1x1, C, M, hw, kh, 1, 1, pad, group, precision);
 }
 
 Test(host_conv1x1, declines)
