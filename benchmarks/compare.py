@@ -337,6 +337,9 @@ print(" ".join(l for l in libs if "openblas" in l or "mkl" in l or "blis" in l) 
 """
 
 
+SETTLE_S = 0.1  # pause before each engine's measurement (see bench_pair)
+
+
 def sgemm_peak(n=2048):
     """Single-thread SGEMM GFLOP/s with numpy's BLAS, in a child process so that the
     thread limits do not leak into the engines measured here."""
@@ -452,6 +455,10 @@ def bench_pair(args, name, path, threads, peers, tmpdir):
         k = r % len(order)
         for e in order[k:] + order[:k]:
             eng = engines[e]
+            # Each engine starts on idle cores: the last one's worker threads (OpenMP,
+            # TBB, ORT's pool) spin for a few ms after its last call and would share a
+            # core with this one's second thread (torch's libgomp spins 4.5 ms here).
+            time.sleep(SETTLE_S)
             ms = eng.measure() if e.startswith("ember") else time_loop(eng.call, iters, warmup)
             rounds[e].append(ms)
     # per-call overhead of each Python peer, on the Identity model with the same inputs
