@@ -86,26 +86,16 @@ void ember_run_pools_free(ember_run_pools *rp)
     free(rp);
 }
 
-/* Steps whose kernels bring threads of their own (oneDNN's OpenMP team): the pool's
- * workers must not spin while those run. */
-static int foreign_threads(const ember_step *s)
-{
-    return s->host && strncmp(s->host->name, "onednn", 6) == 0;
-}
-
 /* Where the run's own parallel jobs go: with oneDNN steps in the program, onto oneDNN's
  * OpenMP team too, so that the run's work is done by one set of threads. On two cores
  * the pool's worker otherwise shared a core with an OpenMP worker spinning after the
  * last oneDNN step (GOMP_SPINCOUNT): shufflenet_v2 at 2 threads, the reference
  * Transposes and Slices between its convs took 127 -> 249 and 77 -> 100 us going from 1
- * thread to 2. EMBER_POOL_ON_OPENMP=0 keeps them on the pool, for measurements. */
+ * thread to 2. Decided when the program is built (p->pool_on_openmp;
+ * EMBER_POOL_ON_OPENMP=0 keeps them on the pool, for measurements). */
 static void choose_runner(const ember_program *p, ember_threadpool *pool)
 {
-    int foreign = 0;
-    for (int si = 0; si < p->n_steps && !foreign; si++) foreign = foreign_threads(&p->steps[si]);
-    const char *env = getenv("EMBER_POOL_ON_OPENMP");
-    if (env && strcmp(env, "0") == 0) foreign = 0;
-    ember_threadpool_set_runner(pool, foreign ? ember_host_team_runner() : NULL);
+    ember_threadpool_set_runner(pool, p->pool_on_openmp ? ember_host_team_runner() : NULL);
 }
 
 ember_status ember_program_run(const ember_program *p, void *arena, const ember_tensor *inputs,
@@ -192,7 +182,7 @@ ember_status ember_program_run(const ember_program *p, void *arena, const ember_
             }
             continue;
         }
-        ember_threadpool_set_spin(pool, !foreign_threads(s));
+        ember_threadpool_set_spin(pool, !ember_step_foreign(s)); /* no spinning against OpenMP */
         uint64_t t0 = sink ? now_ns() : 0;
         st = s->host ? s->host->run(&c, s->host_state) : ember_op_table[n->op].run(&c);
         if (st != EMBER_OK) {

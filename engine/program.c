@@ -401,8 +401,12 @@ ember_status ember_program_build(const ember_model *model, const ember_tensor *i
         goto fail;
     }
     size_t scratch = 0;
-    for (int i = 0; i < p->n_steps; i++)
+    for (int i = 0; i < p->n_steps; i++) {
         if (p->steps[i].scratch_bytes > scratch) scratch = p->steps[i].scratch_bytes;
+        p->foreign_steps += ember_step_foreign(&p->steps[i]);
+    }
+    const char *on_omp = getenv("EMBER_POOL_ON_OPENMP"); /* =0: keep them on the pool, to measure */
+    p->pool_on_openmp = p->foreign_steps > 0 && !(on_omp && strcmp(on_omp, "0") == 0);
     p->scratch_offset = (p->plan.arena_bytes + 63) & ~(size_t)63;
     p->arena_bytes = p->scratch_offset + ((scratch + 63) & ~(size_t)63);
     for (int i = 0; i < g->n_inputs && i < 64; i++)

@@ -6,6 +6,7 @@
 #ifndef EMBER_PROGRAM_H
 #define EMBER_PROGRAM_H
 #include <stdatomic.h>
+#include <string.h>
 
 #include "../ops/host.h"
 #include "model.h"
@@ -55,7 +56,16 @@ typedef struct ember_program {
     int threads_asked;                /* what the options asked (0 there: the cores);
                                          threads is 1 for a very small model (program_tune.c) */
     struct ember_run_pools *pools;    /* idle thread pools for runs (engine/exec.c) */
+    int foreign_steps;                /* steps whose kernels run threads of their own (oneDNN's
+                                         OpenMP team): ember_step_foreign; set at build */
+    int pool_on_openmp;               /* a run's pool jobs go to that team (engine/exec.c) */
 } ember_program;
+
+/* The step's kernel brings threads of its own (oneDNN's OpenMP team). */
+static inline int ember_step_foreign(const ember_step *s)
+{
+    return s->host && strncmp(s->host->name, "onednn", 6) == 0;
+}
 
 /* Builds a program for `model`. `inputs` gives the input shapes to bind (data unused);
  * NULL uses the declared shapes, which must then be fully static. A very small model

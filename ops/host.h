@@ -71,8 +71,8 @@ static inline void ember_host_share(int64_t n, int64_t unit, int ith, int nth, i
     *hi = b1 * unit < n ? b1 * unit : n;
 }
 
-/* The runner that puts a pool's jobs on oneDNN's OpenMP team (onednn_team_run), or NULL
- * when oneDNN is off (engine/threadpool.h: ember_threadpool_set_runner). */
+/* The runner that puts a pool's jobs on oneDNN's OpenMP team (onednn_team_run;
+ * engine/threadpool.h: ember_threadpool_set_runner). */
 ember_team_runner ember_host_team_runner(void);
 
 /* Fast paths for `op`, in preference order; *n gets their count. */
