@@ -12,9 +12,10 @@
  *
  * Blocking: a block of pixel rows is multiplied by every panel before the next block, so
  * the block of X stays in L2 while the panels stream; when all of X fits (layer4: 49
- * pixels x 2048 channels) every panel is read from memory once. Threads (oneDNN's OpenMP
- * team, onednn_team_run) take panels, or row blocks when there are fewer panels than
- * threads; each output element is one sum over C in channel order whatever the split.
+ * pixels x 2048 channels) every panel is read from memory once. The run's threads (on
+ * oneDNN's OpenMP team in programs with oneDNN steps: engine/exec.c) take panels, or row
+ * blocks when there are fewer panels than threads; each output element is one sum over
+ * C in channel order whatever the split.
  *
  * Layouts (ops/host.h chaining): input, residual and output each in NHWC or nChw16c, as
  * oneDNN's neighbouring convs write them, or NCHW (gathered and scattered a vector at a
@@ -57,7 +58,6 @@ typedef struct conv1x1 {
     float lo, hi;                          /* the activation as a clamp (Relu: 0, +inf) */
     int blocks_wanted;                     /* the node is marked ember_channel_blocks */
     int64_t block_rows;
-    int threads; /* the session's, resolved */
     c1_io src, dst, res;
 } conv1x1;
 
@@ -253,8 +253,8 @@ static int conv1x1_shape_wins(int64_t C, int64_t M, int64_t pixels)
 static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
 {
     *state = NULL;
+    (void)threads; /* runs split over the run's own threads */
 #ifndef C1_AVX512
-    (void)threads;
     (void)c;
     return EMBER_E_UNSUPPORTED;
 #else
@@ -284,7 +284,6 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
     s->N = p.N, s->C = p.C, s->M = p.M, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
     s->sy = p.w.s[0], s->sx = p.w.s[1];
     s->pixels = s->N * s->OH * s->OW, s->panels = (s->M + NR - 1) / NR;
-    s->threads = onednn_threads(threads);
     s->sum = sum;
     s->act = act != K_ACT_NONE;
     s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
@@ -321,7 +320,7 @@ static ember_status c1_run(ember_op_ctx *c, void *state)
         return ember_op_fail(c, EMBER_E_INTERNAL, "1x1 conv: input and output share memory");
     double macs = (double)s->pixels * (double)s->C * (double)s->M;
     int want = ember_threadpool_shares(c->pool, macs > 1e15 ? INT64_MAX : (int64_t)macs, 65536);
-    onednn_team_run(c1_share, &j, want, s->threads); /* between oneDNN steps: see onednn.h */
+    ember_threadpool_run(c->pool, c1_share, &j, want); /* the run's threads (exec.c's runner) */
     return EMBER_OK;
 #else
     (void)state;

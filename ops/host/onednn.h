@@ -46,13 +46,6 @@ int onednn_enabled(void);
 int onednn_threads(int threads);
 /* Makes OpenMP use `threads` (already resolved) in the calling thread, if it does not. */
 void onednn_set_threads(int threads);
-/* Runs fn(ctx, i, nth) for every i < nth on oneDNN's OpenMP team of `threads` (the
- * session's count; nth <= 1: here, on the caller). Host kernels that run between oneDNN
- * steps split their work this way rather than on the run's pool: between oneDNN steps
- * the pool's workers sleep while OpenMP's spin, so on a small machine a pool job waits
- * for its worker behind a spinning OpenMP thread (cifar_resnet8's Winograd convs at 2
- * threads: 19-33 us each on the pool, 11-13 us on the team). */
-void onednn_team_run(void (*fn)(void *ctx, int ith, int nth), void *ctx, int nth, int threads);
 
 /* EMBER_E_INTERNAL naming the node, the dnnl call and its status. */
 ember_status onednn_fail(const ember_op_ctx *c, const char *call, dnnl_status_t s);

@@ -131,7 +131,13 @@ static void team_member(void *data)
     for (int i = omp_get_thread_num(); i < t->nth; i += omp_get_num_threads()) t->fn(t->ctx, i, t->nth);
 }
 
-void onednn_team_run(void (*fn)(void *ctx, int ith, int nth), void *ctx, int nth, int threads)
+/* Runs fn(ctx, i, nth) for every i < nth on oneDNN's OpenMP team of `threads` (nth <= 1:
+ * here). Between oneDNN steps the pool's workers sleep while OpenMP's spin, so on a small
+ * machine a pool job waited for its worker behind a spinning OpenMP thread
+ * (cifar_resnet8's Winograd convs at 2 threads: 19-33 us each on the pool, 11-13 us on
+ * the team); programs with oneDNN steps therefore hand every pool job here
+ * (ember_host_team_runner, engine/exec.c). */
+static void onednn_team_run(void (*fn)(void *ctx, int ith, int nth), void *ctx, int nth, int threads)
 {
     if (nth <= 1) {
         fn(ctx, 0, 1);

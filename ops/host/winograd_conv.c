@@ -18,11 +18,10 @@
  * so no reorder runs between them. Output edges past the map (sizes not multiples of 4)
  * are computed and not stored; input edges are masked loads (the pads read as zeros).
  *
- * Threads: shares run on oneDNN's OpenMP team, not on the run's pool. Between oneDNN
- * steps the pool's workers sleep while the team's spin, so on 2 cores a pool job woke
- * its worker late, behind a spinning OpenMP thread: cifar_resnet8 at 2 threads, per-conv
- * medians 19-33 us on the pool against 11-13 us on the team (1 thread: 11-20 us). A
- * thread takes at least 8 tiles. (Splitting the output channels between the threads
+ * Threads: shares run on the run's threads, which in a program with oneDNN steps are
+ * oneDNN's OpenMP team (engine/exec.c's runner): on the pool's own workers, asleep
+ * behind spinning OpenMP threads, cifar_resnet8's convs at 2 threads took 19-33 us each
+ * against 11-13 us on the team (1 thread: 11-20 us). A thread takes at least 8 tiles. (Splitting the output channels between the threads
  * where there are fewer tiles, each transforming the same inputs and streaming its half
  * of U, ran cifar's 8x8 64-channel conv 9.9 -> 7.8 us alone at 2 threads, but 13.8 ->
  * 15.8 us in the model: dropped.)
@@ -239,12 +238,13 @@ static ember_status wino_run(ember_op_ctx *c, void *state)
     double macs = (double)s->tiles * WX * (double)s->C * (double)s->M;
     int want = macs / SHARE_MACS < s->threads ? (int)(macs / SHARE_MACS) : s->threads;
     if (want > s->tiles / MIN_SHARE_TILES) want = (int)(s->tiles / MIN_SHARE_TILES);
+    if (want > ember_threadpool_size(c->pool)) want = ember_threadpool_size(c->pool);
     if (want < 1) want = 1;
     j.shares = want;
     /* blocks of TMAX tiles (a multiple of every register tile's rows), the last one shorter */
     int64_t per = (s->tiles + want - 1) / want;
     j.T = (int)(per < TMAX ? per : TMAX);
-    onednn_team_run(wino_share, &j, want, s->threads);
+    ember_threadpool_run(c->pool, wino_share, &j, want); /* the run's threads (exec.c's runner) */
     return EMBER_OK;
 }
 
