@@ -25,6 +25,7 @@ typedef struct conv_check {
     int sum, threads;
     int lx, lr, ly; /* layouts of src, residual, dst (layout_util.h) */
     int inplace;    /* the residual in dst's memory (needs lr == ly) */
+    int64_t group;  /* 0 or 1: a dense conv; C = M: depthwise */
 } conv_check;
 
 static void cc_set_layouts(const ember_host_kernel *h, const conv_check *k, void *state, size_t *sb)
@@ -64,13 +65,14 @@ static void conv_host_check(const ember_host_kernel *h, const conv_check *k, uin
 {
     int64_t OH = (k->H + k->pads[0] + k->pads[2] - k->KH) / k->stride + 1;
     int64_t OW = (k->W + k->pads[1] + k->pads[3] - k->KW) / k->stride + 1;
-    int64_t xn = k->N * k->C * k->H * k->W, yn = k->N * k->M * OH * OW;
-    float *x = lu_rnd_buf(rng, xn), *w = lu_rnd_buf(rng, k->M * k->C * k->KH * k->KW), *b = lu_rnd_buf(rng, k->M);
+    int64_t xn = k->N * k->C * k->H * k->W, yn = k->N * k->M * OH * OW, g = k->group > 1 ? k->group : 1;
+    float *x = lu_rnd_buf(rng, xn), *w = lu_rnd_buf(rng, k->M * k->C / g * k->KH * k->KW), *b = lu_rnd_buf(rng, k->M);
     float *r = lu_rnd_buf(rng, yn);
     int64_t ks[2] = {k->KH, k->KW}, st[2] = {k->stride, k->stride};
     int64_t pads[4] = {k->pads[0], k->pads[1], k->pads[2], k->pads[3]};
-    ember_attr attrs[8];
+    ember_attr attrs[9];
     int na = 0;
+    if (g > 1) attrs[na++] = harness_attr_int("group", g);
     attrs[na++] = harness_attr_ints("kernel_shape", ks, 2);
     attrs[na++] = harness_attr_ints("strides", st, 2);
     attrs[na++] = harness_attr_ints("pads", pads, 4);
@@ -83,7 +85,7 @@ static void conv_host_check(const ember_host_kernel *h, const conv_check *k, uin
     if (k->sum) attrs[na++] = harness_attr_int("ember_sum_input", 3);
     int n_in = k->sum ? 4 : 3;
     harness_in hin[4] = {{EMBER_DT_FLOAT, 4, {k->N, k->C, k->H, k->W}, x, 0},
-                         {EMBER_DT_FLOAT, 4, {k->M, k->C, k->KH, k->KW}, w, 1},
+                         {EMBER_DT_FLOAT, 4, {k->M, k->C / g, k->KH, k->KW}, w, 1},
                          {EMBER_DT_FLOAT, 1, {k->M}, k->bias ? b : NULL, 1},
                          {EMBER_DT_FLOAT, 4, {k->N, k->M, OH, OW}, r, 0}};
     ember_op_tensor ref;
@@ -93,7 +95,7 @@ static void conv_host_check(const ember_host_kernel *h, const conv_check *k, uin
     int idx[4] = {0, 1, 2, 3};
     ember_node node = {.name = "n0", .op_type = "Conv", .domain = "", .op = EMBER_OP_CONV, .opset = 13,
                        .n_inputs = n_in, .n_outputs = 1, .n_attrs = na, .attrs = attrs, .inputs = idx, .outputs = idx};
-    int64_t xd[4] = {k->N, k->C, k->H, k->W}, wd[4] = {k->M, k->C, k->KH, k->KW}, bd[1] = {k->M};
+    int64_t xd[4] = {k->N, k->C, k->H, k->W}, wd[4] = {k->M, k->C / g, k->KH, k->KW}, bd[1] = {k->M};
     int64_t yd[4] = {k->N, k->M, OH, OW};
     ember_op_tensor t[4] = {ut_op_tensor(EMBER_DT_FLOAT, 4, xd, NULL), ut_op_tensor(EMBER_DT_FLOAT, 4, wd, w),
                             ut_op_tensor(EMBER_DT_FLOAT, 1, bd, b), ut_op_tensor(EMBER_DT_FLOAT, 4, yd, NULL)};
@@ -132,11 +134,11 @@ static void conv_host_check(const ember_host_kernel *h, const conv_check *k, uin
     int bad = cc_compare(y, ref.data, yn, &worst, &tol);
     cr_expect_eq(bad, 0,
                  "N%lld C%lld M%lld %lldx%lld kernel %lldx%lld stride %lld pads %lld,%lld,%lld,%lld bias %d act %s "
-                 "sum %d threads %d layouts %d/%d/%d inplace %d: %d elements off, max |d| %g > %g",
+                 "sum %d threads %d layouts %d/%d/%d inplace %d group %lld: %d elements off, max |d| %g > %g",
                  (long long)k->N, (long long)k->C, (long long)k->M, (long long)k->H, (long long)k->W,
                  (long long)k->KH, (long long)k->KW, (long long)k->stride, (long long)k->pads[0],
                  (long long)k->pads[1], (long long)k->pads[2], (long long)k->pads[3], k->bias,
-                 k->act ? k->act : "-", k->sum, k->threads, k->lx, k->lr, k->ly, k->inplace, bad, (double)worst,
+                 k->act ? k->act : "-", k->sum, k->threads, k->lx, k->lr, k->ly, k->inplace, (long long)g, bad, (double)worst,
                  (double)tol);
     h->release(state);
     free(scratch), free(x), free(w), free(b), free(r), free(xl), free(rl), free(yl), free(y), free(ref.data);

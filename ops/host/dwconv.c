@@ -1,0 +1,554 @@
+/* Depthwise float32 convolutions (group = C = M, one filter per channel) with AVX-512,
+ * on channels-last layouts: NHWC, nChw16c and nChw8c (declines elsewhere, in bf16, and
+ * with EMBER_DWCONV=0; EMBER_DWCONV=all takes every shape it can, for tests). Channels
+ * lie along the vector (16, or 8 with nChw8c on a side). A register tile is a column of
+ * up to 8 output pixels, one above the other: for a column inside the map every filter
+ * tap is one input pixel per output pixel, so the tile is KH x KW broadcasts-free fused
+ * multiply-adds per pixel straight from the input tensor, with no bounds checks and no
+ * copy; at the left and right edges a tile skips the filter columns outside the map
+ * (the same for the whole column), and the top and bottom rows whose filter rows leave
+ * the map run as tiles of one pixel with those filter rows skipped. Bias first, Relu /
+ * Clip before the one store. With 8 channels a pixel on both sides and stride 1, one
+ * vector holds two neighbouring output pixels, whose taps are two neighbouring input
+ * pixels: one load each.
+ *
+ * Why not oneDNN: its jit depthwise kernels ran these at 20-60 GFLOP/s on one thread
+ * here (kws_dscnn's 64 channels at 25x5 in nChw16c: 2.5 us each; vww_mobilenet025's 8
+ * channels at 48x48 in nChw8c: 7.7 us); see dw_shape_wins for where this one is used.
+ * (A first version copied each band of input rows into a zero-padded scratch so that
+ * no tap needed a check, with tiles of 8 pixels along a row: the copy and the per-pixel
+ * bookkeeping cost twice the multiply-adds, 3.3 us on kws_dscnn's layers.)
+ *
+ * Input and output may each be in any of the three layouts (the output follows the
+ * input's: layout chaining, ops/host.h), or NCHW (a scalar loop: only when a neighbour
+ * is not a host kernel). Threads split bands of 8 output rows (per image and chunk of
+ * channels). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/activation.h"
+#include "../nn_common.h"
+#include "onednn.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define DW_AVX512 1
+#define AVX512 __attribute__((target("avx512f")))
+#define INLINE static inline __attribute__((always_inline))
+#endif
+
+#define DW_MAX_TAPS 49 /* filters up to 7x7 */
+#define DW_TILE 16     /* output vectors a register tile computes, at most */
+
+/* Element (n, c, y, x) of a tensor at n * sn + (c / block) * scb + (c % block) * sc +
+ * y * sy + x * sx. NHWC: one block of all C channels; NCHW: blocks of one channel. */
+typedef struct dw_io {
+    int layout; /* 0: NCHW, else a oneDNN format tag */
+    int64_t block, sn, scb, sc, sy, sx;
+} dw_io;
+
+typedef struct dwconv {
+    int64_t N, C, H, W, OH, OW, KH, KW, sy, sx, pt, pl; /* strides, top and left pads */
+    int64_t lanes, chunks; /* channels per vector (16, or 8 with nChw8c), C / lanes rounded up */
+    float *w;              /* [chunks][KH * KW][16] (8 lanes: repeated in lanes 8-15) */
+    float *bias;           /* [chunks][16], as w */
+    int act;
+    float lo, hi; /* the activation as a clamp */
+    dw_io src, dst;
+} dwconv;
+
+static void io_set(dw_io *io, int layout, int64_t C, int64_t H, int64_t W)
+{
+    io->layout = layout;
+    io->sn = C * H * W;
+    int64_t b = layout == dnnl_nChw16c ? 16 : layout == dnnl_nChw8c ? 8 : 0;
+    if (layout == dnnl_nhwc) io->block = C, io->scb = 0, io->sc = 1, io->sx = C;
+    else if (b) io->block = b, io->scb = b * H * W, io->sc = 1, io->sx = b;
+    else io->block = 1, io->scb = H * W, io->sc = 0, io->sx = 1;
+    io->sy = io->sx * W;
+}
+
+static int64_t io_at(const dw_io *io, int64_t n, int64_t c, int64_t y, int64_t x)
+{
+    return n * io->sn + c / io->block * io->scb + c % io->block * io->sc + y * io->sy + x * io->sx;
+}
+
+static void dw_release(void *p)
+{
+    dwconv *s = p;
+    if (!s) return;
+    free(s->w);
+    free(s->bias);
+    free(s);
+}
+
+/* Vector lanes a chunk of channels takes: 8 when either side blocks channels by 8. */
+static int64_t dw_lanes(const dwconv *s) { return s->src.block == 8 || s->dst.block == 8 ? 8 : 16; }
+
+/* Packs the filters for s->lanes channels a chunk (again after a layout change). */
+static void dw_pack(dwconv *s, const float *w, const float *b)
+{
+    int64_t taps = s->KH * s->KW;
+    memset(s->w, 0, (size_t)(s->C / 8 + 2) * (size_t)taps * 16 * sizeof(float));
+    memset(s->bias, 0, (size_t)(s->C / 8 + 2) * 16 * sizeof(float));
+    for (int64_t c = 0; c < s->C; c++) {
+        int64_t ch = c / s->lanes, l = c % s->lanes;
+        for (int rep = 0; rep < 16 / s->lanes; rep++) {
+            for (int64_t t = 0; t < taps; t++) s->w[(ch * taps + t) * 16 + l + rep * 8] = w[c * taps + t];
+            s->bias[ch * 16 + l + rep * 8] = b ? b[c] : 0.0f;
+        }
+    }
+}
+
+/* The plain loop: any layouts (NCHW too), one element at a time. */
+static void dw_scalar(const dwconv *s, const float *x, float *y, int64_t n, int64_t c, int64_t oy)
+{
+    int64_t taps = s->KH * s->KW, ch = c / s->lanes, l = c % s->lanes;
+    const float *w = s->w + ch * taps * 16 + l;
+    for (int64_t ox = 0; ox < s->OW; ox++) {
+        float acc = s->bias[ch * 16 + l];
+        for (int64_t ky = 0; ky < s->KH; ky++) {
+            int64_t iy = oy * s->sy - s->pt + ky;
+            if (iy < 0 || iy >= s->H) continue;
+            for (int64_t kx = 0; kx < s->KW; kx++) {
+                int64_t ix = ox * s->sx - s->pl + kx;
+                if (ix >= 0 && ix < s->W) acc += w[(ky * s->KW + kx) * 16] * x[io_at(&s->src, n, c, iy, ix)];
+            }
+        }
+        if (s->act) acc = fminf(fmaxf(acc, s->lo), s->hi);
+        y[io_at(&s->dst, n, c, oy, ox)] = acc;
+    }
+}
+
+#ifdef DW_AVX512
+/* A tile of R x Q output vectors (R * Q <= DW_TILE): vector (r, q)'s tap (ky, kx) at
+ * in + r * rs + q * cs + ky * iy + kx * ix (in: tap (0, 0) of vector (0, 0)), its result
+ * at out + r * ors + q * ocs. Filter rows [k0, k1), filter columns in bit mask `cols`;
+ * the taps' filters wv in registers. Loads under lm, stores under sm (whole vectors when
+ * `full`). R, Q, KW, act and full are constants after inlining. */
+INLINE AVX512 void dw_tile(const float *in, int64_t rs, int64_t cs, int64_t iy, int64_t ix, float *out, int64_t ors,
+                           int64_t ocs, int R, int Q, int KW, int64_t k0, int64_t k1, unsigned cols,
+                           const __m512 *wv, __m512 bias, int act, __m512 lo, __m512 hi, __mmask16 lm,
+                           __mmask16 sm, int full)
+{
+    __m512 acc[DW_TILE];
+    const float *p[DW_TILE];
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) acc[r * Q + q] = bias, p[r * Q + q] = in + r * rs + q * cs;
+    for (int kx = 0; kx < KW; kx++) {
+        if (!(cols >> kx & 1)) continue;
+        for (int64_t ky = k0; ky < k1; ky++) {
+            __m512 wk = wv[ky * KW + kx];
+            int64_t o = ky * iy + kx * ix;
+            for (int i = 0; i < R * Q; i++) {
+                __m512 v = full ? _mm512_loadu_ps(p[i] + o) : _mm512_maskz_loadu_ps(lm, p[i] + o);
+                acc[i] = _mm512_fmadd_ps(v, wk, acc[i]);
+            }
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) {
+            __m512 v = act ? _mm512_min_ps(_mm512_max_ps(acc[r * Q + q], lo), hi) : acc[r * Q + q];
+            float *o = out + r * ors + q * ocs;
+            if (full) _mm512_storeu_ps(o, v);
+            else _mm512_mask_storeu_ps(o, sm, v);
+        }
+}
+
+/* dw_tile for the interior with every tap inside and constant filter size and steps:
+ * each input vector is loaded once and multiplied into every output vector that reads
+ * it (a 3x3 filter at stride 1: 30 loads for 8 x 1 outputs instead of 72), as the loads,
+ * not the multiply-adds, bounded the plain tile (~80 GFLOP/s on one thread). Output
+ * vector (r, q) reads input rows r * RS + ky and input columns q * CS + kx (in units of
+ * iy and ix). */
+INLINE AVX512 void dw_tile_reuse(const float *in, int64_t iy, int64_t ix, float *out, int64_t ors, int64_t ocs,
+                                 int R, int Q, int KH, int KW, int RS, int CS, const __m512 *wv, __m512 bias,
+                                 int act, __m512 lo, __m512 hi, __mmask16 m, int full)
+{
+    __m512 acc[DW_TILE];
+    for (int i = 0; i < R * Q; i++) acc[i] = bias;
+#pragma GCC unroll 16
+    for (int j = 0; j < (Q - 1) * CS + KW; j++)
+#pragma GCC unroll 40
+        for (int i = 0; i < (R - 1) * RS + KH; i++) {
+            const float *p = in + i * iy + j * ix;
+            __m512 v = full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+#pragma GCC unroll 16
+            for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+                for (int q = 0; q < Q; q++) {
+                    int ky = i - r * RS, kx = j - q * CS;
+                    if (ky >= 0 && ky < KH && kx >= 0 && kx < KW)
+                        acc[r * Q + q] = _mm512_fmadd_ps(v, wv[ky * KW + kx], acc[r * Q + q]);
+                }
+        }
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) {
+            __m512 v = act ? _mm512_min_ps(_mm512_max_ps(acc[r * Q + q], lo), hi) : acc[r * Q + q];
+            float *o = out + r * ors + q * ocs;
+            if (full) _mm512_storeu_ps(o, v);
+            else _mm512_mask_storeu_ps(o, m, v);
+        }
+}
+
+/* The filter columns of output column ox that lie inside the map, as bits. */
+static inline unsigned dw_cols(const dwconv *s, int64_t ox)
+{
+    unsigned m = 0;
+    for (int64_t kx = 0; kx < s->KW; kx++) {
+        int64_t x = ox * s->sx - s->pl + kx;
+        if (x >= 0 && x < s->W) m |= 1u << kx;
+    }
+    return m;
+}
+
+/* What a band's tiles share: where image n's chunk of channels starts, the steps, the
+ * filters, the masks. */
+typedef struct dw_band_ctx {
+    const float *xb;
+    float *yb;
+    int64_t rs, iy, ix, ors, ocs; /* input row step (stride rows), input row, column; output row, column */
+    __m512 bias, lo, hi;
+    __mmask16 cm; /* the chunk's channels */
+} dw_band_ctx;
+
+/* Output vectors at rows [r0, r1) x columns [c0, c1) (column = one output pixel, or a
+ * pair when vw = 2), every filter row and column inside the map: tiles of 8 rows x 1
+ * column, then the rows left in tiles of 4 x 2, 2 x 4, 1 x 8. */
+INLINE AVX512 void dw_inner(const dwconv *s, const dw_band_ctx *b, int64_t r0, int64_t r1, int64_t px0, int64_t c0,
+                            int64_t c1, int vw, int KH, int KW, int SY, int SX, const __m512 *wv, int act,
+                            __mmask16 m, int full)
+{
+    int64_t cs = vw * s->sx * b->ix, ocs = vw * b->ocs;
+    unsigned all = (1u << KW) - 1;
+#define DW_AT(r, c) b->xb + ((r) * s->sy - s->pt) * b->iy + ((px0 + (c) * vw) * s->sx - s->pl) * b->ix
+#define DW_OUT(r, c) b->yb + (r) * b->ors + (px0 + (c) * vw) * b->ocs
+#define DW_T(R, Q, r, c)                                                                                  \
+    do {                                                                                                  \
+        if (SY)                                                                                           \
+            dw_tile_reuse(DW_AT(r, c), b->iy, b->ix, DW_OUT(r, c), b->ors, ocs, R, Q, KH, KW, SY, vw * SX, \
+                          wv, b->bias, act, b->lo, b->hi, m, full);                                        \
+        else                                                                                              \
+            dw_tile(DW_AT(r, c), b->rs, cs, b->iy, b->ix, DW_OUT(r, c), b->ors, ocs, R, Q, KW, 0, KH, all, \
+                    wv, b->bias, act, b->lo, b->hi, m, m, full);                                          \
+    } while (0)
+    int64_t r = r0;
+    for (; r + 16 <= r1; r += 16)
+        for (int64_t c = c0; c < c1; c++) DW_T(16, 1, r, c);
+    for (; r + 8 <= r1; r += 8)
+        for (int64_t c = c0; c < c1; c++) DW_T(8, 1, r, c);
+    if (r + 4 <= r1) {
+        int64_t c = c0;
+        for (; c + 2 <= c1; c += 2) DW_T(4, 2, r, c);
+        if (c < c1) DW_T(4, 1, r, c);
+        r += 4;
+    }
+    if (r + 2 <= r1) {
+        int64_t c = c0;
+        for (; c + 4 <= c1; c += 4) DW_T(2, 4, r, c);
+        for (; c < c1; c++) DW_T(2, 1, r, c);
+        r += 2;
+    }
+    if (r < r1) {
+        int64_t c = c0;
+        for (; c + 8 <= c1; c += 8) DW_T(1, 8, r, c);
+        for (; c < c1; c++) DW_T(1, 1, r, c);
+    }
+#undef DW_T
+}
+
+/* Output rows [oy0, oy1) of image n for channels [c0, c0 + lanes). KH, KW, act: the
+ * filter size and whether there is an activation, constant when known. */
+INLINE AVX512 void dw_band_k(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0,
+                             int64_t oy1, int KH, int KW, int SY, int SX, int act)
+{
+    int64_t taps = (int64_t)KH * KW, ch = c0 / s->lanes, left = s->C - c0, L = s->lanes;
+    __m512 wv[DW_MAX_TAPS];
+    for (int64_t t = 0; t < taps; t++) wv[t] = _mm512_load_ps(s->w + (ch * taps + t) * 16);
+    dw_band_ctx b = {.xb = x + n * s->src.sn + c0 / s->src.block * s->src.scb + c0 % s->src.block,
+                     .yb = y + n * s->dst.sn + c0 / s->dst.block * s->dst.scb + c0 % s->dst.block,
+                     .rs = s->sy * s->src.sy, .iy = s->src.sy, .ix = s->src.sx, .ors = s->dst.sy, .ocs = s->dst.sx,
+                     .bias = _mm512_load_ps(s->bias + ch * 16), .lo = _mm512_set1_ps(s->lo),
+                     .hi = _mm512_set1_ps(s->hi), .cm = (__mmask16)((1u << (left < L ? left : L)) - 1)};
+    /* Rows and columns whose filter rows / columns all lie inside the map. */
+    int64_t ra = (s->pt + s->sy - 1) / s->sy, rb = s->H + s->pt - KH >= 0 ? (s->H + s->pt - KH) / s->sy + 1 : 0;
+    int64_t ca = (s->pl + s->sx - 1) / s->sx, cb = s->W + s->pl - KW >= 0 ? (s->W + s->pl - KW) / s->sx + 1 : 0;
+    if (rb > s->OH) rb = s->OH;
+    if (ra > rb) ra = rb = s->OH;
+    if (cb > s->OW) cb = s->OW;
+    if (ca > cb) ca = cb = s->OW;
+    int64_t ia = ra > oy0 ? ra : oy0, ib = rb < oy1 ? rb : oy1; /* this band's interior rows */
+    if (ia > ib) ia = ib = oy1;
+    int pairs = L == 8 && b.cm == 0xff && s->sx == 1 && s->src.sx == 8 && s->dst.sx == 8;
+    int full = b.cm == 0xffff;
+    if (ia < ib && pairs) { /* pairs of interior columns, a last odd one alone */
+        int64_t np = (cb - ca) / 2;
+        dw_inner(s, &b, ia, ib, ca, 0, np, 2, KH, KW, SY, SX, wv, act, 0xffff, 1);
+        if (ca + 2 * np < cb) dw_inner(s, &b, ia, ib, ca + 2 * np, 0, 1, 1, KH, KW, SY, SX, wv, act, b.cm, 0);
+    } else if (ia < ib && full) {
+        dw_inner(s, &b, ia, ib, ca, 0, cb - ca, 1, KH, KW, SY, SX, wv, act, 0xffff, 1);
+    } else if (ia < ib) {
+        dw_inner(s, &b, ia, ib, ca, 0, cb - ca, 1, KH, KW, SY, SX, wv, act, b.cm, 0);
+    }
+    /* Edge columns of the interior rows: tiles of 8, 4, 2, 1 rows, filter columns
+     * outside skipped. */
+    for (int64_t ox = 0; ox < s->OW && ia < ib; ox++) {
+        if (ox == ca) ox = cb;
+        if (ox >= s->OW) break;
+        unsigned cols = dw_cols(s, ox);
+        int64_t r = ia;
+#define DW_EDGE_COL(R)                                                                                    \
+    dw_tile(b.xb + (r * s->sy - s->pt) * b.iy + (ox * s->sx - s->pl) * b.ix, b.rs, 0, b.iy, b.ix,          \
+            b.yb + r * b.ors + ox * b.ocs, b.ors, 0, R, 1, KW, 0, KH, cols, wv, b.bias, act, b.lo, b.hi, b.cm, \
+            b.cm, 0)
+        for (; r + 8 <= ib; r += 8) DW_EDGE_COL(8);
+        if (r + 4 <= ib) DW_EDGE_COL(4), r += 4;
+        if (r + 2 <= ib) DW_EDGE_COL(2), r += 2;
+        if (r < ib) DW_EDGE_COL(1);
+#undef DW_EDGE_COL
+    }
+    /* Edge rows: tiles of 8 columns, filter rows (and at the corners columns) outside
+     * skipped. */
+    for (int64_t oy = oy0; oy < oy1; oy++) {
+        if (oy == ia) oy = ib;
+        if (oy >= oy1) break;
+        int64_t iy0 = oy * s->sy - s->pt, k0 = iy0 < 0 ? -iy0 : 0, k1 = s->H - iy0 < KH ? s->H - iy0 : KH;
+        const float *in = b.xb + iy0 * b.iy;
+        float *out = b.yb + oy * b.ors;
+        for (int64_t ox = 0; ox < s->OW;) {
+            int64_t xi = (ox * s->sx - s->pl) * b.ix;
+            if (ox >= ca && ox + 8 <= cb) {
+                dw_tile(in + xi, 0, s->sx * b.ix, b.iy, b.ix, out + ox * b.ocs, 0, b.ocs, 1, 8, KW, k0, k1,
+                        (1u << KW) - 1, wv, b.bias, act, b.lo, b.hi, b.cm, b.cm, 0);
+                ox += 8;
+            } else {
+                dw_tile(in + xi, 0, 0, b.iy, b.ix, out + ox * b.ocs, 0, 0, 1, 1, KW, k0, k1, dw_cols(s, ox), wv,
+                        b.bias, act, b.lo, b.hi, b.cm, b.cm, 0);
+                ox++;
+            }
+        }
+    }
+}
+
+static AVX512 void dw_band(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0, int64_t oy1)
+{
+    /* 3x3 at stride 1 or 2 in both directions, with or without an activation: the
+     * constant shapes of the reusing tiles; anything else runs the plain tiles. */
+    int k3 = s->KH == 3 && s->KW == 3, st = s->sy == s->sx && (s->sy == 1 || s->sy == 2) ? (int)s->sy : 0;
+    if (k3 && st == 1 && s->act) dw_band_k(s, x, y, n, c0, oy0, oy1, 3, 3, 1, 1, 1);
+    else if (k3 && st == 1) dw_band_k(s, x, y, n, c0, oy0, oy1, 3, 3, 1, 1, 0);
+    else if (k3 && st == 2 && s->act) dw_band_k(s, x, y, n, c0, oy0, oy1, 3, 3, 2, 2, 1);
+    else if (k3 && st == 2) dw_band_k(s, x, y, n, c0, oy0, oy1, 3, 3, 2, 2, 0);
+    else dw_band_k(s, x, y, n, c0, oy0, oy1, (int)s->KH, (int)s->KW, 0, 0, s->act);
+}
+#endif
+
+typedef struct dw_job {
+    const dwconv *s;
+    const float *x;
+    float *y;
+} dw_job;
+
+/* Items: (image, chunk of channels, band of output rows), bands innermost: whole maps
+ * when there are enough chunks to go round, else bands of 8 rows or more. */
+static void dw_share(void *ctx, int ith, int nth)
+{
+    const dw_job *j = ctx;
+    const dwconv *s = j->s;
+    int64_t per = s->N * s->chunks, want = (4 * nth + per - 1) / per, rows = (s->OH + want - 1) / want;
+    rows = rows < 8 ? 8 : rows;
+    int64_t lo, hi, bands = (s->OH + rows - 1) / rows;
+    ember_host_share(s->N * s->chunks * bands, 1, ith, nth, &lo, &hi);
+    int vector = s->src.sc == 1 && s->dst.sc == 1;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it % bands, ch = it / bands % s->chunks, n = it / bands / s->chunks, c0 = ch * s->lanes;
+        int64_t oy0 = b * rows, oy1 = oy0 + rows < s->OH ? oy0 + rows : s->OH;
+#ifdef DW_AVX512
+        if (vector) {
+            dw_band(s, j->x, j->y, n, c0, oy0, oy1);
+            continue;
+        }
+#endif
+        for (int64_t oy = oy0; oy < oy1; oy++)
+            for (int64_t c = c0; c < c0 + s->lanes && c < s->C; c++) dw_scalar(s, j->x, j->y, n, c, oy);
+    }
+}
+
+/* EMBER_DWCONV=0: never (for measurements); =all: every shape it can compute (tests). */
+static int dw_enabled(void)
+{
+    const char *v = getenv("EMBER_DWCONV");
+    if (v && strcmp(v, "0") == 0) return 0;
+    return v && strcmp(v, "all") == 0 ? 2 : 1;
+}
+
+/* Where it beat oneDNN's depthwise convs inside a model (1 thread, us per conv, this
+ * kernel vs oneDNN's, `ember profile`): maps that stay in the caches, with up to 128
+ * channels. kws_dscnn (64 channels, 25x5, nChw16c) 1.8 vs 2.5 each; vww_mobilenet025
+ * 8 channels 48x48 (pairs) 5.7 vs 7.4, 32 channels 24x24 3.9 vs 6.7, stride 2 to 12x12
+ * 1.9 vs 3.0, 64 channels 12x12 2.3 vs 3.6, 128 channels 6x6 1.9 vs 2.1;
+ * shufflenet_v2 58 channels 28x28 15.7 vs 18.1, 116 channels 14x14 7.2 vs 9.5. Lost:
+ * big maps, whose rows stream from memory (mobilenet_v2 96 channels 112x112 stride 2:
+ * 515 vs 265; 32 channels 112x112: 221 vs 199), and many channels on few pixels, where
+ * most outputs are at the edges (vww's 256 channels 3x3: 2.0 vs 1.6; mobilenet_v2's 960
+ * channels 7x7: 20 vs 18). */
+static int dw_shape_wins(const nn_conv_plan *p)
+{
+    return p->C <= 128 && p->N * p->C * p->in[0] * p->in[1] * (int64_t)sizeof(float) <= 512 * 1024 &&
+           p->out[0] >= 4 && p->out[1] >= 4;
+}
+
+/* Whether input 0 comes from a Conv and output 0 goes only to Convs, pools or
+ * GlobalAveragePool: host kernels that hand their layouts on (ops/host.h). Otherwise a
+ * side stays NCHW, which only the scalar loop reads (shufflenet_v2's channel shuffle
+ * before a depthwise conv: 569 vs oneDNN's 35 us). True when there is no graph (unit
+ * tests drive the layouts themselves). */
+static int dw_neighbours_chain(const ember_op_ctx *c)
+{
+    const ember_graph *g = c->graph;
+    if (!g) return 1;
+    int x = c->node->inputs[0], y = c->node->outputs[0], from_conv = 0;
+    for (int k = 0; k < g->n_outputs; k++)
+        if (g->outputs[k] == y) return 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const ember_node *n = &g->nodes[i];
+        for (int o = 0; o < n->n_outputs; o++)
+            if (n->outputs[o] == x) from_conv = n->op == EMBER_OP_CONV;
+        for (int k = 0; k < n->n_inputs; k++)
+            if (n->inputs[k] == y && n->op != EMBER_OP_CONV && n->op != EMBER_OP_MAX_POOL &&
+                n->op != EMBER_OP_AVERAGE_POOL && n->op != EMBER_OP_GLOBAL_AVERAGE_POOL)
+                return 0;
+    }
+    return from_conv;
+}
+
+static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
+{
+    *state = NULL;
+    (void)threads; /* runs split over the run's own threads */
+#ifndef DW_AVX512
+    (void)c;
+    return EMBER_E_UNSUPPORTED;
+#else
+    int enabled = dw_enabled(), sum;
+    if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2), *y = c->out[0];
+    if (!onednn_conv_f32_operands(c, &sum) || sum || (b && !b->data)) return EMBER_E_UNSUPPORTED;
+    nn_conv_plan p;
+    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
+    if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.C <= 0 || p.G != p.C || p.M != p.C || p.w.d[0] != 1 ||
+        p.w.d[1] != 1 || p.w.k[0] * p.w.k[1] > DW_MAX_TAPS || p.w.k[1] > 16 || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
+        p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
+        return EMBER_E_UNSUPPORTED;
+    if (enabled != 2 && (!dw_shape_wins(&p) || !dw_neighbours_chain(c))) return EMBER_E_UNSUPPORTED;
+    int act;
+    float aa, ab;
+    if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
+        ember_error_clear();
+        return EMBER_E_UNSUPPORTED;
+    }
+    if (act != K_ACT_NONE && act != K_ACT_RELU && act != K_ACT_CLIP) return EMBER_E_UNSUPPORTED;
+
+    dwconv *s = calloc(1, sizeof *s);
+    if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
+    s->N = p.N, s->C = p.C, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
+    s->KH = p.w.k[0], s->KW = p.w.k[1], s->sy = p.w.s[0], s->sx = p.w.s[1], s->pt = p.w.pb[0], s->pl = p.w.pb[1];
+    s->act = act != K_ACT_NONE;
+    s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
+    s->hi = act == K_ACT_CLIP ? ab : INFINITY;
+    io_set(&s->src, 0, s->C, s->H, s->W);
+    io_set(&s->dst, 0, s->C, s->OH, s->OW);
+    s->lanes = 16, s->chunks = (s->C + 15) / 16;
+    size_t chunks_max = (size_t)(s->C / 8 + 2); /* chunks of 8 lanes, with room */
+    s->w = aligned_alloc(64, chunks_max * (size_t)(s->KH * s->KW) * 16 * sizeof(float));
+    s->bias = aligned_alloc(64, chunks_max * 16 * sizeof(float));
+    if (!s->w || !s->bias) {
+        dw_release(s);
+        return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for depthwise conv filters");
+    }
+    dw_pack(s, w->data, b ? b->data : NULL);
+    *state = s;
+    return EMBER_OK;
+#endif
+}
+
+static ember_status dw_run(ember_op_ctx *c, void *state)
+{
+    const dwconv *s = state;
+    dw_job j = {.s = s, .x = c->in[0]->data, .y = c->out[0]->data};
+    if ((const void *)j.x == (void *)j.y) /* never planned so (no inplace_input) */
+        return ember_op_fail(c, EMBER_E_INTERNAL, "depthwise conv: input and output share memory");
+    int64_t macs = s->N * s->C * s->OH * s->OW * s->KH * s->KW;
+    ember_threadpool_run(c->pool, dw_share, &j, ember_threadpool_shares(c->pool, macs, 16384));
+    return EMBER_OK;
+}
+
+static int dw_layout_ok(const dwconv *s, int layout)
+{
+    return layout == dnnl_nhwc || (layout == dnnl_nChw16c && s->C % 16 == 0) ||
+           (layout == dnnl_nChw8c && s->C % 8 == 0);
+}
+
+/* Layout chaining (ops/host.h): the output follows the input's chained layout, else
+ * NHWC. */
+static int dw_out_layout(void *state, int out_idx)
+{
+    const dwconv *s = state;
+    if (out_idx != 0) return 0;
+    return s->dst.layout ? s->dst.layout : s->src.layout ? s->src.layout : dnnl_nhwc;
+}
+
+static int dw_accepts_layout(void *state, int in_idx, int layout)
+{
+    return in_idx == 0 && dw_layout_ok(state, layout);
+}
+
+/* Once the program has dropped the constant filters the packed ones are the only copy,
+ * so a change of lanes (nChw8c on a side) regroups them. */
+static ember_status dw_set_layout(void *state, int is_output, int idx, int layout, size_t *scratch_bytes)
+{
+    dwconv *s = state;
+    (void)scratch_bytes;
+    if (idx != 0 || !dw_layout_ok(s, layout))
+        return ember_error(EMBER_E_INTERNAL, "depthwise conv: layout %d was not offered", layout);
+    if (is_output) io_set(&s->dst, layout, s->C, s->OH, s->OW);
+    else io_set(&s->src, layout, s->C, s->H, s->W);
+    int64_t lanes = dw_lanes(s);
+    if (lanes != s->lanes) { /* regroup the packed filters: unpack lane by lane */
+        int64_t taps = s->KH * s->KW;
+        float *w = malloc((size_t)(s->C * taps) * sizeof(float)), *b = malloc((size_t)s->C * sizeof(float));
+        if (!w || !b) {
+            free(w), free(b);
+            return ember_error(EMBER_E_NO_MEMORY, "out of memory for depthwise conv filters");
+        }
+        for (int64_t c = 0; c < s->C; c++) {
+            int64_t ch = c / s->lanes, l = c % s->lanes;
+            for (int64_t t = 0; t < taps; t++) w[c * taps + t] = s->w[(ch * taps + t) * 16 + l];
+            b[c] = s->bias[ch * 16 + l];
+        }
+        s->lanes = lanes, s->chunks = (s->C + lanes - 1) / lanes;
+        dw_pack(s, w, b);
+        free(w), free(b);
+    }
+    return EMBER_OK;
+}
+
+/* The filters and bias are read only while packing. */
+static int dw_drops_input(void *state, int in_idx)
+{
+    (void)state;
+    return in_idx == 1 || in_idx == 2;
+}
+
+const ember_host_kernel ember_host_dwconv = {
+    .name = "dwconv",
+    .op = EMBER_OP_CONV,
+    .prepare = dw_prepare,
+    .run = dw_run,
+    .release = dw_release,
+    .out_layout = dw_out_layout,
+    .accepts_layout = dw_accepts_layout,
+    .set_layout = dw_set_layout,
+    .drops_input = dw_drops_input,
+};

@@ -1,0 +1,111 @@
+/* The depthwise conv (ops/host/dwconv.c) against the reference Conv: channel counts on and
+ * off the 16-float vector (tails in NHWC), maps from 1x1 up, with and without an
+ * interior, tall and wide (the 16/8/4/2/1-row tiles and the 4x2, 2x4, 1x8 tiles of the
+ * rows left), 3x3 filters at strides 1 and 2 (the tiles that reuse loads) and 5x5, 1x3,
+ * 3x1 (the plain tiles), asymmetric pads, batch 2, bias or none, Relu / Clip, 1 and 2
+ * threads, src and dst each in NCHW, NHWC, nChw16c or nChw8c (8 channels a pixel at
+ * stride 1: two pixels a vector); the shape rule; what it must decline. Tolerance:
+ * |y - ref| <= 1e-4 max|ref| + 1e-5 per element. EMBER_DWCONV=all lifts the shape rule. */
+#include "conv_host_check.h"
+
+extern const ember_host_kernel ember_host_dwconv;
+
+static uint32_t rng = 777u;
+
+typedef struct dcase {
+    int64_t N, C, H, W, KH, KW, stride, pads[4];
+    int bias;
+    const char *act;
+    int threads, lx, ly;
+} dcase;
+
+static void check(const dcase *k)
+{
+    conv_check cc = {.N = k->N, .C = k->C, .M = k->C, .H = k->H, .W = k->W, .KH = k->KH, .KW = k->KW,
+                     .stride = k->stride, .bias = k->bias, .act = k->act, .threads = k->threads, .lx = k->lx,
+                     .ly = k->ly, .group = k->C};
+    memcpy(cc.pads, k->pads, sizeof cc.pads);
+    conv_host_check(&ember_host_dwconv, &cc, &rng);
+}
+
+static void all_shapes(void) { cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0); }
+
+/* The layouts a channel count allows. */
+static int layout_ok(int64_t C, int l) { return l == LP || l == LH || (l == LB && C % 16 == 0) || (l == LB8 && C % 8 == 0); }
+
+Test(host_dwconv, shapes_vs_reference, .init = all_shapes)
+{
+    static const int64_t chans[] = {16, 64, 8, 24, 5, 40};
+    static const int64_t maps[][2] = {{25, 5}, {7, 7}, {40, 3}, {3, 40}, {1, 1}, {2, 9}, {19, 13}};
+    static const int64_t kern[][3] = {{3, 3, 1}, {3, 3, 2}, {5, 5, 1}, {1, 3, 1}, {3, 1, 2}};
+    int i = 0;
+    for (size_t a = 0; a < sizeof chans / sizeof chans[0]; a++)
+        for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++)
+            for (size_t f = 0; f < sizeof kern / sizeof kern[0]; f++, i++) {
+                int64_t C = chans[a], ph = kern[f][0] / 2, pw = kern[f][1] / 2;
+                int lx = (int)(i % 4), ly = (int)((i / 4) % 4);
+                if (!layout_ok(C, lx)) lx = LH;
+                if (!layout_ok(C, ly)) ly = LH;
+                dcase k = {.N = 1, .C = C, .H = maps[m][0], .W = maps[m][1], .KH = kern[f][0], .KW = kern[f][1],
+                           .stride = kern[f][2], .pads = {ph, pw, ph, pw}, .bias = i % 2,
+                           .act = i % 3 == 0 ? "Relu" : i % 3 == 1 ? "Clip" : NULL, .threads = 1 + i % 2,
+                           .lx = lx, .ly = ly};
+                if (k.H + 2 * ph < k.KH || k.W + 2 * pw < k.KW) continue;
+                check(&k);
+            }
+}
+
+/* Every pair of src / dst layouts on a map with an interior, at both strides: two pixels
+ * a vector where both sides hold 8 channels a pixel (nChw8c; NHWC with C = 8). */
+Test(host_dwconv, layouts_pairs_and_threads, .init = all_shapes)
+{
+    static const int64_t chans[] = {8, 16, 32};
+    for (size_t a = 0; a < 3; a++)
+        for (int lx = 0; lx < 4; lx++)
+            for (int ly = 0; ly < 4; ly++)
+                for (int64_t stride = 1; stride <= 2; stride++) {
+                    int64_t C = chans[a];
+                    if (!layout_ok(C, lx) || !layout_ok(C, ly)) continue;
+                    dcase k = {.N = 2, .C = C, .H = 21, .W = 11 + stride, .KH = 3, .KW = 3, .stride = stride,
+                               .pads = {1, 1, 1, 1}, .bias = 1, .act = "Relu", .threads = 1 + (lx + ly) % 2,
+                               .lx = lx, .ly = ly};
+                    check(&k);
+                }
+}
+
+/* Pads on one side only, or none, or wider than the filter's reach. */
+Test(host_dwconv, pads, .init = all_shapes)
+{
+    static const int64_t pads[][4] = {{0, 0, 0, 0}, {1, 0, 0, 1}, {0, 1, 1, 0}, {2, 2, 2, 2}, {1, 1, 0, 0}};
+    for (size_t p = 0; p < sizeof pads / sizeof pads[0]; p++)
+        for (int64_t stride = 1; stride <= 2; stride++) {
+            dcase k = {.N = 1, .C = 32, .H = 12, .W = 10, .KH = 3, .KW = 3, .stride = stride, .bias = 1,
+                       .act = "Clip", .threads = 2, .lx = LB, .ly = LH};
+            memcpy(k.pads, pads[p], sizeof k.pads);
+            check(&k);
+        }
+}
+
+static ember_status prepare_status(int64_t C, int64_t hw, int64_t kh, int64_t stride, int64_t dil, int64_t group,
+                                   const char *precision)
+{
+    return conv_host_prepare_status(&ember_host_dwconv, C, C, hw, kh, stride, dil, kh / 2, group, precision);
+}
+
+Test(host_dwconv, declines)
+{
+    ember_status ok = __builtin_cpu_supports("avx512f") ? EMBER_OK : EMBER_E_UNSUPPORTED;
+    cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, NULL), ok, "the shape rule takes 64 channels at 12x12");
+    cr_expect_eq(prepare_status(96, 112, 3, 2, 1, 96, NULL), EMBER_E_UNSUPPORTED, "a map past the caches");
+    cr_expect_eq(prepare_status(256, 3, 3, 1, 1, 256, NULL), EMBER_E_UNSUPPORTED, "256 channels on 3x3");
+    cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0);
+    cr_expect_eq(prepare_status(96, 112, 3, 2, 1, 96, NULL), ok);
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 1, NULL), EMBER_E_UNSUPPORTED, "a dense conv");
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 32, NULL), EMBER_E_UNSUPPORTED, "2 channels a group");
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 2, 64, NULL), EMBER_E_UNSUPPORTED, "dilation 2");
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, "bf16"), EMBER_E_UNSUPPORTED, "bf16");
+    cr_assert_eq(setenv("EMBER_DWCONV", "0", 1), 0);
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, NULL), EMBER_E_UNSUPPORTED, "EMBER_DWCONV=0");
+    cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
+}
