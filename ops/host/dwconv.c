@@ -423,12 +423,19 @@ static int dw_neighbours_chain(const ember_op_ctx *c)
     return from_conv;
 }
 
+/* One thread only. In programs run on 2 threads (vww_mobilenet025, 2-core VM) these
+ * layers ran slower than oneDNN's, whether split over both threads (24x24x32: 9.0 us)
+ * or on one (6.8 us; 3.9 us in a 1-thread program) against oneDNN's 6.1-6.6 us; the
+ * other core's OpenMP worker, spinning between oneDNN's steps, is the likely cost. Small
+ * models run on one thread whatever the count asked (engine/program_tune.c), so
+ * kws_dscnn keeps it at 2 threads too. */
+static int dw_threads_win(int threads) { return threads == 1; }
+
 static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
 {
     *state = NULL;
-    (void)threads; /* runs split over the run's own threads */
 #ifndef DW_AVX512
-    (void)c;
+    (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
     int enabled = dw_enabled(), sum;
@@ -441,7 +448,8 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.d[1] != 1 || p.w.k[0] * p.w.k[1] > DW_MAX_TAPS || p.w.k[1] > 16 || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
         return EMBER_E_UNSUPPORTED;
-    if (enabled != 2 && (!dw_shape_wins(&p) || !dw_neighbours_chain(c))) return EMBER_E_UNSUPPORTED;
+    if (enabled != 2 && (!dw_shape_wins(&p) || !dw_neighbours_chain(c) || !dw_threads_win(threads)))
+        return EMBER_E_UNSUPPORTED;
     int act;
     float aa, ab;
     if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
@@ -480,7 +488,7 @@ static ember_status dw_run(ember_op_ctx *c, void *state)
     if ((const void *)j.x == (void *)j.y) /* never planned so (no inplace_input) */
         return ember_op_fail(c, EMBER_E_INTERNAL, "depthwise conv: input and output share memory");
     int64_t macs = s->N * s->C * s->OH * s->OW * s->KH * s->KW;
-    ember_threadpool_run(c->pool, dw_share, &j, ember_threadpool_shares(c->pool, macs, 16384));
+    ember_threadpool_run(c->pool, dw_share, &j, ember_threadpool_shares(c->pool, macs, 65536));
     return EMBER_OK;
 }
 
