@@ -53,6 +53,8 @@ typedef struct blas_rnn {
     float *rbh;  /* GRU: [dirs, H] Rb of the h gate */
 } blas_rnn;
 
+/* Columns per panel of gemm_panels.h's packing (the input projection's W^T). */
+#define PROJ_PW 64
 /* Columns per R^T panel (batch-1 GEMV): four AVX-512 registers of sums. */
 #define RNN_PW 64
 #define RNN_PANELS(n) (((n) + RNN_PW - 1) / RNN_PW)
@@ -370,8 +372,14 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
     if (lstm_team_blocks(s, c)) ember_threadpool_wake(c->pool);
     /* Input projection, all steps and directions: rows (t, b) for layout 0, (b, t) for 1,
      * which is X's own row order either way. */
-    if (s->wp) { /* the bias loaded into the register tiles; 49 x 40 x 512 (lstm_kws): ~17 -> ~11 us */
-        ember_panels_gemm(x->data, In, s->wp, s->bias, xw, DGH, S * B, DGH, In);
+    if (s->wp) {
+        /* The bias loaded into the register tiles; 49 x 40 x 512 (lstm_kws): ~17 -> ~11
+         * us. One panel of W^T (gemm_panels.h: 64 columns, In rows) at a time over all
+         * rows, so it stays in L1 across the row tiles rather than streaming from L2 for
+         * each: 13.4 -> 12.7 us (the same product alone, best of 3000, on a later day). */
+        for (int64_t n0 = 0; n0 < DGH; n0 += PROJ_PW)
+            ember_panels_gemm(x->data, In, s->wp + n0 * In, s->bias + n0, xw + n0, DGH, S * B,
+                              DGH - n0 < PROJ_PW ? DGH - n0 : PROJ_PW, In);
     } else {
         for (int64_t row = 0; row < S * B; row++) memcpy(xw + row * DGH, s->bias, sizeof(float) * (size_t)DGH);
         single_thread();
