@@ -54,13 +54,9 @@ void ember_lstm_fused_pack(const float *r, int64_t dirs, int64_t H, float *out)
  * lstm_gates). */
 static inline __attribute__((always_inline)) void gates16(const float *restrict acc, int64_t u, float *restrict h_next, float *restrict c)
 {
-    for (int j = 0; j < EMBER_LSTM_UNITS; j++) {
-        float it = rnn_sigmoid(acc[j]), ot = rnn_sigmoid(acc[EMBER_LSTM_UNITS + j]);
-        float ft = rnn_sigmoid(acc[2 * EMBER_LSTM_UNITS + j]), ct = rnn_tanh(acc[3 * EMBER_LSTM_UNITS + j]);
-        float cn = ft * c[u + j] + it * ct;
-        c[u + j] = cn;
-        h_next[u + j] = ot * rnn_tanh(cn);
-    }
+    for (int j = 0; j < EMBER_LSTM_UNITS; j++)
+        h_next[u + j] = rnn_lstm_cell(acc[j], acc[EMBER_LSTM_UNITS + j], acc[2 * EMBER_LSTM_UNITS + j],
+                                      acc[3 * EMBER_LSTM_UNITS + j], &c[u + j]);
 }
 
 LSTM_CLONES static void step_portable(const float *restrict panels, int64_t H, int64_t u0, int64_t u1,
@@ -113,10 +109,7 @@ __attribute__((target("avx512f"))) static void step_avx512(const float *restrict
         __m512 a2 = _mm512_loadu_ps(g + 2 * H + u), a3 = _mm512_loadu_ps(g + 3 * H + u);
         if (odd) PANEL_ROWS(b, 0, 1)
         else PANEL_ROWS(b, H - 1, -1)
-        __m512 it = rnn_sigmoid16(a0), ot = rnn_sigmoid16(a1), ft = rnn_sigmoid16(a2), ct = rnn_tanh16(a3);
-        __m512 cn = _mm512_fmadd_ps(ft, _mm512_loadu_ps(c + u), _mm512_mul_ps(it, ct));
-        _mm512_storeu_ps(c + u, cn);
-        _mm512_storeu_ps(h_next + u, _mm512_mul_ps(ot, rnn_tanh16(cn)));
+        _mm512_storeu_ps(h_next + u, rnn_lstm_cell16(a0, a1, a2, a3, c + u));
     }
 }
 #endif

@@ -297,12 +297,7 @@ RNN_CLONES static void lstm_gates(int64_t H, int64_t j0, int64_t j1, const float
                                   float *restrict cc)
 {
     const float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
-    for (int64_t j = j0; j < j1; j++) {
-        float it = sigm(gi[j]), ft = sigm(gf[j]), ct = tanh_e(gc[j]);
-        float cn = ft * cc[j] + it * ct;
-        cc[j] = cn;
-        h[j] = sigm(go[j]) * tanh_e(cn);
-    }
+    for (int64_t j = j0; j < j1; j++) h[j] = rnn_lstm_cell(gi[j], go[j], gf[j], gc[j], &cc[j]);
 }
 
 /* Batch-1 LSTM over two or more threads. A step's R^T is read from L2 (lstm_kws: 256 KB,

