@@ -4,19 +4,22 @@
  * computed as soon as they are complete, while the next panel streams in. A step is
  * bound by reading R^T from L2 (lstm_kws: H = 128, 256 KB; one core streams it at ~47 B
  * a cycle, 1.55 us, where the multiply-adds alone would take 0.6 us). Measured on
- * lstm_kws's weights, one thread, a step (49 in a run):
+ * lstm_kws's weights and input projection, one thread, per step (the best of 400 runs of
+ * its 49 steps in a test program):
  *   - gates after the whole product: +0.6 us; fused with fast_math.h's sigmoid/tanh
  *     (~330 vector instructions a panel, no multiply-add contraction in ISO C): 2.13 us
  *     in all, the product alone 1.64;
  *   - rnn_gates.h's gates on the registers (~100 instructions a panel): 1.75;
  *   - and each step reading the panels in the reverse order of the previous one (the
- *     last 48 KB read are still in L1): 1.68 (the product alone so: 1.54).
- * Tried, no gain: rcp14 and a Newton step instead of the divisions (1.68); eight
- * accumulators (two rows at a time) instead of four (1.68); software prefetch of the
- * panels' next rows (product alone 1.64 -> 1.79-1.92: the prefetches take load slots);
- * the next steps' input projection interleaved into the panels (a 4-row block every
- * fourth step: 1.68 -> 2.09 a step, worse than the separate GEMM's 0.27); earlier,
- * fast_math.h's gates interleaved in pieces between chunks of the next panel (2%).
+ *     last 48 KB read are still in L1): 1.69 (the product alone so: 1.55);
+ *   - the cell in three divisions instead of five (rnn_lstm_cell16): 1.67.
+ * Tried, no gain: rcp14 and a Newton step instead of the divisions; eight accumulators
+ * (two rows at a time) instead of four; a panel's gates in four pieces between chunks of
+ * the next panel's rows (1.69 -> 1.68; earlier, with fast_math.h's gates, 2%); the row
+ * loop unrolled by 4 (1.69 -> 1.75); software prefetch of the panels' next rows (product
+ * alone 1.64 -> 1.79-1.92: the prefetches take load slots); the next steps' input
+ * projection interleaved into the panels (a 4-row block every fourth step: 1.68 -> 2.09
+ * a step, worse than the separate GEMM's 0.26).
  * The gate formulas are those of the unfused path (gemv_panels + lstm_gates in
  * openblas_rnn.c), the sums in k order or its reverse, fused multiply-adds on AVX-512. */
 #include "lstm_fused.h"
