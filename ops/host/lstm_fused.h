@@ -19,7 +19,8 @@ void ember_lstm_fused_pack(const float *r, int64_t dirs, int64_t H, float *out);
 /* One step of one direction for units [u0, u1) (multiples of EMBER_LSTM_UNITS): the
  * gates' pre-activations are g[q H + j] (the input projection and biases) plus
  * h_prev R^T, read from `panels` (this direction's, as packed above); writes those units
- * of h_next and c (in place). h_next must not alias h_prev. */
+ * of h_next and c (in place). h_next must not alias h_prev. `step` counts the steps
+ * done (0, 1, ...): it only picks the order the panels are read in, for the cache. */
 void ember_lstm_fused_step(const float *panels, int64_t H, int64_t u0, int64_t u1, const float *g,
-                           const float *h_prev, float *h_next, float *c);
+                           const float *h_prev, float *h_next, float *c, int64_t step);
 #endif

@@ -9,7 +9,7 @@
  *     cblas_sgemm of H_{t-1} x R^T
  *     accumulated onto that step's slice of the projection (GRU: into a separate buffer
  *     for the h gate, which the reset gate multiplies);
- *   - the gate nonlinearities in one vectorized loop (fast_math.h's sigmoid and tanh,
+ *   - the gate nonlinearities in one vectorized loop (rnn_gates.h's sigmoid and tanh,
  *     within a few ulp of the reference's libm forms).
  *
  * Declined (the reference kernel runs): anything but float32; W or R not constant;
@@ -29,10 +29,10 @@
 #include <string.h>
 
 #include "../host.h"
-#include "../kernels/fast_math.h"
 #include "../nn_common.h"
 #include "gemm_panels.h"
 #include "lstm_fused.h"
+#include "rnn_gates.h"
 
 /* Multiply-adds per op below which the reference kernel is as fast or faster. */
 #define OPENBLAS_MIN_MACS 512.0
@@ -53,6 +53,8 @@ typedef struct blas_rnn {
     float *rbh;  /* GRU: [dirs, H] Rb of the h gate */
 } blas_rnn;
 
+/* Columns per panel of gemm_panels.h's packing (the input projection's W^T). */
+#define PROJ_PW 64
 /* Columns per R^T panel (batch-1 GEMV): four AVX-512 registers of sums. */
 #define RNN_PW 64
 #define RNN_PANELS(n) (((n) + RNN_PW - 1) / RNN_PW)
@@ -232,11 +234,11 @@ static ember_status rnn_prepare(ember_op_ctx *c, int threads, void **state, int 
     return EMBER_OK;
 }
 
-/* Gate nonlinearities from ops/kernels/fast_math.h: branch-free, so each gate loop
- * below is one vectorized pass (glibc's expf/tanhf calls were most of lstm_kws's time);
- * within 4e-7 relative of the reference's libm forms. */
-static inline float sigm(float x) { return k_fsigmoid(x); }
-static inline float tanh_e(float x) { return k_ftanh(x); }
+/* Gate nonlinearities from rnn_gates.h (the fused LSTM step's, lstm_fused.c, in plain
+ * C): branch-free, so each gate loop below is one vectorized pass (glibc's expf/tanhf
+ * calls were most of lstm_kws's time); within 2e-7 relative of double-precision libm. */
+static inline float sigm(float x) { return rnn_sigmoid(x); }
+static inline float tanh_e(float x) { return rnn_tanh(x); }
 
 /* The per-step loops are small (lstm_kws: a 256 x 64 GEMV and 64 gate columns per
  * step), so they get one copy per vector width where the compiler can make them (the
@@ -295,12 +297,7 @@ RNN_CLONES static void lstm_gates(int64_t H, int64_t j0, int64_t j1, const float
                                   float *restrict cc)
 {
     const float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H;
-    for (int64_t j = j0; j < j1; j++) {
-        float it = sigm(gi[j]), ft = sigm(gf[j]), ct = tanh_e(gc[j]);
-        float cn = ft * cc[j] + it * ct;
-        cc[j] = cn;
-        h[j] = sigm(go[j]) * tanh_e(cn);
-    }
+    for (int64_t j = j0; j < j1; j++) h[j] = rnn_lstm_cell(gi[j], go[j], gf[j], gc[j], &cc[j]);
 }
 
 /* Batch-1 LSTM over two or more threads. A step's R^T is read from L2 (lstm_kws: 256 KB,
@@ -334,7 +331,7 @@ static void lstm_team_share(void *ctx, int ith, int nth)
         float *g0 = tm->xw + t * tm->ldg + tm->d * GH; /* batch 1: row t in either layout */
         const float *hp = tm->hb[st % 2];
         float *hn = tm->hb[(st + 1) % 2];
-        ember_lstm_fused_step(s->rf + tm->d * ember_lstm_fused_floats(1, H), H, j0, j1, g0, hp, hn, tm->cs);
+        ember_lstm_fused_step(s->rf + tm->d * ember_lstm_fused_floats(1, H), H, j0, j1, g0, hp, hn, tm->cs, st);
         if (tm->y) memcpy(tm->y + (t * D + tm->d) * H + j0, hn + j0, sizeof(float) * (size_t)(j1 - j0));
         atomic_fetch_add_explicit(&tm->done, 1, memory_order_release);
     }
@@ -370,8 +367,14 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
     if (lstm_team_blocks(s, c)) ember_threadpool_wake(c->pool);
     /* Input projection, all steps and directions: rows (t, b) for layout 0, (b, t) for 1,
      * which is X's own row order either way. */
-    if (s->wp) { /* the bias loaded into the register tiles; 49 x 40 x 512 (lstm_kws): ~17 -> ~11 us */
-        ember_panels_gemm(x->data, In, s->wp, s->bias, xw, DGH, S * B, DGH, In);
+    if (s->wp) {
+        /* The bias loaded into the register tiles; 49 x 40 x 512 (lstm_kws): ~17 -> ~11
+         * us. One panel of W^T (gemm_panels.h: 64 columns, In rows) at a time over all
+         * rows, so it stays in L1 across the row tiles rather than streaming from L2 for
+         * each: 13.4 -> 12.7 us (the same product alone, best of 3000, on a later day). */
+        for (int64_t n0 = 0; n0 < DGH; n0 += PROJ_PW)
+            ember_panels_gemm(x->data, In, s->wp + n0 * In, s->bias + n0, xw + n0, DGH, S * B,
+                              DGH - n0 < PROJ_PW ? DGH - n0 : PROJ_PW, In);
     } else {
         for (int64_t row = 0; row < S * B; row++) memcpy(xw + row * DGH, s->bias, sizeof(float) * (size_t)DGH);
         single_thread();
@@ -403,7 +406,7 @@ static ember_status rnn_run(ember_op_ctx *c, void *state)
             int64_t t = reverse ? S - 1 - st : st;
             float *g0 = xw + (s->layout ? t : t * B) * DGH + d * GH;
             if (s->rf) { /* h double-buffered: the step reads all of h_{t-1} while writing h_t */
-                ember_lstm_fused_step(s->rf + d * ember_lstm_fused_floats(1, H), H, 0, H, g0, hs, hr, cs);
+                ember_lstm_fused_step(s->rf + d * ember_lstm_fused_floats(1, H), H, 0, H, g0, hs, hr, cs, st);
                 memcpy(hs, hr, sizeof(float) * (size_t)H);
             } else if (s->kind == K_LSTM) {
                 rec_product(s, d, 0, GH, hs, 1.0f, g0, ldg);
