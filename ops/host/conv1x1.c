@@ -34,8 +34,9 @@
 #define C1_AVX512 1
 #endif
 
-#define NR 64            /* output channels per panel */
-#define MR 6             /* pixels per register tile */
+#define NR 64            /* output channels per panel, at most */
+#define MR 6             /* pixels per register tile with 64-channel panels */
+#define C1_ROWS_MAX 24   /* pixels per register tile with 16-channel panels */
 #define BLOCK_BYTES (512 * 1024) /* X rows per block: at most this many bytes of them */
 #define C1_BLOCK_MAX 384         /* and at most this many (their offsets are on the stack) */
 
@@ -50,9 +51,11 @@ typedef struct c1_io {
 
 typedef struct conv1x1 {
     int64_t N, C, M, H, W, OH, OW, sy, sx; /* sy, sx: strides */
-    int64_t pixels, panels;                /* N * OH * OW; M / NR rounded up */
-    float *w;                              /* [panels][C][NR] */
-    float *bias;                           /* [panels * NR], zeros when absent */
+    int64_t pixels, panels;                /* N * OH * OW; M / nr rounded up */
+    int64_t nr, mr;                        /* panel width: 64, or 16 / 32 for narrow M; tile rows */
+    int flat;                              /* runs c1_flat (set with the layouts) */
+    float *w;                              /* [panels][C][nr] */
+    float *bias;                           /* [panels * nr], zeros when absent */
     int64_t *koff;                         /* [C]: offset of channel k in the input layout */
     int sum, act;
     float lo, hi;                          /* the activation as a clamp (Relu: 0, +inf) */
@@ -126,43 +129,39 @@ __attribute__((target("avx512f"))) static inline void io_store(const c1_io *io, 
     _mm512_mask_i32scatter_ps(p, m, idx, v, 4);
 }
 
-/* R pixels (input offsets xo) x one panel: the sums over all C, then bias, residual,
- * clamp and store. `contig`: channel k of a pixel is at xo + k (NHWC input). */
-#define C1_TILE(R)                                                                                          \
-    __attribute__((target("avx512f"))) static void tile_##R(const conv1x1 *s, const float *x, const int64_t *xo, \
-                                                            const float *panel, const float *bias,           \
-                                                            const float *res, const int64_t *ro, float *y,    \
-                                                            const int64_t *yo, int64_t c0, int contig,        \
-                                                            const float *pf, int64_t pf_lines)                \
+/* R pixels (input offsets xo) x one panel of V vectors: the sums over all C, then bias,
+ * residual, clamp and store. `contig`: channel k of a pixel is at xo + k (NHWC input). */
+#define C1_TILE(R, V)                                                                                       \
+    __attribute__((target("avx512f"))) static void tile_##R##_##V(                                          \
+        const conv1x1 *s, const float *x, const int64_t *xo, const float *panel, const float *bias,        \
+        const float *res, const int64_t *ro, float *y, const int64_t *yo, int64_t c0, int contig,          \
+        const float *pf, int64_t pf_lines)                                                                  \
     {                                                                                                       \
-        __m512 acc[R][4];                                                                                   \
-        for (int v = 0; v < 4; v++) {                                                                       \
+        __m512 acc[R][V];                                                                                   \
+        for (int v = 0; v < V; v++) {                                                                       \
             __m512 b = _mm512_loadu_ps(bias + 16 * v);                                                      \
-            for (int i = 0; i < R; i++) acc[i][v] = b;                                                      \
+            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) acc[i][v] = b;                             \
         }                                                                                                   \
         const float *xp[R];                                                                                 \
         for (int i = 0; i < R; i++) xp[i] = x + xo[i];                                                      \
         const int64_t *ko = s->koff; /* contig: the loop is unswitched, k itself the offset */               \
-        for (int64_t k = 0; k < s->C; k++, panel += NR) {                                                  \
-            __m512 w0 = _mm512_load_ps(panel), w1 = _mm512_load_ps(panel + 16);                             \
-            __m512 w2 = _mm512_load_ps(panel + 32), w3 = _mm512_load_ps(panel + 48);                        \
+        for (int64_t k = 0; k < s->C; k++, panel += 16 * V) {                                              \
+            __m512 w[V];                                                                                    \
+            for (int v = 0; v < V; v++) w[v] = _mm512_load_ps(panel + 16 * v);                             \
             if (k < pf_lines) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);                     \
             int64_t o = contig ? k : ko[k];                                                                 \
-            for (int i = 0; i < R; i++) {                                                                   \
+            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                          \
                 __m512 a = _mm512_set1_ps(xp[i][o]);                                                        \
-                acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);                                              \
-                acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);                                              \
-                acc[i][2] = _mm512_fmadd_ps(a, w2, acc[i][2]);                                              \
-                acc[i][3] = _mm512_fmadd_ps(a, w3, acc[i][3]);                                              \
+                for (int v = 0; v < V; v++) acc[i][v] = _mm512_fmadd_ps(a, w[v], acc[i][v]);                \
             }                                                                                               \
         }                                                                                                   \
         for (int64_t k = s->C; k < pf_lines; k++) _mm_prefetch((const char *)(pf + 16 * k), _MM_HINT_T1);   \
         __m512 lo = _mm512_set1_ps(s->lo), hi = _mm512_set1_ps(s->hi);                                      \
-        for (int v = 0; v < 4; v++) {                                                                       \
+        for (int v = 0; v < V; v++) {                                                                       \
             int64_t c = c0 + 16 * v, left = s->M - c;                                                       \
             if (left <= 0) break;                                                                           \
             __mmask16 m = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);                              \
-            for (int i = 0; i < R; i++) {                                                                   \
+            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                          \
                 __m512 r = acc[i][v];                                                                       \
                 if (res) r = _mm512_add_ps(r, io_load(&s->res, res, ro[i], c, m));                           \
                 if (s->act) r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);                                     \
@@ -170,10 +169,45 @@ __attribute__((target("avx512f"))) static inline void io_store(const c1_io *io, 
             }                                                                                               \
         }                                                                                                   \
     }
-C1_TILE(6)
-C1_TILE(4)
-C1_TILE(2)
-C1_TILE(1)
+C1_TILE(6, 4)
+C1_TILE(4, 4)
+C1_TILE(2, 4)
+C1_TILE(1, 4)
+C1_TILE(12, 2)
+C1_TILE(8, 2)
+C1_TILE(4, 2)
+C1_TILE(2, 2)
+C1_TILE(1, 2)
+C1_TILE(24, 1)
+C1_TILE(16, 1)
+C1_TILE(8, 1)
+C1_TILE(4, 1)
+C1_TILE(2, 1)
+C1_TILE(1, 1)
+
+typedef void (*c1_tile_fn)(const conv1x1 *, const float *, const int64_t *, const float *, const float *,
+                           const float *, const int64_t *, float *, const int64_t *, int64_t, int, const float *,
+                           int64_t);
+
+/* The biggest tile of at most `left` rows for the panel width, and its rows. */
+static c1_tile_fn c1_tile_for(int64_t nr, int64_t left, int *rows)
+{
+    static const struct {
+        int64_t nr;
+        int rows;
+        c1_tile_fn fn;
+    } tiles[] = {{64, 6, tile_6_4},   {64, 4, tile_4_4},   {64, 2, tile_2_4},  {64, 1, tile_1_4},
+                 {32, 12, tile_12_2}, {32, 8, tile_8_2},   {32, 4, tile_4_2},  {32, 2, tile_2_2},
+                 {32, 1, tile_1_2},   {16, 24, tile_24_1}, {16, 16, tile_16_1}, {16, 8, tile_8_1},
+                 {16, 4, tile_4_1},   {16, 2, tile_2_1},   {16, 1, tile_1_1}};
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++)
+        if (tiles[i].nr == nr && tiles[i].rows <= left) {
+            *rows = tiles[i].rows;
+            return tiles[i].fn;
+        }
+    *rows = 1;
+    return tile_1_4;
+}
 
 typedef struct c1_job {
     const conv1x1 *s;
@@ -190,31 +224,96 @@ static void c1_block(const c1_job *j, int64_t r0, int64_t r1, int64_t p0, int64_
 {
     const conv1x1 *s = j->s;
     int contig = s->src.layout == L_NHWC;
-    int64_t xo[C1_BLOCK_MAX], yo[C1_BLOCK_MAX], ro[C1_BLOCK_MAX];
-    int64_t lines = s->C * NR / 16; /* cache lines of a panel */
+    int64_t xo[C1_BLOCK_MAX], yo[C1_BLOCK_MAX], ro[C1_BLOCK_MAX], nr = s->nr;
+    int64_t lines = s->C * nr / 16; /* cache lines of a panel */
     for (int64_t b0 = r0; b0 < r1; b0 += s->block_rows) {
         int64_t b1 = b0 + s->block_rows < r1 ? b0 + s->block_rows : r1;
         pixel_offsets(s, b0, b1, xo, yo, ro);
-        int64_t tiles = (b1 - b0 + MR - 1) / MR;
+        int64_t tiles = (b1 - b0 + s->mr - 1) / s->mr;
         for (int64_t p = p0; p < p1; p++) {
-            const float *panel = s->w + p * s->C * NR, *bias = s->bias + p * NR;
-            const float *next = p + 1 < p1 ? panel + s->C * NR : NULL;
+            const float *panel = s->w + p * s->C * nr, *bias = s->bias + p * nr;
+            const float *next = p + 1 < p1 ? panel + s->C * nr : NULL;
             int64_t t = 0;
             for (int64_t r = b0; r < b1; t++) {
-                int rows = b1 - r >= MR ? MR : b1 - r >= 4 ? 4 : b1 - r >= 2 ? 2 : 1;
+                int rows;
+                c1_tile_fn tile = c1_tile_for(nr, b1 - r, &rows);
                 int64_t l0 = next ? t * lines / tiles : 0, l1 = next ? (t + 1) * lines / tiles : 0;
                 const float *pf = next ? next + 16 * l0 : NULL;
                 const int64_t *xv = xo + (r - b0), *yv = yo + (r - b0), *rv = ro + (r - b0);
-                switch (rows) {
-                case MR: tile_6(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
-                case 4: tile_4(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
-                case 2: tile_2(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
-                default: tile_1(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * NR, contig, pf, l1 - l0); break;
-                }
+                tile(s, j->x, xv, panel, bias, j->res, rv, j->y, yv, p * nr, contig, pf, l1 - l0);
                 r += rows;
             }
         }
     }
+}
+
+/* Narrow convs on NHWC at stride 1 (C in {8, 16, 32}, M <= 32: vww_mobilenet025's first
+ * pointwise layers): the pixels are one flat [pixels][C] matrix, so a tile reads pixel
+ * i's channel k at a constant offset from one pointer, where the general tiles keep a
+ * pointer a pixel (24 of them spill) and compute every pixel's offsets. R pixels x V
+ * vectors, the sums over CC channels unrolled, then bias, residual, clamp, store. */
+#define C1_FLAT(R, V, CC)                                                                                   \
+    __attribute__((target("avx512f"))) static void flat_##R##_##V##_##CC(const conv1x1 *s, const float *x,  \
+                                                                         const float *res, float *y)       \
+    {                                                                                                       \
+        __m512 acc[R][V];                                                                                   \
+        for (int v = 0; v < V; v++) {                                                                       \
+            __m512 b = _mm512_loadu_ps(s->bias + 16 * v);                                                   \
+            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) acc[i][v] = b;                             \
+        }                                                                                                   \
+        _Pragma("GCC unroll 32") for (int k = 0; k < CC; k++) {                                             \
+            __m512 w[V];                                                                                    \
+            for (int v = 0; v < V; v++) w[v] = _mm512_load_ps(s->w + (k * V + v) * 16);                     \
+            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                          \
+                __m512 a = _mm512_set1_ps(x[i * CC + k]);                                                   \
+                for (int v = 0; v < V; v++) acc[i][v] = _mm512_fmadd_ps(a, w[v], acc[i][v]);                \
+            }                                                                                               \
+        }                                                                                                   \
+        __m512 lo = _mm512_set1_ps(s->lo), hi = _mm512_set1_ps(s->hi);                                      \
+        for (int v = 0; v < V; v++) {                                                                       \
+            int64_t left = s->M - 16 * v;                                                                   \
+            __mmask16 m = (__mmask16)(left >= 16 ? 0xffff : (1u << left) - 1);                              \
+            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                          \
+                __m512 r = acc[i][v];                                                                       \
+                if (res) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m, res + i * s->M + 16 * v));           \
+                if (s->act) r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);                                     \
+                _mm512_mask_storeu_ps(y + i * s->M + 16 * v, m, r);                                         \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+#define C1_FLATS(CC) C1_FLAT(24, 1, CC) C1_FLAT(1, 1, CC) C1_FLAT(12, 2, CC) C1_FLAT(1, 2, CC)
+C1_FLATS(8)
+C1_FLATS(16)
+C1_FLATS(32)
+
+typedef void (*c1_flat_fn)(const conv1x1 *, const float *, const float *, float *);
+
+/* The flat tiles for s (whole tile, one pixel), or 0 when s is not a flat conv. */
+static int c1_flat_tiles(const conv1x1 *s, c1_flat_fn *tile, c1_flat_fn *one, int *rows)
+{
+    if (s->sy != 1 || s->sx != 1 || s->src.layout != L_NHWC || s->dst.layout != L_NHWC || s->nr > 32 ||
+        (s->sum && s->res.layout != L_NHWC))
+        return 0;
+    int v2 = s->nr == 32;
+    *rows = v2 ? 12 : 24;
+    switch (s->C) {
+    case 8: *tile = v2 ? flat_12_2_8 : flat_24_1_8, *one = v2 ? flat_1_2_8 : flat_1_1_8; return 1;
+    case 16: *tile = v2 ? flat_12_2_16 : flat_24_1_16, *one = v2 ? flat_1_2_16 : flat_1_1_16; return 1;
+    case 32: *tile = v2 ? flat_12_2_32 : flat_24_1_32, *one = v2 ? flat_1_2_32 : flat_1_1_32; return 1;
+    default: return 0;
+    }
+}
+
+/* Pixels [r0, r1) of a flat conv. */
+static void c1_flat(const c1_job *j, int64_t r0, int64_t r1)
+{
+    const conv1x1 *s = j->s;
+    c1_flat_fn tile, one;
+    int rows;
+    c1_flat_tiles(s, &tile, &one, &rows);
+    int64_t p = r0;
+    for (; p + rows <= r1; p += rows) tile(s, j->x + p * s->C, j->res ? j->res + p * s->M : NULL, j->y + p * s->M);
+    for (; p < r1; p++) one(s, j->x + p * s->C, j->res ? j->res + p * s->M : NULL, j->y + p * s->M);
 }
 
 static void c1_share(void *ctx, int ith, int nth)
@@ -222,9 +321,14 @@ static void c1_share(void *ctx, int ith, int nth)
     const c1_job *j = ctx;
     const conv1x1 *s = j->s;
     int64_t r0 = 0, r1 = s->pixels, p0 = 0, p1 = s->panels;
+    if (s->flat) {
+        ember_host_share(s->pixels, s->mr, ith, nth, &r0, &r1);
+        if (r0 < r1) c1_flat(j, r0, r1);
+        return;
+    }
     if (nth > 1) {
         if (s->panels >= 2 * nth || s->panels % nth == 0) ember_host_share(s->panels, 1, ith, nth, &p0, &p1);
-        else ember_host_share(s->pixels, MR, ith, nth, &r0, &r1); /* whole tiles of rows */
+        else ember_host_share(s->pixels, s->mr, ith, nth, &r0, &r1); /* whole tiles of rows */
     }
     if (r0 < r1 && p0 < p1) c1_block(j, r0, r1, p0, p1);
 }
@@ -244,18 +348,23 @@ static int c1_enabled(void)
  * 2048, stride 2) 1915 vs 2022, layer3 downsample (512 -> 1024, stride 2) 1424 vs 1476.
  * Elsewhere oneDNN's brgemm kernels were as fast or faster: layer3 conv3 (256 -> 1024)
  * 1.00x, layer4 conv1 (2048 -> 512) 1.04x, layer1-2 1.06-1.17x, mobilenet_v2's and
- * shufflenet_v2's pointwise convs 1.07x and 1.14x, kws_dscnn's 64 -> 64 (nChw16c) 1.07x. */
-static int conv1x1_shape_wins(int64_t C, int64_t M, int64_t pixels)
+ * shufflenet_v2's pointwise convs 1.07x and 1.14x, kws_dscnn's 64 -> 64 (nChw16c) 1.07x.
+ * And narrow convs (C, M <= 32) on maps that stay in cache, in one-thread programs, on
+ * the flat tiles: vww_mobilenet025's 8 -> 16 at 48x48 8.8 -> ~4.5 us, 16 -> 32 at 24x24
+ * 7.3 -> ~4 us, 32 -> 32 at 24x24 8.8 -> ~6 us (the model 149 -> 139 us). At 2 threads
+ * the model got slower (146 -> 164 us: oneDNN's depthwise neighbours then reorder to
+ * their nChw8c), and mobilenet_v2's 32 -> 16 at 112x112 ~1% slower. */
+static int conv1x1_shape_wins(int64_t C, int64_t M, int64_t pixels, int threads)
 {
-    return C >= 512 && M >= 1024 && pixels <= 196 && pixels >= MR;
+    return (C >= 512 && M >= 1024 && pixels <= 196 && pixels >= MR) ||
+           (C <= 32 && M <= 32 && pixels <= 4096 && threads == 1);
 }
 
 static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
 {
     *state = NULL;
-    (void)threads; /* runs split over the run's own threads */
 #ifndef C1_AVX512
-    (void)c;
+    (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
     int enabled = c1_enabled();
@@ -270,7 +379,7 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.pb[1] || p.w.pe[0] || p.w.pe[1] || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.C * p.M > (1 << 26) || p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
         return EMBER_E_UNSUPPORTED;
-    if (enabled != 2 && !conv1x1_shape_wins(p.C, p.M, p.N * p.outsp)) return EMBER_E_UNSUPPORTED;
+    if (enabled != 2 && !conv1x1_shape_wins(p.C, p.M, p.N * p.outsp, threads)) return EMBER_E_UNSUPPORTED;
     int act;
     float aa, ab;
     if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
@@ -283,7 +392,8 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
     if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
     s->N = p.N, s->C = p.C, s->M = p.M, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
     s->sy = p.w.s[0], s->sx = p.w.s[1];
-    s->pixels = s->N * s->OH * s->OW, s->panels = (s->M + NR - 1) / NR;
+    s->nr = s->M <= 16 ? 16 : s->M <= 32 ? 32 : NR, s->mr = s->nr == 16 ? 24 : s->nr == 32 ? 12 : MR;
+    s->pixels = s->N * s->OH * s->OW, s->panels = (s->M + s->nr - 1) / s->nr;
     s->sum = sum;
     s->act = act != K_ACT_NONE;
     s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
@@ -291,19 +401,22 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
     const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
     s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
     int64_t rows = BLOCK_BYTES / (s->C * (int64_t)sizeof(float));
-    rows = (rows + MR - 1) / MR * MR;
-    s->block_rows = rows < MR ? MR : rows > C1_BLOCK_MAX ? C1_BLOCK_MAX : rows;
+    rows = (rows + s->mr - 1) / s->mr * s->mr;
+    s->block_rows = rows < s->mr ? s->mr : rows > C1_BLOCK_MAX ? C1_BLOCK_MAX : rows;
     io_set(&s->src, L_PLAIN, s->C, s->H * s->W);
     io_set(&s->dst, L_PLAIN, s->M, s->OH * s->OW);
     io_set(&s->res, L_PLAIN, s->M, s->OH * s->OW);
-    s->w = aligned_alloc(64, ember_panels_size(s->C, s->M) * sizeof(float));
-    s->bias = calloc((size_t)(s->panels * NR), sizeof(float));
+    s->w = aligned_alloc(64, (size_t)(s->panels * s->C * s->nr) * sizeof(float));
+    s->bias = calloc((size_t)(s->panels * s->nr), sizeof(float));
     s->koff = malloc((size_t)s->C * sizeof *s->koff);
     if (!s->w || !s->bias || !s->koff) {
         c1_release(s);
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for packed 1x1 conv weights");
     }
-    ember_panels_pack(w->data, s->C, 1, s->C, s->M, 1.0f, s->w); /* W [M, C]: B = W^T */
+    if (s->nr == NR) ember_panels_pack(w->data, s->C, 1, s->C, s->M, 1.0f, s->w); /* W [M, C]: B = W^T */
+    else /* one narrow panel [C][nr], zero padded */
+        for (int64_t k = 0; k < s->C; k++)
+            for (int64_t m = 0; m < s->nr; m++) s->w[k * s->nr + m] = m < s->M ? ((const float *)w->data)[m * s->C + k] : 0.0f;
     if (b) memcpy(s->bias, b->data, (size_t)s->M * sizeof(float));
     for (int64_t k = 0; k < s->C; k++) s->koff[k] = (k / 16) * s->src.scb + (k % 16) * s->src.sc;
     *state = s;
@@ -342,10 +455,17 @@ static int c1_out_layout(void *state, int out_idx)
     return layout_code(l == L_BLOCKED && s->M % 16 ? L_NHWC : l);
 }
 
+/* A layout of `channels` channels as one of ours: nChw8c with 8 channels has NHWC's bytes
+ * (a dwconv.c or oneDNN neighbour with 8 channels writes it). */
+static int layout_of_channels(int code, int64_t channels)
+{
+    return code == dnnl_nChw8c && channels == 8 ? L_NHWC : layout_of(code);
+}
+
 static int c1_accepts_layout(void *state, int in_idx, int layout)
 {
     const conv1x1 *s = state;
-    int l = layout_of(layout);
+    int l = layout_of_channels(layout, in_idx == 0 ? s->C : s->M);
     if (l == L_BLOCKED && (in_idx == 0 ? s->C : s->M) % 16 != 0) return 0;
     return (in_idx == 0 || (in_idx == 3 && s->sum)) && l > 0;
 }
@@ -354,7 +474,7 @@ static ember_status c1_set_layout(void *state, int is_output, int idx, int layou
 {
     conv1x1 *s = state;
     (void)scratch_bytes;
-    int l = layout_of(layout);
+    int l = layout_of_channels(layout, is_output || idx == 3 ? s->M : s->C);
     if (l <= 0 || (is_output ? idx != 0 || (l == L_BLOCKED && s->M % 16) : !c1_accepts_layout(s, idx, layout)))
         return ember_error(EMBER_E_INTERNAL, "1x1 conv: layout %d was not offered", layout);
     if (is_output) {
@@ -365,6 +485,11 @@ static ember_status c1_set_layout(void *state, int is_output, int idx, int layou
     } else {
         io_set(&s->res, l, s->M, s->OH * s->OW);
     }
+#ifdef C1_AVX512
+    c1_flat_fn tile, one;
+    int rows;
+    s->flat = c1_flat_tiles(s, &tile, &one, &rows);
+#endif
     return EMBER_OK;
 }
 

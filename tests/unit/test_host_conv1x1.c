@@ -77,6 +77,33 @@ Test(host_conv1x1, layouts_and_inplace, .init = all_shapes)
     }
 }
 
+/* Narrow outputs (M <= 32: 16- and 32-channel panels, 24- and 12-pixel tiles) through the
+ * general tiles (NCHW, nChw16c, stride 2, C off 8/16/32) and the flat tiles (NHWC both
+ * sides at stride 1 with C in {8, 16, 32}; nChw8c with 8 channels read as NHWC), with
+ * pixel counts off the tiles, a residual, 1 and 2 threads. */
+Test(host_conv1x1, narrow_panels_and_flat, .init = all_shapes)
+{
+    static const int64_t cm[][2] = {{8, 16}, {16, 32}, {32, 32}, {32, 24}, {8, 5}, {12, 20}, {16, 16}};
+    static const int64_t maps[][2] = {{48, 48}, {7, 5}, {1, 1}, {5, 7}};
+    int i = 0;
+    for (size_t a = 0; a < sizeof cm / sizeof cm[0]; a++)
+        for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++)
+            for (int64_t stride = 1; stride <= 2; stride++, i++) {
+                int blocked_ok = cm[a][0] % 16 == 0 && cm[a][1] % 16 == 0;
+                int lx = i % 3 == 0 ? LP : blocked_ok && i % 3 == 1 ? LB : LH;
+                int ly = i % 4 == 0 ? LP : LH;
+                ccase k = {.N = 1 + i % 2, .C = cm[a][0], .M = cm[a][1], .H = maps[m][0], .W = maps[m][1],
+                           .stride = stride, .bias = i % 2, .act = i % 3 ? "Relu" : "Clip", .sum = i % 5 == 1,
+                           .threads = 1 + i % 2, .lx = lx, .lr = LH, .ly = ly};
+                check(&k);
+                k.lx = LH, k.ly = LH, k.stride = 1; /* the flat tiles where C allows */
+                check(&k);
+            }
+    ccase k = {.N = 1, .C = 8, .M = 16, .H = 9, .W = 11, .stride = 1, .bias = 1, .act = "Relu", .threads = 1,
+               .lx = LB8, .lr = LH, .ly = LH};
+    check(&k);
+}
+
 /* prepare's answer for a C -> M conv on a 14x14 map (kernel kh, stride, pads, groups). */
 static ember_status prepare_status(int64_t C, int64_t M, int64_t hw, int64_t kh, int64_t pad, int64_t group,
                                    const char *precision)
@@ -90,6 +117,7 @@ Test(host_conv1x1, declines)
     cr_assert_eq(unsetenv("EMBER_CONV1X1"), 0);
     cr_expect_eq(prepare_status(512, 1024, 14, 1, 0, 1, NULL), ok, "the shape rule takes layer3's downsample");
     cr_expect_eq(prepare_status(64, 256, 14, 1, 0, 1, NULL), EMBER_E_UNSUPPORTED, "the shape rule: oneDNN's");
+    cr_expect_eq(prepare_status(16, 32, 14, 1, 0, 1, NULL), ok, "the shape rule takes narrow convs");
     cr_assert_eq(setenv("EMBER_CONV1X1", "all", 1), 0);
     cr_expect_eq(prepare_status(64, 256, 14, 1, 0, 1, NULL), ok);
     cr_expect_eq(prepare_status(64, 64, 14, 3, 1, 1, NULL), EMBER_E_UNSUPPORTED, "3x3");
