@@ -446,9 +446,8 @@ static ember_status c1_run(ember_op_ctx *c, void *state)
 static int c1_out_layout(void *state, int out_idx)
 {
     const conv1x1 *s = state;
-    if (out_idx != 0) return 0;
-    int l = s->dst.layout != L_PLAIN ? s->dst.layout
-            : s->blocks_wanted       ? L_BLOCKED
+    if (out_idx != 0 || s->dst.layout != L_PLAIN) return 0; /* set already: nothing left to drop (as onednn_conv) */
+    int l = s->blocks_wanted           ? L_BLOCKED
             : s->src.layout != L_PLAIN ? s->src.layout
             : s->res.layout != L_PLAIN ? s->res.layout
                                        : L_NHWC;

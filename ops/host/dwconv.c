@@ -503,8 +503,8 @@ static int dw_layout_ok(const dwconv *s, int layout)
 static int dw_out_layout(void *state, int out_idx)
 {
     const dwconv *s = state;
-    if (out_idx != 0) return 0;
-    return s->dst.layout ? s->dst.layout : s->src.layout ? s->src.layout : dnnl_nhwc;
+    if (out_idx != 0 || s->dst.layout) return 0; /* set already: nothing left to drop (as onednn_conv) */
+    return s->src.layout ? s->src.layout : dnnl_nhwc;
 }
 
 static int dw_accepts_layout(void *state, int in_idx, int layout)
