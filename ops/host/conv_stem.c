@@ -1,0 +1,508 @@
+/* Direct convolution for a network's first layer ("stem"): float32, 1-4 input channels
+ * read in the model input's own NCHW layout, up to 64 output channels, any kernel size,
+ * dilation and pads, vertical stride any, horizontal stride 1 or 2, one group, bias,
+ * Relu / Clip; with AVX-512 (declines elsewhere, in bf16, and with EMBER_CONV_STEM=0).
+ *
+ * Pixels lie along the vector, not channels (with 8 output channels a channel vector is
+ * half empty: /work/notes/tried/conv_first.c lost to oneDNN so). A tile is 16 consecutive
+ * output pixels of R rows x G output channels (G = 16, R = 1, or G = 8, R = 2: 16
+ * accumulators); each tap (c, ky, kx) is R loads of 16 input values and G R FMAs with
+ * the tap's weights broadcast. So that a tap is one plain load whatever the pads and
+ * stride, a band of output rows first copies the input rows it reads into scratch, zero
+ * padded, and with stride 2 split into even and odd columns (each "phase" row then holds
+ * the inputs of consecutive output pixels for one kx parity). The accumulators are
+ * transposed into the layout the next layer reads (NHWC, nChw16c, nChw8c with 8
+ * channels) or stored as they are (NCHW). Channels past 16 take more passes over the
+ * band (groups of 16, then 8).
+ *
+ * Why: see stem_shape_wins for where it is used and the measurements. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernels/activation.h"
+#include "../nn_common.h"
+#include "onednn.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ST_AVX512 1
+#endif
+
+#define MAX_C 4
+#define MAX_M 64
+#define MAX_GROUPS (MAX_M / 8)
+#define MAX_SPAN 64          /* (K - 1) * dilation + 1 on each axis, at most */
+#define BAND_FLOATS 6144     /* padded input rows per band: 24 KB, with the weights in L1 */
+#define SHARE_MACS 65536     /* multiply-adds per thread, at least */
+
+enum { L_PLAIN, L_NHWC, L_B16, L_B8 }; /* output layout: NCHW, NHWC, nChw16c, nChw8c (M == 8) */
+
+typedef struct stem_group {
+    int64_t m0; /* first output channel */
+    int G, mg;  /* lanes computed (8 or 16; weights zero past mg), channels stored */
+} stem_group;
+
+typedef struct conv_stem {
+    int64_t N, C, M, H, W, OH, OW, KH, KW, sy, sx, dy, dx, pt, pl;
+    int64_t taps;                 /* C KH KW */
+    int64_t Lq, RS, CS;           /* floats of a phase row, of a padded input row (sx phases), of a channel's band */
+    int64_t chunks;               /* vectors of 16 sx input columns in a row */
+    int64_t lead[2], data_at[2];  /* per phase row: where its index 0 is, and the first input column */
+    int64_t band_rows, band_floats;
+    int64_t *off;                 /* [taps]: where tap t reads in a band, from its output row's start */
+    int ngroups;
+    stem_group g[MAX_GROUPS];
+    float *w;                     /* [ngroups][taps][16]: group g's tap t at w + (g taps + t) 16, G wide */
+    float *bias;                  /* [ngroups][16] */
+    int act;                      /* clamp to [lo, hi] */
+    float lo, hi;
+    int layout, blocks_wanted, threads;
+    int64_t spx, srow, sch;       /* output strides of a pixel, a row, a channel (floats) */
+} conv_stem;
+
+static void st_release(void *p)
+{
+    conv_stem *s = p;
+    if (!s) return;
+    free(s->off);
+    free(s->w);
+    free(s->bias);
+    free(s);
+}
+
+static int layout_code(int l)
+{
+    return l == L_NHWC ? dnnl_nhwc : l == L_B16 ? dnnl_nChw16c : l == L_B8 ? dnnl_nChw8c : 0;
+}
+
+static void st_set_out(conv_stem *s, int layout)
+{
+    s->layout = layout;
+    s->spx = layout == L_PLAIN ? 1 : layout == L_B16 ? 16 : s->M; /* nChw8c: only with M == 8, as NHWC */
+    s->srow = s->OW * s->spx;
+    s->sch = layout == L_PLAIN ? s->OH * s->OW : 1;
+}
+
+/* Output channel m of pixel (oy, ox) of image n (m a group's first channel). */
+static float *out_at(const conv_stem *s, float *y, int64_t n, int64_t m, int64_t oy, int64_t ox)
+{
+    if (s->layout == L_PLAIN) return y + ((n * s->M + m) * s->OH + oy) * s->OW + ox;
+    if (s->layout == L_B16) return y + (((n * (s->M / 16) + m / 16) * s->OH + oy) * s->OW + ox) * 16 + m % 16;
+    return y + ((n * s->OH + oy) * s->OW + ox) * s->M + m;
+}
+
+#ifdef ST_AVX512
+#define ST_TARGET __attribute__((target("avx512f")))
+#define ST_INLINE __attribute__((always_inline, target("avx512f"))) static inline
+
+/* d[0, n) = 0, n a multiple of 16 (an aligned span of the band). */
+ST_INLINE void zero_span(float *d, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += 16) _mm512_store_ps(d + i, _mm512_setzero_ps());
+}
+
+/* The padded input rows that output rows [oy0, oy1) of one image read, each channel's
+ * rows from band + c CS, one per RS floats, each split into sx phase rows of Lq floats:
+ * phase r holds padded columns r, r + sx, r + 2 sx, ... (zeros where they are pads)
+ * from lead[r] on, up to the last one a tile reads. The input row is read in whole
+ * vectors from its start (the last one masked) and each vector's columns are stored
+ * where they go, at 64-byte aligned addresses (lead[r] makes the first input column
+ * land on one): masked or line-crossing stores made this copy twice as slow. */
+static ST_TARGET void build_band(const conv_stem *s, const float *ximg, int64_t oy0, int64_t oy1, float *band)
+{
+    int64_t pr0 = oy0 * s->sy, rows = (oy1 - 1 - oy0) * s->sy + (s->KH - 1) * s->dy + 1;
+    int64_t W = s->W, Lq = s->Lq, span = 16 * s->sx, chunks = s->chunks;
+    int64_t rem = W - (chunks - 1) * span; /* in (0, span] */
+    __mmask16 ma = (__mmask16)(rem >= 16 ? 0xffff : (1u << rem) - 1);
+    __mmask16 mb = (__mmask16)(rem >= 32 ? 0xffff : rem > 16 ? (1u << (rem - 16)) - 1 : 0);
+    /* stride 2: input column j = 2 q + e goes to phase (e + pl) % 2 (evens to pe) */
+    int64_t pe = s->pl % 2, po = 1 - pe;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    for (int64_t c = 0; c < s->C; c++)
+        for (int64_t i = 0; i < rows; i++) {
+            int64_t iy = pr0 + i - s->pt;
+            float *d = band + c * s->CS + i * s->RS;
+            if (iy < 0 || iy >= s->H) {
+                zero_span(d, s->RS);
+                continue;
+            }
+            const float *row = ximg + (c * s->H + iy) * W;
+            if (s->sx == 1) {
+                int64_t ds = s->data_at[0];
+                zero_span(d, ds);
+                for (int64_t q = 0; q < chunks - 1; q++) _mm512_store_ps(d + ds + 16 * q, _mm512_loadu_ps(row + 16 * q));
+                _mm512_store_ps(d + ds + 16 * (chunks - 1), _mm512_maskz_loadu_ps(ma, row + 16 * (chunks - 1)));
+                zero_span(d + ds + 16 * chunks, Lq - ds - 16 * chunks);
+                continue;
+            }
+            float *de = d + pe * Lq, *dd = d + po * Lq;
+            int64_t se = s->data_at[pe], so = s->data_at[po];
+            zero_span(de, se);
+            zero_span(dd, so);
+            for (int64_t q = 0; q < chunks; q++) {
+                __m512 a, b;
+                if (q < chunks - 1) {
+                    a = _mm512_loadu_ps(row + 32 * q), b = _mm512_loadu_ps(row + 32 * q + 16);
+                } else {
+                    a = _mm512_maskz_loadu_ps(ma, row + 32 * q);
+                    b = mb ? _mm512_maskz_loadu_ps(mb, row + 32 * q + 16) : _mm512_setzero_ps();
+                }
+                _mm512_store_ps(de + se + 16 * q, _mm512_permutex2var_ps(a, even, b));
+                _mm512_store_ps(dd + so + 16 * q, _mm512_permutex2var_ps(a, odd, b));
+            }
+            zero_span(de + se + 16 * chunks, Lq - se - 16 * chunks);
+            zero_span(dd + so + 16 * chunks, Lq - so - 16 * chunks);
+        }
+}
+
+/* 16 pixels x 16 channels (a[m], pixels along) to pixel vectors at dst + p spx, p < np:
+ * 4 rounds of 16 two-source shuffles. */
+ST_INLINE void store_t16(const __m512 *a, float *dst, int np, int64_t spx)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
+    }
+    /* u[4q + j], lane L: pixel 4L + j, channels 4q .. 4q + 3 */
+    for (int q = 0; q < 4; q++) {
+        u[4 * q + 0] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+        u[4 * q + 1] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+        u[4 * q + 2] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+        u[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 w0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), w1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+        __m512 w2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88);
+        __m512 w3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+        __m512 p[4] = {_mm512_shuffle_f32x4(w0, w2, 0x88), _mm512_shuffle_f32x4(w1, w3, 0x88),
+                       _mm512_shuffle_f32x4(w0, w2, 0xDD), _mm512_shuffle_f32x4(w1, w3, 0xDD)};
+        for (int l = 0; l < 4; l++)
+            if (4 * l + j < np) _mm512_storeu_ps(dst + (4 * l + j) * spx, p[l]);
+    }
+}
+
+ST_INLINE void store_half(float *d, __m512 v, int hi)
+{
+    _mm256_storeu_ps(d, hi ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v));
+}
+
+/* 16 pixels x 8 channels: 3 rounds of 8 shuffles, then a 256-bit store per pixel. */
+ST_INLINE void store_t8(const __m512 *a, float *dst, int np, int64_t spx)
+{
+    __m512 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
+    }
+    for (int q = 0; q < 2; q++) {
+        u[4 * q + 0] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0x44);
+        u[4 * q + 1] = _mm512_shuffle_ps(t[4 * q], t[4 * q + 2], 0xEE);
+        u[4 * q + 2] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0x44);
+        u[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], 0xEE);
+    }
+    const __m512i i01 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i i23 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (int j = 0; j < 4; j++) {
+        __m512 p01 = _mm512_permutex2var_ps(u[j], i01, u[4 + j]); /* pixels j, 4 + j */
+        __m512 p23 = _mm512_permutex2var_ps(u[j], i23, u[4 + j]); /* pixels 8 + j, 12 + j */
+        if (j < np) store_half(dst + j * spx, p01, 0);
+        if (4 + j < np) store_half(dst + (4 + j) * spx, p01, 1);
+        if (8 + j < np) store_half(dst + (8 + j) * spx, p23, 0);
+        if (12 + j < np) store_half(dst + (12 + j) * spx, p23, 1);
+    }
+}
+
+/* One row of a tile: np pixels x mg channels from a[m] (pixels along the vector). */
+ST_INLINE void store_row(const conv_stem *s, const __m512 *a, float *dst, int np, int G, int mg)
+{
+    if (s->sch != 1) { /* NCHW: a channel's pixels are consecutive */
+        __mmask16 k = (__mmask16)((1u << np) - 1);
+        for (int m = 0; m < mg; m++) _mm512_mask_storeu_ps(dst + m * s->sch, k, a[m]);
+    } else if (mg == G && G == 16) {
+        store_t16(a, dst, np, s->spx);
+    } else if (mg == G) {
+        store_t8(a, dst, np, s->spx);
+    } else { /* a partial group (M not a multiple of 8): not a shape the zoo has */
+        float tmp[16][16];
+        for (int m = 0; m < mg; m++) _mm512_storeu_ps(tmp[m], a[m]);
+        for (int p = 0; p < np; p++)
+            for (int m = 0; m < mg; m++) dst[p * s->spx + m] = tmp[m][p];
+    }
+}
+
+/* The tile: src is the band at the tile's first output row and pixel, w the group's
+ * weights ([taps][G]), dst the output at (first row, first pixel, group's channel). */
+ST_INLINE void stem_tile(const conv_stem *s, const float *src, const float *w, const float *bias, float *dst, int np,
+                         int mg, const int G, const int R)
+{
+    __m512 acc[2][16];
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 16
+        for (int m = 0; m < G; m++) acc[r][m] = _mm512_set1_ps(bias[m]);
+    const int64_t *off = s->off, rstep = s->sy * s->RS;
+    for (int64_t t = 0; t < s->taps; t++, w += G) {
+        const float *p = src + off[t];
+        __m512 v[2];
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++) v[r] = _mm512_loadu_ps(p + r * rstep);
+#pragma GCC unroll 16
+        for (int m = 0; m < G; m++) {
+            __m512 b = _mm512_set1_ps(w[m]);
+#pragma GCC unroll 2
+            for (int r = 0; r < R; r++) acc[r][m] = _mm512_fmadd_ps(v[r], b, acc[r][m]);
+        }
+    }
+    if (s->act) {
+        __m512 lo = _mm512_set1_ps(s->lo), hi = _mm512_set1_ps(s->hi);
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 16
+            for (int m = 0; m < G; m++) acc[r][m] = _mm512_min_ps(_mm512_max_ps(acc[r][m], lo), hi);
+    }
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++) store_row(s, acc[r], dst + r * s->srow, np, G, mg);
+}
+
+typedef void (*stem_tile_fn)(const conv_stem *, const float *, const float *, const float *, float *, int, int);
+#define ST_TILE(G, R)                                                                                      \
+    static ST_TARGET void tile_##G##_##R(const conv_stem *s, const float *src, const float *w, const float *b, \
+                                         float *dst, int np, int mg)                                       \
+    {                                                                                                      \
+        stem_tile(s, src, w, b, dst, np, mg, G, R);                                                        \
+    }
+ST_TILE(16, 1)
+ST_TILE(8, 2)
+ST_TILE(8, 1)
+
+typedef struct stem_job {
+    const conv_stem *s;
+    const float *x;
+    float *y, *scratch;
+    int shares;
+} stem_job;
+
+/* Output rows [r0, r1) of the batch (image n row oy is row n OH + oy), band by band. */
+static void stem_rows(const stem_job *j, int64_t r0, int64_t r1, float *band)
+{
+    const conv_stem *s = j->s;
+    for (int64_t r = r0; r < r1;) {
+        int64_t n = r / s->OH, oy0 = r % s->OH, oy1 = oy0 + s->band_rows;
+        if (oy1 > s->OH) oy1 = s->OH;
+        if (oy1 - oy0 > r1 - r) oy1 = oy0 + (r1 - r);
+        build_band(s, j->x + n * s->C * s->H * s->W, oy0, oy1, band);
+        for (int gi = 0; gi < s->ngroups; gi++) {
+            const stem_group *g = &s->g[gi];
+            const float *w = s->w + gi * s->taps * 16, *b = s->bias + gi * 16;
+            for (int64_t oy = oy0; oy < oy1;) {
+                int R = g->G == 8 && oy1 - oy >= 2 ? 2 : 1;
+                stem_tile_fn fn = g->G == 16 ? tile_16_1 : R == 2 ? tile_8_2 : tile_8_1;
+                const float *src = band + (oy - oy0) * s->sy * s->RS;
+                for (int64_t ox = 0; ox < s->OW; ox += 16) {
+                    int np = s->OW - ox < 16 ? (int)(s->OW - ox) : 16;
+                    fn(s, src + ox, w, b, out_at(s, j->y, n, g->m0, oy, ox), np, g->mg);
+                }
+                oy += R;
+            }
+        }
+        r += oy1 - oy0;
+    }
+}
+
+/* Thread ith of nth (fewer than the shares if the team came out smaller): shares ith,
+ * ith + nth, ..., in scratch slot ith. */
+static void stem_share(void *ctx, int ith, int nth)
+{
+    const stem_job *j = ctx;
+    const conv_stem *s = j->s;
+    float *band = (float *)(((uintptr_t)j->scratch + 63) & ~(uintptr_t)63) + (size_t)ith * (size_t)s->band_floats;
+    for (int sh = ith; sh < j->shares; sh += nth) {
+        int64_t r0, r1;
+        ember_host_share(s->N * s->OH, 2, sh, j->shares, &r0, &r1); /* whole pairs: R = 2 tiles */
+        if (r0 < r1) stem_rows(j, r0, r1, band);
+    }
+}
+#endif
+
+/* EMBER_CONV_STEM=0: never (for measurements); =all: every shape it can compute (tests). */
+static int st_enabled(void)
+{
+    const char *v = getenv("EMBER_CONV_STEM");
+    if (v && strcmp(v, "0") == 0) return 0;
+    return v && strcmp(v, "all") == 0 ? 2 : 1;
+}
+
+/* Where it beats oneDNN inside a model: TODO measurements. */
+static int stem_shape_wins(int64_t C, int64_t M)
+{
+    return C <= 4 && (M == 8 || M == 16);
+}
+
+static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
+{
+    *state = NULL;
+#ifndef ST_AVX512
+    (void)c, (void)threads;
+    return EMBER_E_UNSUPPORTED;
+#else
+    int enabled = st_enabled();
+    if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
+    int sum;
+    if (!onednn_conv_f32_operands(c, &sum) || sum || (b && !b->data)) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *y = c->out[0];
+    nn_conv_plan p;
+    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
+    if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.G != 1 || p.C < 1 || p.C > MAX_C || p.M < 1 || p.M > MAX_M ||
+        p.w.s[1] < 1 || p.w.s[1] > 2 || p.w.s[0] < 1 || (p.w.k[0] - 1) * p.w.d[0] + 1 > MAX_SPAN ||
+        (p.w.k[1] - 1) * p.w.d[1] + 1 > MAX_SPAN || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
+        p.N * p.C * p.in[0] * p.in[1] > (1ll << 31) || p.N * p.M * p.outsp > (1ll << 31))
+        return EMBER_E_UNSUPPORTED;
+    if (enabled != 2 && !stem_shape_wins(p.C, p.M)) return EMBER_E_UNSUPPORTED;
+    int act;
+    float aa, ab;
+    if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
+        ember_error_clear();
+        return EMBER_E_UNSUPPORTED;
+    }
+    if (act != K_ACT_NONE && act != K_ACT_RELU && act != K_ACT_CLIP) return EMBER_E_UNSUPPORTED;
+
+    conv_stem *s = calloc(1, sizeof *s);
+    if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
+    s->N = p.N, s->C = p.C, s->M = p.M, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
+    s->KH = p.w.k[0], s->KW = p.w.k[1], s->sy = p.w.s[0], s->sx = p.w.s[1], s->dy = p.w.d[0], s->dx = p.w.d[1];
+    s->pt = p.w.pb[0], s->pl = p.w.pb[1];
+    s->taps = s->C * s->KH * s->KW;
+    s->act = act != K_ACT_NONE;
+    s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
+    s->hi = act == K_ACT_CLIP ? ab : INFINITY;
+    const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
+    s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
+    st_set_out(s, L_PLAIN);
+    /* A phase row covers every block of 16 output pixels (the last one's loads run past
+     * OW into zeros) shifted by the widest tap. */
+    int64_t owr = (s->OW + 15) / 16 * 16, reach = (s->KW - 1) * s->dx / s->sx, need = owr + reach;
+    s->chunks = (s->W + 16 * s->sx - 1) / (16 * s->sx);
+    for (int r = 0; r < s->sx; r++) {
+        /* phase r's first input column lands at padded index o (pads before it), stored
+         * at data_at[r], a multiple of 16: index k of the phase row at lead[r] + k */
+        int64_t o = s->sx == 1 ? s->pl : r == s->pl % 2 ? s->pl / 2 : (s->pl + 1) / 2;
+        s->data_at[r] = (o + 15) / 16 * 16;
+        s->lead[r] = s->data_at[r] - o;
+        int64_t end = s->data_at[r] + 16 * s->chunks, read = (s->lead[r] + need + 15) / 16 * 16;
+        if (end > s->Lq) s->Lq = end;
+        if (read > s->Lq) s->Lq = read;
+    }
+    s->RS = s->sx * s->Lq;
+    int64_t br = BAND_FLOATS / (s->C * s->sy * s->RS);
+    s->band_rows = br < 2 ? 2 : br > s->OH ? s->OH : br;
+    s->CS = ((s->band_rows - 1) * s->sy + (s->KH - 1) * s->dy + 1) * s->RS;
+    s->band_floats = (s->C * s->CS + 15) / 16 * 16;
+    for (int64_t m0 = 0; m0 < s->M; s->ngroups++) {
+        int G = s->M - m0 > 8 ? 16 : 8;
+        s->g[s->ngroups] = (stem_group){.m0 = m0, .G = G, .mg = (int)(s->M - m0 < G ? s->M - m0 : G)};
+        m0 += G;
+    }
+    s->off = malloc((size_t)s->taps * sizeof *s->off);
+    s->w = aligned_alloc(64, (size_t)(s->ngroups * s->taps * 16) * sizeof(float));
+    s->bias = calloc((size_t)s->ngroups * 16, sizeof(float));
+    if (!s->off || !s->w || !s->bias) {
+        st_release(s);
+        return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for stem conv weights");
+    }
+    memset(s->w, 0, (size_t)(s->ngroups * s->taps * 16) * sizeof(float));
+    const float *wd = w->data; /* [M][C][KH][KW]: output channel m's tap t at m taps + t */
+    for (int gi = 0; gi < s->ngroups; gi++) {
+        const stem_group *g = &s->g[gi];
+        float *wg = s->w + gi * s->taps * 16;
+        for (int64_t t = 0; t < s->taps; t++)
+            for (int m = 0; m < g->mg; m++) wg[t * g->G + m] = wd[(g->m0 + m) * s->taps + t];
+        if (b)
+            for (int m = 0; m < g->mg; m++) s->bias[gi * 16 + m] = ((const float *)b->data)[g->m0 + m];
+    }
+    for (int64_t ci = 0, t = 0; ci < s->C; ci++)
+        for (int64_t ky = 0; ky < s->KH; ky++)
+            for (int64_t kx = 0; kx < s->KW; kx++, t++)
+                s->off[t] = ci * s->CS + ky * s->dy * s->RS + (kx * s->dx) % s->sx * s->Lq + s->lead[(kx * s->dx) % s->sx] +
+                            kx * s->dx / s->sx;
+    s->threads = onednn_threads(threads);
+    c->scratch_bytes = (size_t)s->threads * (size_t)s->band_floats * sizeof(float) + 64; /* + 64: aligned */
+    *state = s;
+    return EMBER_OK;
+#endif
+}
+
+static ember_status st_run(ember_op_ctx *c, void *state)
+{
+#ifdef ST_AVX512
+    const conv_stem *s = state;
+    stem_job j = {.s = s, .x = c->in[0]->data, .y = c->out[0]->data, .scratch = c->scratch};
+    if ((const void *)j.x == (void *)j.y) /* never planned so (no inplace_input) */
+        return ember_op_fail(c, EMBER_E_INTERNAL, "stem conv: input and output share memory");
+    double macs = (double)s->N * (double)s->OH * (double)s->OW * (double)s->taps * (double)s->M;
+    int64_t want = (int64_t)(macs / SHARE_MACS), pairs = (s->N * s->OH + 1) / 2;
+    if (want > s->threads) want = s->threads;
+    if (want > pairs) want = pairs;
+    if (want < 1) want = 1;
+    j.shares = (int)want;
+    ember_threadpool_run(c->pool, stem_share, &j, j.shares); /* the run's threads (exec.c's runner) */
+    return EMBER_OK;
+#else
+    (void)state;
+    return ember_op_fail(c, EMBER_E_INTERNAL, "stem conv is not built for this architecture");
+#endif
+}
+
+/* Layout chaining (ops/host.h): the input stays NCHW (the model's); the output goes in
+ * nChw8c for 8 channels (what oneDNN's small-channel convs read, onednn_conv.c: at
+ * 8 channels the same bytes as NHWC), in nChw16c where the program marked a
+ * channel-blocked region, NHWC otherwise. */
+static int st_out_layout(void *state, int out_idx)
+{
+    const conv_stem *s = state;
+    if (out_idx != 0) return 0;
+    if (s->layout != L_PLAIN) return layout_code(s->layout);
+    if (s->M == 8) return dnnl_nChw8c;
+    if (s->blocks_wanted && s->M % 16 == 0) return dnnl_nChw16c;
+    return dnnl_nhwc;
+}
+
+static int st_accepts_layout(void *state, int in_idx, int layout)
+{
+    (void)state, (void)in_idx, (void)layout;
+    return 0;
+}
+
+static ember_status st_set_layout(void *state, int is_output, int idx, int layout, size_t *scratch_bytes)
+{
+    conv_stem *s = state;
+    (void)scratch_bytes;
+    int l = layout == dnnl_nhwc ? L_NHWC : layout == dnnl_nChw16c ? L_B16 : layout == dnnl_nChw8c ? L_B8 : -1;
+    if (!is_output || idx != 0 || l < 0 || (l == L_B16 && s->M % 16) || (l == L_B8 && s->M != 8))
+        return ember_error(EMBER_E_INTERNAL, "stem conv: layout %d was not offered", layout);
+    st_set_out(s, l);
+    return EMBER_OK;
+}
+
+/* The weights and bias are read only while packing. */
+static int st_drops_input(void *state, int in_idx)
+{
+    (void)state;
+    return in_idx == 1 || in_idx == 2;
+}
+
+const ember_host_kernel ember_host_conv_stem = {
+    .name = "conv_stem",
+    .op = EMBER_OP_CONV,
+    .prepare = st_prepare,
+    .run = st_run,
+    .release = st_release,
+    .out_layout = st_out_layout,
+    .accepts_layout = st_accepts_layout,
+    .set_layout = st_set_layout,
+    .drops_input = st_drops_input,
+};
