@@ -4,16 +4,19 @@
  * Relu / Clip; with AVX-512 (declines elsewhere, in bf16, and with EMBER_CONV_STEM=0).
  *
  * Pixels lie along the vector, not channels (with 8 output channels a channel vector is
- * half empty: /work/notes/tried/conv_first.c lost to oneDNN so). A tile is 16 consecutive
- * output pixels of R rows x G output channels (G = 16, R = 1, or G = 8, R = 2: 16
- * accumulators); each tap (c, ky, kx) is R loads of 16 input values and G R FMAs with
- * the tap's weights broadcast. So that a tap is one plain load whatever the pads and
- * stride, a band of output rows first copies the input rows it reads into scratch, zero
- * padded, and with stride 2 split into even and odd columns (each "phase" row then holds
- * the inputs of consecutive output pixels for one kx parity). The accumulators are
- * transposed into the layout the next layer reads (NHWC, nChw16c, nChw8c with 8
- * channels) or stored as they are (NCHW). Channels past 16 take more passes over the
- * band (groups of 16, then 8).
+ * half empty: an earlier kernel built so lost to oneDNN). A tile is 16 consecutive output
+ * pixels of R rows x G output channels (G = 16, R = 1, or G = 8, R = 2: 16 accumulators);
+ * each tap (c, ky, kx) is R vectors of 16 input values and G R FMAs with the tap's
+ * weights broadcast. With stride 1 a tap's vector is one load from the input row; with
+ * stride 2 two loads and one two-source permute picking every other column. Where a
+ * tap's columns run off the row (the pads), the loads are masked and the permute puts
+ * the columns in their lanes, zeros elsewhere (a table per block of 16 pixels and kx,
+ * built at prepare); rows off the input skip their taps. (A first version copied the
+ * padded, even/odd-split input rows into scratch so that every tap was one load: on
+ * vww_mobilenet025's 3 -> 8 stride-2 conv the copy took 3 of its 11.5 us, the permutes
+ * here cost ~1 us.) The accumulators are transposed into the layout the next layer
+ * reads (NHWC, nChw16c, nChw8c with 8 channels) or stored as they are (NCHW). Channels
+ * past 16 take more passes (groups of 16, then 8).
  *
  * Why: see stem_shape_wins for where it is used and the measurements. */
 #include <math.h>
@@ -34,7 +37,6 @@
 #define MAX_M 64
 #define MAX_GROUPS (MAX_M / 8)
 #define MAX_SPAN 64          /* (K - 1) * dilation + 1 on each axis, at most */
-#define BAND_FLOATS 6144     /* padded input rows per band: 24 KB, with the weights in L1 */
 #define SHARE_MACS 65536     /* multiply-adds per thread, at least */
 
 enum { L_PLAIN, L_NHWC, L_B16, L_B8 }; /* output layout: NCHW, NHWC, nChw16c, nChw8c (M == 8) */
@@ -44,19 +46,25 @@ typedef struct stem_group {
     int G, mg;  /* lanes computed (8 or 16; weights zero past mg), channels stored */
 } stem_group;
 
+/* Where a block of 16 output pixels reads for one tap: with stride 1 the 16 input
+ * columns from `at` on, with stride 2 every other one of the 32 from `at` on (a
+ * permute), each masked where it is a pad. */
+typedef struct stem_tap {
+    int64_t at;      /* from the tile's first input row (channel 0) to the tap's first column */
+    __mmask16 la, lb; /* the columns inside the row among those 16 and the next 16 */
+} stem_tap;
+
 typedef struct conv_stem {
     int64_t N, C, M, H, W, OH, OW, KH, KW, sy, sx, dy, dx, pt, pl;
     int64_t taps;                 /* C KH KW */
-    int64_t Lq, RS, CS;           /* floats of a phase row, of a padded input row (sx phases), of a channel's band */
-    int64_t chunks;               /* vectors of 16 sx input columns in a row */
-    int64_t lead[2], data_at[2];  /* per phase row: where its index 0 is, and the first input column */
-    int64_t band_rows, band_floats;
-    int64_t *off;                 /* [taps]: where tap t reads in a band, from its output row's start */
+    int64_t blocks;               /* of 16 output pixels in a row */
+    stem_tap *tap;                /* [blocks][KH][C][KW]: where block b's pixels read for a tap */
+    int64_t row0, row1;           /* output rows whose taps all lie in the input */
     int ngroups;
     stem_group g[MAX_GROUPS];
-    float *w;                     /* [ngroups][taps][16]: group g's tap t at w + (g taps + t) 16, G wide */
+    float *w;                     /* [ngroups][taps][16]: group g's taps ([KH][C][KW]) at w + g taps 16, G wide */
     float *bias;                  /* [ngroups][16] */
-    int act;                      /* clamp to [lo, hi] */
+    int act;                      /* 0; 1: max(x, lo); 2: clamp to [lo, hi] */
     float lo, hi;
     int layout, blocks_wanted, threads;
     int64_t spx, srow, sch;       /* output strides of a pixel, a row, a channel (floats) */
@@ -66,7 +74,7 @@ static void st_release(void *p)
 {
     conv_stem *s = p;
     if (!s) return;
-    free(s->off);
+    free(s->tap);
     free(s->w);
     free(s->bias);
     free(s);
@@ -96,67 +104,6 @@ static float *out_at(const conv_stem *s, float *y, int64_t n, int64_t m, int64_t
 #ifdef ST_AVX512
 #define ST_TARGET __attribute__((target("avx512f")))
 #define ST_INLINE __attribute__((always_inline, target("avx512f"))) static inline
-
-/* d[0, n) = 0, n a multiple of 16 (an aligned span of the band). */
-ST_INLINE void zero_span(float *d, int64_t n)
-{
-    for (int64_t i = 0; i < n; i += 16) _mm512_store_ps(d + i, _mm512_setzero_ps());
-}
-
-/* The padded input rows that output rows [oy0, oy1) of one image read, each channel's
- * rows from band + c CS, one per RS floats, each split into sx phase rows of Lq floats:
- * phase r holds padded columns r, r + sx, r + 2 sx, ... (zeros where they are pads)
- * from lead[r] on, up to the last one a tile reads. The input row is read in whole
- * vectors from its start (the last one masked) and each vector's columns are stored
- * where they go, at 64-byte aligned addresses (lead[r] makes the first input column
- * land on one): masked or line-crossing stores made this copy twice as slow. */
-static ST_TARGET void build_band(const conv_stem *s, const float *ximg, int64_t oy0, int64_t oy1, float *band)
-{
-    int64_t pr0 = oy0 * s->sy, rows = (oy1 - 1 - oy0) * s->sy + (s->KH - 1) * s->dy + 1;
-    int64_t W = s->W, Lq = s->Lq, span = 16 * s->sx, chunks = s->chunks;
-    int64_t rem = W - (chunks - 1) * span; /* in (0, span] */
-    __mmask16 ma = (__mmask16)(rem >= 16 ? 0xffff : (1u << rem) - 1);
-    __mmask16 mb = (__mmask16)(rem >= 32 ? 0xffff : rem > 16 ? (1u << (rem - 16)) - 1 : 0);
-    /* stride 2: input column j = 2 q + e goes to phase (e + pl) % 2 (evens to pe) */
-    int64_t pe = s->pl % 2, po = 1 - pe;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    for (int64_t c = 0; c < s->C; c++)
-        for (int64_t i = 0; i < rows; i++) {
-            int64_t iy = pr0 + i - s->pt;
-            float *d = band + c * s->CS + i * s->RS;
-            if (iy < 0 || iy >= s->H) {
-                zero_span(d, s->RS);
-                continue;
-            }
-            const float *row = ximg + (c * s->H + iy) * W;
-            if (s->sx == 1) {
-                int64_t ds = s->data_at[0];
-                zero_span(d, ds);
-                for (int64_t q = 0; q < chunks - 1; q++) _mm512_store_ps(d + ds + 16 * q, _mm512_loadu_ps(row + 16 * q));
-                _mm512_store_ps(d + ds + 16 * (chunks - 1), _mm512_maskz_loadu_ps(ma, row + 16 * (chunks - 1)));
-                zero_span(d + ds + 16 * chunks, Lq - ds - 16 * chunks);
-                continue;
-            }
-            float *de = d + pe * Lq, *dd = d + po * Lq;
-            int64_t se = s->data_at[pe], so = s->data_at[po];
-            zero_span(de, se);
-            zero_span(dd, so);
-            for (int64_t q = 0; q < chunks; q++) {
-                __m512 a, b;
-                if (q < chunks - 1) {
-                    a = _mm512_loadu_ps(row + 32 * q), b = _mm512_loadu_ps(row + 32 * q + 16);
-                } else {
-                    a = _mm512_maskz_loadu_ps(ma, row + 32 * q);
-                    b = mb ? _mm512_maskz_loadu_ps(mb, row + 32 * q + 16) : _mm512_setzero_ps();
-                }
-                _mm512_store_ps(de + se + 16 * q, _mm512_permutex2var_ps(a, even, b));
-                _mm512_store_ps(dd + so + 16 * q, _mm512_permutex2var_ps(a, odd, b));
-            }
-            zero_span(de + se + 16 * chunks, Lq - se - 16 * chunks);
-            zero_span(dd + so + 16 * chunks, Lq - so - 16 * chunks);
-        }
-}
 
 /* 16 pixels x 16 channels (a[m], pixels along) to pixel vectors at dst + p spx, p < np:
  * 4 rounds of 16 two-source shuffles. */
@@ -234,27 +181,48 @@ ST_INLINE void store_row(const conv_stem *s, const __m512 *a, float *dst, int np
     }
 }
 
-/* The tile: src is the band at the tile's first output row and pixel, w the group's
- * weights ([taps][G]), dst the output at (first row, first pixel, group's channel). */
-ST_INLINE void stem_tile(const conv_stem *s, const float *src, const float *w, const float *bias, float *dst, int np,
-                         int mg, const int G, const int R)
+/* x + at as an address only: at may point into the pads, before or after the tensor,
+ * where tap_load's masks read nothing (masked-off lanes never fault). */
+static inline const float *pad_addr(const float *x, int64_t at)
+{
+    return (const float *)((uintptr_t)x + (uintptr_t)(at * (int64_t)sizeof(float)));
+}
+
+/* Tap e of a tile whose first input row (in channel 0) starts at x + at: 16 input
+ * values, pixels along (SX constant). */
+ST_INLINE __m512 tap_load(const stem_tap *e, const float *x, int64_t at, const int SX)
+{
+    const float *p = pad_addr(x, at + e->at);
+    if (SX == 1) return _mm512_maskz_loadu_ps(e->la, p);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(e->la, p), even, _mm512_maskz_loadu_ps(e->lb, p + 16));
+}
+
+/* The tile: output rows oy .. oy + R - 1 of image x (kernel rows [ky0, ky1), the ones
+ * inside the input for all R rows), block b, group weights w ([KH][C][KW][G]); dst the
+ * output at (oy, the block's first pixel, the group's first channel). */
+ST_INLINE void stem_tile(const conv_stem *s, const float *x, int64_t oy, int64_t ky0, int64_t ky1, int64_t b,
+                         const float *w, const float *bias, float *dst, int np, int mg, const int G, const int R,
+                         const int SX)
 {
     __m512 acc[2][16];
 #pragma GCC unroll 2
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 16
         for (int m = 0; m < G; m++) acc[r][m] = _mm512_set1_ps(bias[m]);
-    const int64_t *off = s->off, rstep = s->sy * s->RS;
-    for (int64_t t = 0; t < s->taps; t++, w += G) {
-        const float *p = src + off[t];
+    int64_t per = s->C * s->KW, t1 = ky1 * per, rstep = s->sy * s->W;
+    const stem_tap *e = s->tap + b * s->taps;
+    int64_t at = (oy * s->sy - s->pt) * s->W; /* may be < 0: the taps read from ky0 on */
+    w += ky0 * per * G;
+    for (int64_t t = ky0 * per; t < t1; t++, w += G) {
         __m512 v[2];
 #pragma GCC unroll 2
-        for (int r = 0; r < R; r++) v[r] = _mm512_loadu_ps(p + r * rstep);
+        for (int r = 0; r < R; r++) v[r] = tap_load(e + t, x, at + r * rstep, SX);
 #pragma GCC unroll 16
         for (int m = 0; m < G; m++) {
-            __m512 b = _mm512_set1_ps(w[m]);
+            __m512 bw = _mm512_set1_ps(w[m]);
 #pragma GCC unroll 2
-            for (int r = 0; r < R; r++) acc[r][m] = _mm512_fmadd_ps(v[r], b, acc[r][m]);
+            for (int r = 0; r < R; r++) acc[r][m] = _mm512_fmadd_ps(v[r], bw, acc[r][m]);
         }
     }
     if (s->act) {
@@ -262,71 +230,104 @@ ST_INLINE void stem_tile(const conv_stem *s, const float *src, const float *w, c
 #pragma GCC unroll 2
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 16
-            for (int m = 0; m < G; m++) acc[r][m] = _mm512_min_ps(_mm512_max_ps(acc[r][m], lo), hi);
+            for (int m = 0; m < G; m++) {
+                acc[r][m] = _mm512_max_ps(acc[r][m], lo);
+                if (s->act == 2) acc[r][m] = _mm512_min_ps(acc[r][m], hi);
+            }
     }
 #pragma GCC unroll 2
-    for (int r = 0; r < R; r++) store_row(s, acc[r], dst + r * s->srow, np, G, mg);
+    for (int r = 0; r < R; r++) {
+        __m512 out[16]; /* a copy: store_row takes its address, and an address-taken acc stayed in memory */
+#pragma GCC unroll 16
+        for (int m = 0; m < G; m++) out[m] = acc[r][m];
+        store_row(s, out, dst + r * s->srow, np, G, mg);
+    }
 }
 
-typedef void (*stem_tile_fn)(const conv_stem *, const float *, const float *, const float *, float *, int, int);
-#define ST_TILE(G, R)                                                                                      \
-    static ST_TARGET void tile_##G##_##R(const conv_stem *s, const float *src, const float *w, const float *b, \
-                                         float *dst, int np, int mg)                                       \
-    {                                                                                                      \
-        stem_tile(s, src, w, b, dst, np, mg, G, R);                                                        \
+typedef void (*stem_tile_fn)(const conv_stem *, const float *, int64_t, int64_t, int64_t, int64_t, const float *,
+                             const float *, float *, int, int);
+#define ST_TILE(G, R, SX)                                                                                      \
+    static ST_TARGET void tile_##G##_##R##_##SX(const conv_stem *s, const float *x, int64_t oy, int64_t ky0,      \
+                                                int64_t ky1, int64_t b, const float *w, const float *bias,      \
+                                                float *dst, int np, int mg)                                     \
+    {                                                                                                          \
+        stem_tile(s, x, oy, ky0, ky1, b, w, bias, dst, np, mg, G, R, SX);                                      \
     }
-ST_TILE(16, 1)
-ST_TILE(8, 2)
-ST_TILE(8, 1)
+ST_TILE(16, 1, 1)
+ST_TILE(8, 2, 1)
+ST_TILE(8, 1, 1)
+ST_TILE(16, 1, 2)
+ST_TILE(8, 2, 2)
+ST_TILE(8, 1, 2)
 
 typedef struct stem_job {
     const conv_stem *s;
     const float *x;
-    float *y, *scratch;
-    int shares;
+    float *y;
 } stem_job;
 
-/* Output rows [r0, r1) of the batch (image n row oy is row n OH + oy), band by band. */
-static void stem_rows(const stem_job *j, int64_t r0, int64_t r1, float *band)
+/* Kernel rows [*ky0, *ky1) of output row oy that lie in the input. */
+static void valid_ky(const conv_stem *s, int64_t oy, int64_t *ky0, int64_t *ky1)
+{
+    int64_t iy0 = oy * s->sy - s->pt, a = 0, b = s->KH;
+    while (a < b && iy0 + a * s->dy < 0) a++;
+    while (b > a && iy0 + (b - 1) * s->dy >= s->H) b--;
+    *ky0 = a, *ky1 = b;
+}
+
+/* Output rows [r0, r1) of the batch (image n row oy is row n OH + oy): two at once where
+ * both have every kernel row (a G = 8 tile computes both; G = 16 ones one each). */
+static void stem_rows(const stem_job *j, int64_t r0, int64_t r1)
 {
     const conv_stem *s = j->s;
+    int sx2 = s->sx == 2;
     for (int64_t r = r0; r < r1;) {
-        int64_t n = r / s->OH, oy0 = r % s->OH, oy1 = oy0 + s->band_rows;
-        if (oy1 > s->OH) oy1 = s->OH;
-        if (oy1 - oy0 > r1 - r) oy1 = oy0 + (r1 - r);
-        build_band(s, j->x + n * s->C * s->H * s->W, oy0, oy1, band);
+        int64_t n = r / s->OH, oy = r % s->OH;
+        const float *x = j->x + n * s->C * s->H * s->W;
+        int step = r + 1 < r1 && oy >= s->row0 && oy + 1 < s->row1 ? 2 : 1;
         for (int gi = 0; gi < s->ngroups; gi++) {
             const stem_group *g = &s->g[gi];
-            const float *w = s->w + gi * s->taps * 16, *b = s->bias + gi * 16;
-            for (int64_t oy = oy0; oy < oy1;) {
-                int R = g->G == 8 && oy1 - oy >= 2 ? 2 : 1;
-                stem_tile_fn fn = g->G == 16 ? tile_16_1 : R == 2 ? tile_8_2 : tile_8_1;
-                const float *src = band + (oy - oy0) * s->sy * s->RS;
-                for (int64_t ox = 0; ox < s->OW; ox += 16) {
-                    int np = s->OW - ox < 16 ? (int)(s->OW - ox) : 16;
-                    fn(s, src + ox, w, b, out_at(s, j->y, n, g->m0, oy, ox), np, g->mg);
+            const float *w = s->w + gi * s->taps * 16, *bias = s->bias + gi * 16;
+            int R = g->G == 8 ? step : 1;
+            stem_tile_fn fn = g->G == 16 ? (sx2 ? tile_16_1_2 : tile_16_1_1)
+                              : R == 2   ? (sx2 ? tile_8_2_2 : tile_8_2_1)
+                                         : (sx2 ? tile_8_1_2 : tile_8_1_1);
+            for (int64_t y = oy; y < oy + step; y += R) {
+                int64_t ky0, ky1;
+                valid_ky(s, y, &ky0, &ky1);
+                for (int64_t b = 0; b < s->blocks; b++) {
+                    int np = s->OW - 16 * b < 16 ? (int)(s->OW - 16 * b) : 16;
+                    fn(s, x, y, ky0, ky1, b, w, bias, out_at(s, j->y, n, g->m0, y, 16 * b), np, g->mg);
                 }
-                oy += R;
             }
         }
-        r += oy1 - oy0;
+        r += step;
     }
 }
 
-/* Thread ith of nth (fewer than the shares if the team came out smaller): shares ith,
- * ith + nth, ..., in scratch slot ith. */
+/* Share ith of nth: whole pairs of output rows (R = 2 tiles). */
 static void stem_share(void *ctx, int ith, int nth)
 {
     const stem_job *j = ctx;
-    const conv_stem *s = j->s;
-    float *band = (float *)(((uintptr_t)j->scratch + 63) & ~(uintptr_t)63) + (size_t)ith * (size_t)s->band_floats;
-    for (int sh = ith; sh < j->shares; sh += nth) {
-        int64_t r0, r1;
-        ember_host_share(s->N * s->OH, 2, sh, j->shares, &r0, &r1); /* whole pairs: R = 2 tiles */
-        if (r0 < r1) stem_rows(j, r0, r1, band);
-    }
+    int64_t r0, r1;
+    ember_host_share(j->s->N * j->s->OH, 2, ith, nth, &r0, &r1);
+    if (r0 < r1) stem_rows(j, r0, r1);
 }
 #endif
+
+/* Where block bk's 16 pixels read for tap (ky, c, kx) (stem_tap): lane l reads column
+ * sx (16 bk + l) - pl + kx dx, a pad where outside [0, W). */
+static void tap_plan(conv_stem *s, int64_t bk, int64_t ky, int64_t c, int64_t kx)
+{
+    stem_tap *e = &s->tap[bk * s->taps + (ky * s->C + c) * s->KW + kx];
+    int64_t e0 = s->sx * 16 * bk - s->pl + kx * s->dx;
+    e->at = (c * s->H + ky * s->dy) * s->W + e0;
+    e->la = e->lb = 0;
+    for (int l = 0; l < 16; l++) {
+        if (e0 + l >= 0 && e0 + l < s->W) e->la |= (__mmask16)(1u << l);
+        if (e0 + 16 + l >= 0 && e0 + 16 + l < s->W) e->lb |= (__mmask16)(1u << l);
+    }
+}
 
 /* EMBER_CONV_STEM=0: never (for measurements); =all: every shape it can compute (tests). */
 static int st_enabled(void)
@@ -377,60 +378,45 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
     s->KH = p.w.k[0], s->KW = p.w.k[1], s->sy = p.w.s[0], s->sx = p.w.s[1], s->dy = p.w.d[0], s->dx = p.w.d[1];
     s->pt = p.w.pb[0], s->pl = p.w.pb[1];
     s->taps = s->C * s->KH * s->KW;
-    s->act = act != K_ACT_NONE;
+    s->act = act == K_ACT_NONE ? 0 : act == K_ACT_RELU ? 1 : 2;
     s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
     s->hi = act == K_ACT_CLIP ? ab : INFINITY;
     const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
     s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
     st_set_out(s, L_PLAIN);
-    /* A phase row covers every block of 16 output pixels (the last one's loads run past
-     * OW into zeros) shifted by the widest tap. */
-    int64_t owr = (s->OW + 15) / 16 * 16, reach = (s->KW - 1) * s->dx / s->sx, need = owr + reach;
-    s->chunks = (s->W + 16 * s->sx - 1) / (16 * s->sx);
-    for (int r = 0; r < s->sx; r++) {
-        /* phase r's first input column lands at padded index o (pads before it), stored
-         * at data_at[r], a multiple of 16: index k of the phase row at lead[r] + k */
-        int64_t o = s->sx == 1 ? s->pl : r == s->pl % 2 ? s->pl / 2 : (s->pl + 1) / 2;
-        s->data_at[r] = (o + 15) / 16 * 16;
-        s->lead[r] = s->data_at[r] - o;
-        int64_t end = s->data_at[r] + 16 * s->chunks, read = (s->lead[r] + need + 15) / 16 * 16;
-        if (end > s->Lq) s->Lq = end;
-        if (read > s->Lq) s->Lq = read;
-    }
-    s->RS = s->sx * s->Lq;
-    int64_t br = BAND_FLOATS / (s->C * s->sy * s->RS);
-    s->band_rows = br < 2 ? 2 : br > s->OH ? s->OH : br;
-    s->CS = ((s->band_rows - 1) * s->sy + (s->KH - 1) * s->dy + 1) * s->RS;
-    s->band_floats = (s->C * s->CS + 15) / 16 * 16;
+    s->blocks = (s->OW + 15) / 16;
+    for (s->row0 = 0; s->row0 < s->OH && s->row0 * s->sy - s->pt < 0; s->row0++) {}
+    for (s->row1 = s->OH; s->row1 > s->row0 && (s->row1 - 1) * s->sy - s->pt + (s->KH - 1) * s->dy >= s->H; s->row1--) {}
     for (int64_t m0 = 0; m0 < s->M; s->ngroups++) {
         int G = s->M - m0 > 8 ? 16 : 8;
         s->g[s->ngroups] = (stem_group){.m0 = m0, .G = G, .mg = (int)(s->M - m0 < G ? s->M - m0 : G)};
         m0 += G;
     }
-    s->off = malloc((size_t)s->taps * sizeof *s->off);
+    s->tap = malloc((size_t)(s->blocks * s->taps) * sizeof *s->tap);
     s->w = aligned_alloc(64, (size_t)(s->ngroups * s->taps * 16) * sizeof(float));
     s->bias = calloc((size_t)s->ngroups * 16, sizeof(float));
-    if (!s->off || !s->w || !s->bias) {
+    if (!s->tap || !s->w || !s->bias) {
         st_release(s);
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for stem conv weights");
     }
     memset(s->w, 0, (size_t)(s->ngroups * s->taps * 16) * sizeof(float));
-    const float *wd = w->data; /* [M][C][KH][KW]: output channel m's tap t at m taps + t */
+    const float *wd = w->data; /* [M][C][KH][KW] */
     for (int gi = 0; gi < s->ngroups; gi++) {
         const stem_group *g = &s->g[gi];
         float *wg = s->w + gi * s->taps * 16;
         for (int64_t t = 0; t < s->taps; t++)
-            for (int m = 0; m < g->mg; m++) wg[t * g->G + m] = wd[(g->m0 + m) * s->taps + t];
+            for (int m = 0; m < g->mg; m++) { /* t in [KH][C][KW] order, wd's in [C][KH][KW] */
+                int64_t kx = t % s->KW, ci = t / s->KW % s->C, ky = t / (s->KW * s->C);
+                wg[t * g->G + m] = wd[(g->m0 + m) * s->taps + (ci * s->KH + ky) * s->KW + kx];
+            }
         if (b)
             for (int m = 0; m < g->mg; m++) s->bias[gi * 16 + m] = ((const float *)b->data)[g->m0 + m];
     }
-    for (int64_t ci = 0, t = 0; ci < s->C; ci++)
+    for (int64_t bk = 0; bk < s->blocks; bk++)
         for (int64_t ky = 0; ky < s->KH; ky++)
-            for (int64_t kx = 0; kx < s->KW; kx++, t++)
-                s->off[t] = ci * s->CS + ky * s->dy * s->RS + (kx * s->dx) % s->sx * s->Lq + s->lead[(kx * s->dx) % s->sx] +
-                            kx * s->dx / s->sx;
+            for (int64_t ci = 0; ci < s->C; ci++)
+                for (int64_t kx = 0; kx < s->KW; kx++) tap_plan(s, bk, ky, ci, kx);
     s->threads = onednn_threads(threads);
-    c->scratch_bytes = (size_t)s->threads * (size_t)s->band_floats * sizeof(float) + 64; /* + 64: aligned */
     *state = s;
     return EMBER_OK;
 #endif
@@ -440,7 +426,7 @@ static ember_status st_run(ember_op_ctx *c, void *state)
 {
 #ifdef ST_AVX512
     const conv_stem *s = state;
-    stem_job j = {.s = s, .x = c->in[0]->data, .y = c->out[0]->data, .scratch = c->scratch};
+    stem_job j = {.s = s, .x = c->in[0]->data, .y = c->out[0]->data};
     if ((const void *)j.x == (void *)j.y) /* never planned so (no inplace_input) */
         return ember_op_fail(c, EMBER_E_INTERNAL, "stem conv: input and output share memory");
     double macs = (double)s->N * (double)s->OH * (double)s->OW * (double)s->taps * (double)s->M;
@@ -448,8 +434,7 @@ static ember_status st_run(ember_op_ctx *c, void *state)
     if (want > s->threads) want = s->threads;
     if (want > pairs) want = pairs;
     if (want < 1) want = 1;
-    j.shares = (int)want;
-    ember_threadpool_run(c->pool, stem_share, &j, j.shares); /* the run's threads (exec.c's runner) */
+    ember_threadpool_run(c->pool, stem_share, &j, (int)want); /* the run's threads (exec.c's runner) */
     return EMBER_OK;
 #else
     (void)state;
