@@ -1,7 +1,8 @@
 /* Direct convolution for a network's first layer ("stem"): float32, 1-4 input channels
- * read in the model input's own NCHW layout, up to 64 output channels, any kernel size,
- * dilation and pads, vertical stride any, horizontal stride 1 or 2, one group, bias,
- * Relu / Clip; with AVX-512 (declines elsewhere, in bf16, and with EMBER_CONV_STEM=0).
+ * read in the model input's own NCHW layout, up to 64 output channels, kernels up to
+ * 16 x 16, any pads, strides 1 or 2, no dilation (the tap tables would take it: not
+ * tested), one group, bias, Relu / Clip; with AVX-512 (declines elsewhere, in bf16, and
+ * with EMBER_CONV_STEM=0).
  *
  * Pixels lie along the vector, not channels (with 8 output channels a channel vector is
  * half empty: an earlier kernel built so lost to oneDNN). A tile is 16 consecutive output
@@ -36,7 +37,7 @@
 #define MAX_C 4
 #define MAX_M 64
 #define MAX_GROUPS (MAX_M / 8)
-#define MAX_SPAN 64          /* (K - 1) * dilation + 1 on each axis, at most */
+#define MAX_K 16             /* kernel rows and columns, at most */
 #define SHARE_MACS 65536     /* multiply-adds per thread, at least */
 
 enum { L_PLAIN, L_NHWC, L_B16, L_B8 }; /* output layout: NCHW, NHWC, nChw16c, nChw8c (M == 8) */
@@ -359,8 +360,8 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
     nn_conv_plan p;
     TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
     if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.G != 1 || p.C < 1 || p.C > MAX_C || p.M < 1 || p.M > MAX_M ||
-        p.w.s[1] < 1 || p.w.s[1] > 2 || p.w.s[0] < 1 || (p.w.k[0] - 1) * p.w.d[0] + 1 > MAX_SPAN ||
-        (p.w.k[1] - 1) * p.w.d[1] + 1 > MAX_SPAN || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
+        p.w.s[0] < 1 || p.w.s[0] > 2 || p.w.s[1] < 1 || p.w.s[1] > 2 || p.w.d[0] != 1 || p.w.d[1] != 1 ||
+        p.w.k[0] > MAX_K || p.w.k[1] > MAX_K || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.N * p.C * p.in[0] * p.in[1] > (1ll << 31) || p.N * p.M * p.outsp > (1ll << 31))
         return EMBER_E_UNSUPPORTED;
     if (enabled != 2 && !stem_shape_wins(p.C, p.M)) return EMBER_E_UNSUPPORTED;

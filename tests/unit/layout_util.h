@@ -1,13 +1,13 @@
 /* Test helpers for host kernels that read and write chained layouts (ops/host.h): random
- * data and conversions between NCHW and NHWC / nChw16c. */
+ * data and conversions between NCHW and NHWC / nChw16c / nChw8c. */
 #ifndef EMBER_TEST_LAYOUT_UTIL_H
 #define EMBER_TEST_LAYOUT_UTIL_H
 #include <oneapi/dnnl/dnnl.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-enum { LP = 0, LH = 1, LB = 2 }; /* NCHW, NHWC, nChw16c */
-static const int layout_codes[3] = {0, dnnl_nhwc, dnnl_nChw16c};
+enum { LP = 0, LH = 1, LB = 2, LB8 = 3 }; /* NCHW, NHWC, nChw16c, nChw8c */
+static const int layout_codes[4] = {0, dnnl_nhwc, dnnl_nChw16c, dnnl_nChw8c};
 
 /* Uniform in [-1, 1], from a fixed seed per test file. */
 static inline float lu_rnd_float(uint32_t *rng)
@@ -27,6 +27,7 @@ static inline int64_t lu_at(int l, int64_t C, int64_t H, int64_t W, int64_t n, i
 {
     if (l == LH) return ((n * H + y) * W + x) * C + c;
     if (l == LB) return (((n * (C / 16) + c / 16) * H + y) * W + x) * 16 + c % 16;
+    if (l == LB8) return (((n * (C / 8) + c / 8) * H + y) * W + x) * 8 + c % 8;
     return ((n * C + c) * H + y) * W + x;
 }
 
