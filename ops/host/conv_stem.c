@@ -52,7 +52,7 @@ typedef struct stem_group {
  * permute), each masked where it is a pad. */
 typedef struct stem_tap {
     int64_t at;      /* from the tile's first input row (channel 0) to the tap's first column */
-    __mmask16 la, lb; /* the columns inside the row among those 16 and the next 16 */
+    uint16_t la, lb; /* the columns inside the row among those 16 and the next 16 */
 } stem_tap;
 
 typedef struct conv_stem {
@@ -194,9 +194,10 @@ static inline const float *pad_addr(const float *x, int64_t at)
 ST_INLINE __m512 tap_load(const stem_tap *e, const float *x, int64_t at, const int SX)
 {
     const float *p = pad_addr(x, at + e->at);
-    if (SX == 1) return _mm512_maskz_loadu_ps(e->la, p);
+    if (SX == 1) return _mm512_maskz_loadu_ps((__mmask16)e->la, p);
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(e->la, p), even, _mm512_maskz_loadu_ps(e->lb, p + 16));
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps((__mmask16)e->la, p), even,
+                                  _mm512_maskz_loadu_ps((__mmask16)e->lb, p + 16));
 }
 
 /* The tile: output rows oy .. oy + R - 1 of image x (kernel rows [ky0, ky1), the ones
@@ -314,7 +315,6 @@ static void stem_share(void *ctx, int ith, int nth)
     ember_host_share(j->s->N * j->s->OH, 2, ith, nth, &r0, &r1);
     if (r0 < r1) stem_rows(j, r0, r1);
 }
-#endif
 
 /* Where block bk's 16 pixels read for tap (ky, c, kx) (stem_tap): lane l reads column
  * sx (16 bk + l) - pl + kx dx, a pad where outside [0, W). */
@@ -325,10 +325,11 @@ static void tap_plan(conv_stem *s, int64_t bk, int64_t ky, int64_t c, int64_t kx
     e->at = (c * s->H + ky * s->dy) * s->W + e0;
     e->la = e->lb = 0;
     for (int l = 0; l < 16; l++) {
-        if (e0 + l >= 0 && e0 + l < s->W) e->la |= (__mmask16)(1u << l);
-        if (e0 + 16 + l >= 0 && e0 + 16 + l < s->W) e->lb |= (__mmask16)(1u << l);
+        if (e0 + l >= 0 && e0 + l < s->W) e->la |= (uint16_t)(1u << l);
+        if (e0 + 16 + l >= 0 && e0 + 16 + l < s->W) e->lb |= (uint16_t)(1u << l);
     }
 }
+#endif
 
 /* EMBER_CONV_STEM=0: never (for measurements); =all: every shape it can compute (tests). */
 static int st_enabled(void)
