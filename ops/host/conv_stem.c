@@ -339,10 +339,18 @@ static int st_enabled(void)
     return v && strcmp(v, "all") == 0 ? 2 : 1;
 }
 
-/* Where it beats oneDNN inside a model: TODO measurements. */
-static int stem_shape_wins(int64_t C, int64_t M)
+/* Where it beats oneDNN. Alone (1 thread, us, this kernel vs onednn_conv, each writing
+ * the layout it offers; 3x3 pad 1 unless said): 3 -> 8 s2 96x96 (vww_mobilenet025) 10.8
+ * vs 15.7; 3 -> 16 s1 32x32 (cifar_resnet8) 7.3 vs 10.1; 1 -> 8 s2 96x96 4.9 vs 8.7;
+ * 1 -> 16 s1 32x32 3.5 vs 5.4; 4 -> 8 s2 96x96 14.4 vs 22.5; 3 -> 16 s2 224x224 143 vs
+ * 172; 3 -> 8 5x5 s1 64x64 37 vs 88. Not with 7x7 kernels (3 -> 16 s2 112x112: 141 vs
+ * 113) nor past 16 output channels, where the pixels' second pass loses to oneDNN's
+ * channel vectors (3 -> 32 s2 224x224, mobilenet_v2: 269 vs 204; 3 -> 24, shufflenet:
+ * 211 vs 209; 3 -> 64 s2, squeezenet: 428 vs 331). In the models: see the README of
+ * benchmarks or the commit that set this rule. */
+static int stem_shape_wins(int64_t C, int64_t M, int64_t KH, int64_t KW)
 {
-    return C <= 4 && (M == 8 || M == 16);
+    return C <= 4 && (M == 8 || M == 16) && KH <= 5 && KW <= 5;
 }
 
 static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
@@ -365,7 +373,7 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.k[0] > MAX_K || p.w.k[1] > MAX_K || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.N * p.C * p.in[0] * p.in[1] > (1ll << 31) || p.N * p.M * p.outsp > (1ll << 31))
         return EMBER_E_UNSUPPORTED;
-    if (enabled != 2 && !stem_shape_wins(p.C, p.M)) return EMBER_E_UNSUPPORTED;
+    if (enabled != 2 && !stem_shape_wins(p.C, p.M, p.w.k[0], p.w.k[1])) return EMBER_E_UNSUPPORTED;
     int act;
     float aa, ab;
     if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
