@@ -343,14 +343,19 @@ static int st_enabled(void)
  * the layout it offers; 3x3 pad 1 unless said): 3 -> 8 s2 96x96 (vww_mobilenet025) 10.8
  * vs 15.7; 3 -> 16 s1 32x32 (cifar_resnet8) 7.3 vs 10.1; 1 -> 8 s2 96x96 4.9 vs 8.7;
  * 1 -> 16 s1 32x32 3.5 vs 5.4; 4 -> 8 s2 96x96 14.4 vs 22.5; 3 -> 16 s2 224x224 143 vs
- * 172; 3 -> 8 5x5 s1 64x64 37 vs 88. Not with 7x7 kernels (3 -> 16 s2 112x112: 141 vs
- * 113) nor past 16 output channels, where the pixels' second pass loses to oneDNN's
- * channel vectors (3 -> 32 s2 224x224, mobilenet_v2: 269 vs 204; 3 -> 24, shufflenet:
- * 211 vs 209; 3 -> 64 s2, squeezenet: 428 vs 331). In the models: see the README of
- * benchmarks or the commit that set this rule. */
+ * 172; 3 -> 8 5x5 s1 64x64 37 vs 88; but 3 -> 16 7x7 s2 112x112 141 vs 113. Inside the
+ * models (ember profile, the first conv, us, 1 thread then 2): vww_mobilenet025 21.4 ->
+ * 12.0 and 13.5 -> 8.2; cifar_resnet8 12.4 -> 8.3 and 12.6 -> 6.7; with a second pass
+ * over 8 or 16 more channels, shufflenet_v2 (3 -> 24 s2 224x224) 272-283 -> 219-252 and
+ * 166-171 -> 129-130, mobilenet_v2 (3 -> 32) 275-279 -> 267-275 and 173-196 -> 160-163
+ * (whole models, 1 thread: 3.52 -> 3.44 ms and 6.23 -> 6.07 ms); alone these two were a
+ * tie or a loss (211 vs 209, 269 vs 204 us): oneDNN's own output layout needed a reorder
+ * for its readers there. Not 64 channels (squeezenet1_1's 3 -> 64 s2 unpadded: 620 vs
+ * 440-478; kws_dscnn's 1 -> 64 10x4 on a 5-pixel-wide map: 18.4 vs 6.3) nor resnet18's 7x7
+ * (3 -> 64: 2540-2720 vs 1940-1960). */
 static int stem_shape_wins(int64_t C, int64_t M, int64_t KH, int64_t KW)
 {
-    return C <= 4 && (M == 8 || M == 16) && KH <= 5 && KW <= 5;
+    return C <= 4 && M % 8 == 0 && M <= 32 && KH <= 5 && KW <= 5;
 }
 
 static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)

@@ -122,7 +122,9 @@ Test(host_conv_stem, declines)
     cr_assert_eq(unsetenv("EMBER_CONV_STEM"), 0);
     cr_expect_eq(prepare_status(3, 8, 96, 3, 2, 1, 1, NULL), ok, "the shape rule takes vww's first conv");
     cr_expect_eq(prepare_status(3, 16, 32, 3, 1, 1, 1, NULL), ok, "and cifar_resnet8's");
-    cr_expect_eq(prepare_status(3, 32, 224, 3, 2, 1, 1, NULL), EMBER_E_UNSUPPORTED, "the shape rule: oneDNN's");
+    cr_expect_eq(prepare_status(3, 32, 224, 3, 2, 1, 1, NULL), ok, "and mobilenet_v2's");
+    cr_expect_eq(prepare_status(3, 64, 224, 3, 2, 1, 1, NULL), EMBER_E_UNSUPPORTED, "the shape rule: oneDNN's");
+    cr_expect_eq(prepare_status(3, 16, 112, 7, 2, 1, 1, NULL), EMBER_E_UNSUPPORTED, "and 7x7");
     cr_assert_eq(setenv("EMBER_CONV_STEM", "all", 1), 0);
     cr_expect_eq(prepare_status(3, 32, 32, 3, 2, 1, 1, NULL), ok);
     cr_expect_eq(prepare_status(5, 8, 16, 3, 1, 1, 1, NULL), EMBER_E_UNSUPPORTED, "5 input channels");
