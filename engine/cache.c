@@ -256,10 +256,10 @@ ember_status ember_cache_key_for(const ember_model *m, const ember_tensor *input
     /* The measurement switches that change which kernels a program picks (an entry keeps
      * the picks): with them in the key, a comparison with one switched off never reuses
      * the other setting's program. */
-    static const char *const knobs[] = {"EMBER_LAYOUT_CHAIN", "EMBER_WINOGRAD",           "EMBER_CONV1X1",
-                                        "EMBER_ONEDNN",       "EMBER_ONEDNN_CONV_LAYOUT", "EMBER_ONEDNN_SMALL_CONV",
-                                        "EMBER_INPLACE",      "EMBER_SMALL_MODEL_THREADS", "EMBER_JIT",
-                                        "EMBER_JIT_GENERATE", "EMBER_DWCONV"};
+    static const char *const knobs[] = {"EMBER_LAYOUT_CHAIN",  "EMBER_WINOGRAD",           "EMBER_CONV1X1",
+                                        "EMBER_ONEDNN",        "EMBER_ONEDNN_CONV_LAYOUT", "EMBER_ONEDNN_SMALL_CONV",
+                                        "EMBER_INPLACE",       "EMBER_SMALL_MODEL_THREADS", "EMBER_JIT",
+                                        "EMBER_JIT_GENERATE",  "EMBER_DWCONV",             "EMBER_CONV_STEM"};
     for (size_t i = 0; i < sizeof knobs / sizeof *knobs; i++) {
         const char *v = getenv(knobs[i]);
         ember_hasher_add(&h, v ? v : "", v ? strlen(v) + 1 : 1);
