@@ -249,9 +249,13 @@ ember_status ember_cache_key_for(const ember_model *m, const ember_tensor *input
         ember_hasher_add(&h, r, sizeof r);
         ember_hasher_add(&h, inputs[i].dims, sizeof(int64_t) * (size_t)(r[0] > 0 && r[0] <= EMBER_MAX_RANK ? r[0] : 0));
     }
-    /* Every program option that changes the program; threads only size thread pools and
-     * use_cache is this. */
-    int32_t o[2] = {opt ? opt->optimize : 1, opt ? opt->precision : EMBER_PRECISION_FP32};
+    /* Every program option that changes the program; use_cache is this. The thread count
+     * (the default resolved to the cores) is one: host kernels are chosen per count (the
+     * Winograd rule needs tiles a thread; dwconv.c and conv1x1.c's narrow rule take
+     * one-thread programs only), and an entry keeps the choices. */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int32_t o[3] = {opt ? opt->optimize : 1, opt ? opt->precision : EMBER_PRECISION_FP32,
+                    opt && opt->threads > 0 ? opt->threads : cores > 0 ? (int32_t)cores : 1};
     ember_hasher_add(&h, o, sizeof o);
     /* The measurement switches that change which kernels a program picks (an entry keeps
      * the picks): with them in the key, a comparison with one switched off never reuses

@@ -547,6 +547,43 @@ Test(cache, kernel_switches_are_in_the_key)
     rm_dir(dir);
 }
 
+/* A program built for one thread count is not reused for another: kernels are chosen per
+ * count (ops/host/dwconv.c takes one-thread programs only) and an entry keeps the
+ * choices. */
+static const char *cache_state_for_threads(const char *path, int threads)
+{
+    ember_model *m;
+    cr_assert_eq(ember_model_load(path, &m), EMBER_OK, "%s", ember_last_error());
+    ember_session_options o;
+    ember_session_options_init(&o);
+    o.threads = threads;
+    ember_session *s;
+    cr_assert_eq(ember_session_create_ex(m, &o, &s), EMBER_OK, "%s", ember_last_error());
+    static char state[8];
+    snprintf(state, sizeof state, "%s", ember_session_compile_cache(s));
+    ember_session_free(s);
+    ember_model_free(m);
+    return state;
+}
+
+Test(cache, thread_count_is_in_the_key)
+{
+    fresh_dir();
+    char d[256];
+    snprintf(d, sizeof d, "/tmp/ember_cache_thr_XXXXXX");
+    cr_assert_not_null(mkdtemp(d));
+    write_external_model(d);
+    write_weights(d, 1);
+    char path[600];
+    snprintf(path, sizeof path, "%s/m.onnx", d);
+    cr_expect_str_eq(cache_state_for_threads(path, 1), "miss");
+    cr_expect_str_eq(cache_state_for_threads(path, 2), "miss", "2 threads hit the 1-thread entry");
+    cr_expect_str_eq(cache_state_for_threads(path, 1), "hit");
+    cr_expect_str_eq(cache_state_for_threads(path, 2), "hit");
+    rm_dir(d);
+    rm_dir(dir);
+}
+
 #ifdef EMBER_JIT
 /* EMBER_JIT=1: the object code goes to the cache next to the program (.emo); a hit runs
  * it with the same results, and a damaged object is rebuilt. */
