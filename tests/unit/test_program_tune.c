@@ -46,6 +46,11 @@ Test(program_tune, rule, .timeout = 120)
     check_outputs(p, "kws_dscnn");
     ember_program_free(p);
     ember_model_free(m);
+    p = build("vww_mobilenet025", 2, &m); /* 15.2 MFLOP */
+    cr_expect_eq(p->threads, 1);
+    check_outputs(p, "vww_mobilenet025");
+    ember_program_free(p);
+    ember_model_free(m);
     p = build("cifar_resnet8", 2, &m); /* 25 MFLOP */
     cr_expect_eq(p->threads, 2);
     ember_program_free(p);
