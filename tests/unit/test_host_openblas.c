@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
+#include "ember.h"
 #include "host_harness.h"
 
 static uint32_t rng = 12345;
@@ -148,4 +151,16 @@ Test(host_openblas, declines_other_dtypes_and_tiny_products)
     float x[4] = {1, 2, 3, 4};
     harness_in tiny[2] = {f32_in(2, (int64_t[]){2, 2}, x, 0), f32_in(2, (int64_t[]){2, 2}, x, 0)};
     cr_expect_eq(harness_run_host(k, "MatMul", tiny, 2, NULL, 0, 1, &got), EMBER_E_UNSUPPORTED);
+}
+
+/* Building a cpu program leaves OpenBLAS on one thread (ops/host/registry.c: its idle
+ * workers, spinning after load, shared the cores with the run's threads). */
+Test(host_openblas, one_thread_after_a_program_is_built)
+{
+    ember_model *m = ut_load_zoo("kws_dscnn");
+    ember_session *s;
+    cr_assert_eq(ember_session_create(m, "cpu", &s), EMBER_OK, "%s", ember_last_error());
+    cr_expect_eq(openblas_get_num_threads(), 1);
+    ember_session_free(s);
+    ember_model_free(m);
 }
