@@ -4,6 +4,8 @@
  * The list lives in ops/host/host.def: one line per fast path, nothing else names them. */
 #ifndef EMBER_HOST_H
 #define EMBER_HOST_H
+#include <stdlib.h>
+
 #include "op.h"
 
 typedef struct ember_host_kernel {
@@ -69,6 +71,22 @@ static inline void ember_host_share(int64_t n, int64_t unit, int ith, int nth, i
     int64_t b0 = ith * per + (ith < extra ? ith : extra), b1 = b0 + per + (ith < extra);
     *lo = b0 * unit < n ? b0 * unit : n;
     *hi = b1 * unit < n ? b1 * unit : n;
+}
+
+/* A kernel's measurement switch, environment variable `name`: "0" = never (0), "all" =
+ * every shape it can compute, past its shape rule (2, for tests), else its rule (1). */
+static inline int ember_host_switch(const char *name)
+{
+    const char *v = getenv(name);
+    if (v && v[0] == '0' && !v[1]) return 0;
+    return v && v[0] == 'a' && v[1] == 'l' && v[2] == 'l' && !v[3] ? 2 : 1;
+}
+
+/* drops_input for convs that pack their weights and bias at prepare (ops/host.h). */
+static inline int ember_host_drops_conv_weights(void *state, int in_idx)
+{
+    (void)state;
+    return in_idx == 1 || in_idx == 2;
 }
 
 /* The runner that puts a pool's jobs on oneDNN's OpenMP team (onednn_team_run;

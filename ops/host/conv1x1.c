@@ -334,13 +334,6 @@ static void c1_share(void *ctx, int ith, int nth)
 }
 #endif
 
-/* EMBER_CONV1X1=0: never (for measurements); =all: every shape it can compute (tests). */
-static int c1_enabled(void)
-{
-    const char *v = getenv("EMBER_CONV1X1");
-    if (v && strcmp(v, "0") == 0) return 0;
-    return v && strcmp(v, "all") == 0 ? 2 : 1;
-}
 
 /* Where the tiles beat oneDNN's 1x1 convs inside a model (resnet50, 1 thread, sum over
  * the blocks, us, tiles vs oneDNN): wide outputs from few pixels, whose weights stream
@@ -367,7 +360,7 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
     (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
-    int enabled = c1_enabled();
+    int enabled = ember_host_switch("EMBER_CONV1X1");
     if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
     const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
     int sum;
@@ -500,13 +493,6 @@ static int c1_inplace_input(void *state, int in_idx)
     return in_idx == 3 && s->sum && s->res.layout == s->dst.layout;
 }
 
-/* The weights and bias are read only while packing. */
-static int c1_drops_input(void *state, int in_idx)
-{
-    (void)state;
-    return in_idx == 1 || in_idx == 2;
-}
-
 const ember_host_kernel ember_host_conv1x1 = {
     .name = "conv1x1",
     .op = EMBER_OP_CONV,
@@ -516,6 +502,6 @@ const ember_host_kernel ember_host_conv1x1 = {
     .out_layout = c1_out_layout,
     .accepts_layout = c1_accepts_layout,
     .set_layout = c1_set_layout,
-    .drops_input = c1_drops_input,
+    .drops_input = ember_host_drops_conv_weights,
     .inplace_input = c1_inplace_input,
 };

@@ -341,13 +341,6 @@ static int tap_plan(conv_stem *s, int64_t bk, int64_t ky, int64_t c, int64_t kx)
 }
 #endif
 
-/* EMBER_CONV_STEM=0: never (for measurements); =all: every shape it can compute (tests). */
-static int st_enabled(void)
-{
-    const char *v = getenv("EMBER_CONV_STEM");
-    if (v && strcmp(v, "0") == 0) return 0;
-    return v && strcmp(v, "all") == 0 ? 2 : 1;
-}
 
 /* Where it beats oneDNN. Alone (1 thread, us, this kernel vs onednn_conv, each writing
  * the layout it offers; 3x3 pad 1 unless said): 3 -> 8 s2 96x96 (vww_mobilenet025) 10.8
@@ -375,7 +368,7 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
     (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
-    int enabled = st_enabled();
+    int enabled = ember_host_switch("EMBER_CONV_STEM");
     if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
     const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
     int sum;
@@ -501,13 +494,6 @@ static ember_status st_set_layout(void *state, int is_output, int idx, int layou
     return EMBER_OK;
 }
 
-/* The weights and bias are read only while packing. */
-static int st_drops_input(void *state, int in_idx)
-{
-    (void)state;
-    return in_idx == 1 || in_idx == 2;
-}
-
 const ember_host_kernel ember_host_conv_stem = {
     .name = "conv_stem",
     .op = EMBER_OP_CONV,
@@ -517,5 +503,5 @@ const ember_host_kernel ember_host_conv_stem = {
     .out_layout = st_out_layout,
     .accepts_layout = st_accepts_layout,
     .set_layout = st_set_layout,
-    .drops_input = st_drops_input,
+    .drops_input = ember_host_drops_conv_weights,
 };

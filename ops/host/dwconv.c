@@ -375,13 +375,6 @@ static void dw_share(void *ctx, int ith, int nth)
     }
 }
 
-/* EMBER_DWCONV=0: never (for measurements); =all: every shape it can compute (tests). */
-static int dw_enabled(void)
-{
-    const char *v = getenv("EMBER_DWCONV");
-    if (v && strcmp(v, "0") == 0) return 0;
-    return v && strcmp(v, "all") == 0 ? 2 : 1;
-}
 
 /* Where it beat oneDNN's depthwise convs inside a model (1 thread, us per conv, this
  * kernel vs oneDNN's, `ember profile`): maps that stay in the caches, with up to 128
@@ -438,7 +431,7 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
     (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
-    int enabled = dw_enabled(), sum;
+    int enabled = ember_host_switch("EMBER_DWCONV"), sum;
     if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
     const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2), *y = c->out[0];
     if (!onednn_conv_f32_operands(c, &sum) || sum || (b && !b->data)) return EMBER_E_UNSUPPORTED;
@@ -542,13 +535,6 @@ static ember_status dw_set_layout(void *state, int is_output, int idx, int layou
     return EMBER_OK;
 }
 
-/* The filters and bias are read only while packing. */
-static int dw_drops_input(void *state, int in_idx)
-{
-    (void)state;
-    return in_idx == 1 || in_idx == 2;
-}
-
 const ember_host_kernel ember_host_dwconv = {
     .name = "dwconv",
     .op = EMBER_OP_CONV,
@@ -558,5 +544,5 @@ const ember_host_kernel ember_host_dwconv = {
     .out_layout = dw_out_layout,
     .accepts_layout = dw_accepts_layout,
     .set_layout = dw_set_layout,
-    .drops_input = dw_drops_input,
+    .drops_input = ember_host_drops_conv_weights,
 };

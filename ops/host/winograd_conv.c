@@ -143,12 +143,6 @@ static void wino_share(void *ctx, int ith, int nth)
 }
 
 
-static int wino_mode(void)
-{
-    const char *v = getenv("EMBER_WINOGRAD");
-    if (v && strcmp(v, "0") == 0) return 0;
-    return v && strcmp(v, "all") == 0 ? 2 : 1;
-}
 
 /* Where Winograd beats oneDNN's direct convolution (measurements at the top): with U
  * (36 C M floats) small, everywhere; with U past the L2 cache (C M > 64 x 64) only
@@ -167,7 +161,7 @@ static ember_status wino_prepare(ember_op_ctx *c, int threads, void **state)
     (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
-    int mode = wino_mode();
+    int mode = ember_host_switch("EMBER_WINOGRAD");
     if (!mode || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
     const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
     int sum;
