@@ -374,12 +374,8 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
         return EMBER_E_UNSUPPORTED;
     if (enabled != 2 && !conv1x1_shape_wins(p.C, p.M, p.N * p.outsp, threads)) return EMBER_E_UNSUPPORTED;
     int act;
-    float aa, ab;
-    if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
-        ember_error_clear();
-        return EMBER_E_UNSUPPORTED;
-    }
-    if (act != K_ACT_NONE && act != K_ACT_RELU && act != K_ACT_CLIP) return EMBER_E_UNSUPPORTED;
+    float lo, hi;
+    if (!onednn_conv_clamp(c, &act, &lo, &hi)) return EMBER_E_UNSUPPORTED;
 
     conv1x1 *s = calloc(1, sizeof *s);
     if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
@@ -389,8 +385,7 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
     s->pixels = s->N * s->OH * s->OW, s->panels = (s->M + s->nr - 1) / s->nr;
     s->sum = sum;
     s->act = act != K_ACT_NONE;
-    s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
-    s->hi = act == K_ACT_CLIP ? ab : INFINITY;
+    s->lo = lo, s->hi = hi;
     const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
     s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
     int64_t rows = BLOCK_BYTES / (s->C * (int64_t)sizeof(float));

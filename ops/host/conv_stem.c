@@ -383,12 +383,8 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
         return EMBER_E_UNSUPPORTED;
     if (enabled != 2 && !stem_shape_wins(p.C, p.M, p.w.k[0], p.w.k[1])) return EMBER_E_UNSUPPORTED;
     int act;
-    float aa, ab;
-    if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
-        ember_error_clear();
-        return EMBER_E_UNSUPPORTED;
-    }
-    if (act != K_ACT_NONE && act != K_ACT_RELU && act != K_ACT_CLIP) return EMBER_E_UNSUPPORTED;
+    float lo, hi;
+    if (!onednn_conv_clamp(c, &act, &lo, &hi)) return EMBER_E_UNSUPPORTED;
 
     conv_stem *s = calloc(1, sizeof *s);
     if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
@@ -397,8 +393,7 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
     s->pt = p.w.pb[0], s->pl = p.w.pb[1];
     s->taps = s->C * s->KH * s->KW;
     s->act = act == K_ACT_NONE ? 0 : act == K_ACT_RELU ? 1 : 2;
-    s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
-    s->hi = act == K_ACT_CLIP ? ab : INFINITY;
+    s->lo = lo, s->hi = hi;
     const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
     s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
     st_set_out(s, L_PLAIN);

@@ -444,20 +444,15 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
     if (enabled != 2 && (!dw_shape_wins(&p) || !dw_neighbours_chain(c) || !dw_threads_win(threads)))
         return EMBER_E_UNSUPPORTED;
     int act;
-    float aa, ab;
-    if (nn_fused_act(c, &act, &aa, &ab) != EMBER_OK) {
-        ember_error_clear();
-        return EMBER_E_UNSUPPORTED;
-    }
-    if (act != K_ACT_NONE && act != K_ACT_RELU && act != K_ACT_CLIP) return EMBER_E_UNSUPPORTED;
+    float lo, hi;
+    if (!onednn_conv_clamp(c, &act, &lo, &hi)) return EMBER_E_UNSUPPORTED;
 
     dwconv *s = calloc(1, sizeof *s);
     if (!s) return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory");
     s->N = p.N, s->C = p.C, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
     s->KH = p.w.k[0], s->KW = p.w.k[1], s->sy = p.w.s[0], s->sx = p.w.s[1], s->pt = p.w.pb[0], s->pl = p.w.pb[1];
     s->act = act != K_ACT_NONE;
-    s->lo = act == K_ACT_RELU ? 0.0f : act == K_ACT_CLIP ? aa : -INFINITY;
-    s->hi = act == K_ACT_CLIP ? ab : INFINITY;
+    s->lo = lo, s->hi = hi;
     io_set(&s->src, 0, s->C, s->H, s->W);
     io_set(&s->dst, 0, s->C, s->OH, s->OW);
     s->lanes = 16, s->chunks = (s->C + 15) / 16;

@@ -112,6 +112,10 @@ int onednn_want_bf16(const ember_op_ctx *c);
  * any, one rank-4 float32 output, and, when the fusion pass attached one
  * (ember_sum_input), a float32 residual of the output's shape as input 3 (*sum = 1). */
 int onednn_conv_f32_operands(const ember_op_ctx *c, int *sum);
+/* The activation fused into conv node c when it is none, Relu or Clip, the ones our own
+ * conv kernels apply: *kind its K_ACT_* kind, [*lo, *hi] the clamp it is (none: -inf,
+ * +inf). 0 for any other activation. */
+int onednn_conv_clamp(const ember_op_ctx *c, int *kind, float *lo, float *hi);
 
 /* 64-byte aligned allocation (NULL on failure); free with free(). */
 void *onednn_alloc(size_t bytes);

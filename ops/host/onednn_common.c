@@ -11,6 +11,8 @@ int omp_get_num_threads(void);
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kernels/activation.h"
+#include "../nn_common.h"
 #include "onednn.h"
 
 static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
@@ -409,6 +411,19 @@ int onednn_conv_f32_operands(const ember_op_ctx *c, int *sum)
     int same = r->dtype == EMBER_DT_FLOAT && r->rank == y->rank;
     for (int i = 0; same && i < r->rank; i++) same = r->dims[i] == y->dims[i];
     return same;
+}
+
+int onednn_conv_clamp(const ember_op_ctx *c, int *kind, float *lo, float *hi)
+{
+    float a, b;
+    if (nn_fused_act(c, kind, &a, &b) != EMBER_OK) {
+        ember_error_clear();
+        return 0;
+    }
+    if (*kind != K_ACT_NONE && *kind != K_ACT_RELU && *kind != K_ACT_CLIP) return 0;
+    *lo = *kind == K_ACT_RELU ? 0.0f : *kind == K_ACT_CLIP ? a : -INFINITY;
+    *hi = *kind == K_ACT_CLIP ? b : INFINITY;
+    return 1;
 }
 
 ember_status ember_host_bf16_check(void)
