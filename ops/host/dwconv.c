@@ -122,15 +122,29 @@ static void dw_scalar(const dwconv *s, const float *x, float *y, int64_t n, int6
 }
 
 #ifdef DW_AVX512
+/* A tile's R x Q results (vector (r, q) to out + r * ors + q * ocs): the clamp when `act`,
+ * then whole stores (`full`) or stores under m. */
+INLINE AVX512 void dw_store(const __m512 *acc, int R, int Q, float *out, int64_t ors, int64_t ocs, int act,
+                            __m512 lo, __m512 hi, __mmask16 m, int full)
+{
+    for (int r = 0; r < R; r++)
+        for (int q = 0; q < Q; q++) {
+            __m512 v = act ? _mm512_min_ps(_mm512_max_ps(acc[r * Q + q], lo), hi) : acc[r * Q + q];
+            float *o = out + r * ors + q * ocs;
+            if (full) _mm512_storeu_ps(o, v);
+            else _mm512_mask_storeu_ps(o, m, v);
+        }
+}
+
 /* A tile of R x Q output vectors (R * Q <= DW_TILE): vector (r, q)'s tap (ky, kx) at
  * in + r * rs + q * cs + ky * iy + kx * ix (in: tap (0, 0) of vector (0, 0)), its result
  * at out + r * ors + q * ocs. Filter rows [k0, k1), filter columns in bit mask `cols`;
- * the taps' filters wv in registers. Loads under lm, stores under sm (whole vectors when
+ * the taps' filters wv in registers. Loads and stores under m (whole vectors when
  * `full`). R, Q, KW, act and full are constants after inlining. */
 INLINE AVX512 void dw_tile(const float *in, int64_t rs, int64_t cs, int64_t iy, int64_t ix, float *out, int64_t ors,
                            int64_t ocs, int R, int Q, int KW, int64_t k0, int64_t k1, unsigned cols,
-                           const __m512 *wv, __m512 bias, int act, __m512 lo, __m512 hi, __mmask16 lm,
-                           __mmask16 sm, int full)
+                           const __m512 *wv, __m512 bias, int act, __m512 lo, __m512 hi, __mmask16 m,
+                           int full)
 {
     __m512 acc[DW_TILE];
     const float *p[DW_TILE];
@@ -142,18 +156,12 @@ INLINE AVX512 void dw_tile(const float *in, int64_t rs, int64_t cs, int64_t iy, 
             __m512 wk = wv[ky * KW + kx];
             int64_t o = ky * iy + kx * ix;
             for (int i = 0; i < R * Q; i++) {
-                __m512 v = full ? _mm512_loadu_ps(p[i] + o) : _mm512_maskz_loadu_ps(lm, p[i] + o);
+                __m512 v = full ? _mm512_loadu_ps(p[i] + o) : _mm512_maskz_loadu_ps(m, p[i] + o);
                 acc[i] = _mm512_fmadd_ps(v, wk, acc[i]);
             }
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int q = 0; q < Q; q++) {
-            __m512 v = act ? _mm512_min_ps(_mm512_max_ps(acc[r * Q + q], lo), hi) : acc[r * Q + q];
-            float *o = out + r * ors + q * ocs;
-            if (full) _mm512_storeu_ps(o, v);
-            else _mm512_mask_storeu_ps(o, sm, v);
-        }
+    dw_store(acc, R, Q, out, ors, ocs, act, lo, hi, m, full);
 }
 
 /* dw_tile for the interior with every tap inside and constant filter size and steps:
@@ -183,13 +191,7 @@ INLINE AVX512 void dw_tile_reuse(const float *in, int64_t iy, int64_t ix, float 
                         acc[r * Q + q] = _mm512_fmadd_ps(v, wv[ky * KW + kx], acc[r * Q + q]);
                 }
         }
-    for (int r = 0; r < R; r++)
-        for (int q = 0; q < Q; q++) {
-            __m512 v = act ? _mm512_min_ps(_mm512_max_ps(acc[r * Q + q], lo), hi) : acc[r * Q + q];
-            float *o = out + r * ors + q * ocs;
-            if (full) _mm512_storeu_ps(o, v);
-            else _mm512_mask_storeu_ps(o, m, v);
-        }
+    dw_store(acc, R, Q, out, ors, ocs, act, lo, hi, m, full);
 }
 
 /* The filter columns of output column ox that lie inside the map, as bits. */
@@ -231,7 +233,7 @@ INLINE AVX512 void dw_inner(const dwconv *s, const dw_band_ctx *b, int64_t r0, i
                           wv, b->bias, act, b->lo, b->hi, m, full);                                        \
         else                                                                                              \
             dw_tile(DW_AT(r, c), b->rs, cs, b->iy, b->ix, DW_OUT(r, c), b->ors, ocs, R, Q, KW, 0, KH, all, \
-                    wv, b->bias, act, b->lo, b->hi, m, m, full);                                          \
+                    wv, b->bias, act, b->lo, b->hi, m, full);                                             \
     } while (0)
     int64_t r = r0;
     for (; r + 16 <= r1; r += 16)
@@ -301,7 +303,7 @@ INLINE AVX512 void dw_band_k(const dwconv *s, const float *x, float *y, int64_t 
 #define DW_EDGE_COL(R)                                                                                    \
     dw_tile(b.xb + (r * s->sy - s->pt) * b.iy + (ox * s->sx - s->pl) * b.ix, b.rs, 0, b.iy, b.ix,          \
             b.yb + r * b.ors + ox * b.ocs, b.ors, 0, R, 1, KW, 0, KH, cols, wv, b.bias, act, b.lo, b.hi, b.cm, \
-            b.cm, 0)
+            0)
         for (; r + 8 <= ib; r += 8) DW_EDGE_COL(8);
         if (r + 4 <= ib) DW_EDGE_COL(4), r += 4;
         if (r + 2 <= ib) DW_EDGE_COL(2), r += 2;
@@ -320,11 +322,11 @@ INLINE AVX512 void dw_band_k(const dwconv *s, const float *x, float *y, int64_t 
             int64_t xi = (ox * s->sx - s->pl) * b.ix;
             if (ox >= ca && ox + 8 <= cb) {
                 dw_tile(in + xi, 0, s->sx * b.ix, b.iy, b.ix, out + ox * b.ocs, 0, b.ocs, 1, 8, KW, k0, k1,
-                        (1u << KW) - 1, wv, b.bias, act, b.lo, b.hi, b.cm, b.cm, 0);
+                        (1u << KW) - 1, wv, b.bias, act, b.lo, b.hi, b.cm, 0);
                 ox += 8;
             } else {
                 dw_tile(in + xi, 0, 0, b.iy, b.ix, out + ox * b.ocs, 0, 0, 1, 1, KW, k0, k1, dw_cols(s, ox), wv,
-                        b.bias, act, b.lo, b.hi, b.cm, b.cm, 0);
+                        b.bias, act, b.lo, b.hi, b.cm, 0);
                 ox++;
             }
         }
