@@ -263,7 +263,8 @@ ember_status ember_cache_key_for(const ember_model *m, const ember_tensor *input
     static const char *const knobs[] = {"EMBER_LAYOUT_CHAIN",  "EMBER_WINOGRAD",           "EMBER_CONV1X1",
                                         "EMBER_ONEDNN",        "EMBER_ONEDNN_CONV_LAYOUT", "EMBER_ONEDNN_SMALL_CONV",
                                         "EMBER_INPLACE",       "EMBER_SMALL_MODEL_THREADS", "EMBER_JIT",
-                                        "EMBER_JIT_GENERATE",  "EMBER_DWCONV",             "EMBER_CONV_STEM"};
+                                        "EMBER_JIT_GENERATE",  "EMBER_DWCONV",             "EMBER_CONV_STEM",
+                                        "EMBER_CONV1X1_SMALL"};
     for (size_t i = 0; i < sizeof knobs / sizeof *knobs; i++) {
         const char *v = getenv(knobs[i]);
         ember_hasher_add(&h, v ? v : "", v ? strlen(v) + 1 : 1);

@@ -17,6 +17,9 @@
  * blocks when there are fewer panels than threads; each output element is one sum over
  * C in channel order whatever the split.
  *
+ * Small maps in one-thread programs (kws_dscnn, vww_mobilenet025) take c1_small's tiles:
+ * weights resident in L1 per panel, pixels at constant offsets, a tile per map remainder.
+ *
  * Layouts (ops/host.h chaining): input, residual and output each in NHWC or nChw16c, as
  * oneDNN's neighbouring convs write them, or NCHW (gathered and scattered a vector at a
  * time: slow, only when a neighbour is not a host kernel). */
@@ -54,6 +57,7 @@ typedef struct conv1x1 {
     int64_t pixels, panels;                /* N * OH * OW; M / nr rounded up */
     int64_t nr, mr;                        /* panel width: 64, or 16 / 32 for narrow M; tile rows */
     int flat;                              /* runs c1_flat (set with the layouts) */
+    int small_wanted, small;               /* c1_small's shapes; and it runs (set with the layouts) */
     float *w;                              /* [panels][C][nr] */
     float *bias;                           /* [panels * nr], zeros when absent */
     int64_t *koff;                         /* [C]: offset of channel k in the input layout */
@@ -291,7 +295,7 @@ typedef void (*c1_flat_fn)(const conv1x1 *, const float *, const float *, float 
 /* The flat tiles for s (whole tile, one pixel), or 0 when s is not a flat conv. */
 static int c1_flat_tiles(const conv1x1 *s, c1_flat_fn *tile, c1_flat_fn *one, int *rows)
 {
-    if (s->sy != 1 || s->sx != 1 || s->src.layout != L_NHWC || s->dst.layout != L_NHWC || s->nr > 32 ||
+    if (s->sy != 1 || s->sx != 1 || s->src.layout != L_NHWC || s->dst.layout != L_NHWC || s->M > 32 ||
         (s->sum && s->res.layout != L_NHWC))
         return 0;
     int v2 = s->nr == 32;
@@ -316,6 +320,105 @@ static void c1_flat(const c1_job *j, int64_t r0, int64_t r1)
     for (; p < r1; p++) one(s, j->x + p * s->C, j->res ? j->res + p * s->M : NULL, j->y + p * s->M);
 }
 
+/* Small maps (kws_dscnn's 64 -> 64 at 25x5, vww_mobilenet025's 32 -> 64 .. 256 -> 256 at
+ * 12x12 .. 3x3), channels in whole 16-channel blocks (nChw16c or NHWC: pixel i's channels
+ * k..k+15 at i * xps + k % 16 from the block's start, blocks xbs apart), M in 32- or
+ * 64-channel panels. A panel's weights (C x nr floats, <= 32 KB for these maps) stay in L1
+ * while every pixel tile of the image reads them; the pixels of a tile are constant
+ * offsets from one pointer and the 16 channels of a block unrolled, so the loop is only
+ * loads, broadcasts and multiply-adds; a map's last pixels take a tile of exactly their
+ * count, not 1-pixel tiles (which are latency bound); maps of <= 12 pixels are one tile a
+ * panel, so 256 -> 256 at 3x3 reads its 256 KB of weights once. R pixels x V vectors, then
+ * bias, residual (a variant of its own: the branch cost 8%), clamp and the store. (The C < 16 hint stops GCC from zeroing a spilled
+ * copy of the accumulators with a memset call before the loop: 8% of a tile.) */
+typedef struct c1_small_args {
+    int64_t C, xbs, xps, yvs, yps, rvs, rps;
+    float lo, hi; /* the clamp: -inf, +inf without an activation */
+} c1_small_args;
+
+#define C1_SMALL(R, V, RES)                                                                                 \
+    __attribute__((target("avx512f"))) static void small_##R##_##V##_##RES(                                 \
+        const c1_small_args *a, const float *x, const float *w, const float *bias, const float *res, float *y) \
+    {                                                                                                       \
+        __m512 acc[R][V];                                                                                   \
+        for (int v = 0; v < V; v++) _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) acc[i][v] = _mm512_setzero_ps(); \
+        int64_t xps = a->xps, xbs = a->xbs;                                                                 \
+        int blocks = (int)(a->C / 16);                                                                      \
+        if (blocks < 1) __builtin_unreachable();                                                            \
+        for (int kb = 0; kb < blocks; kb++, x += xbs, w += 16 * 16 * V) {                                   \
+            _Pragma("GCC unroll 4") for (int k = 0; k < 16; k++) {                                          \
+                __m512 wv[V];                                                                               \
+                for (int v = 0; v < V; v++) wv[v] = _mm512_load_ps(w + (k * V + v) * 16);                   \
+                _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                      \
+                    __m512 b = _mm512_set1_ps(x[i * xps + k]);                                              \
+                    for (int v = 0; v < V; v++) acc[i][v] = _mm512_fmadd_ps(b, wv[v], acc[i][v]);           \
+                }                                                                                           \
+            }                                                                                               \
+        }                                                                                                   \
+        __m512 lo = _mm512_set1_ps(a->lo), hi = _mm512_set1_ps(a->hi);                                      \
+        for (int v = 0; v < V; v++) {                                                                       \
+            __m512 b = _mm512_loadu_ps(bias + 16 * v);                                                      \
+            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                          \
+                __m512 r = _mm512_add_ps(acc[i][v], b);                                                     \
+                if (RES) r = _mm512_add_ps(r, _mm512_loadu_ps(res + v * a->rvs + i * a->rps));              \
+                _mm512_storeu_ps(y + v * a->yvs + i * a->yps, _mm512_min_ps(_mm512_max_ps(r, lo), hi));     \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+#define C1_SMALLS(R, V) C1_SMALL(R, V, 0) C1_SMALL(R, V, 1)
+C1_SMALLS(6, 4)
+C1_SMALLS(5, 4)
+C1_SMALLS(4, 4)
+C1_SMALLS(3, 4)
+C1_SMALLS(2, 4)
+C1_SMALLS(1, 4)
+C1_SMALLS(12, 2)
+C1_SMALLS(11, 2)
+C1_SMALLS(10, 2)
+C1_SMALLS(9, 2)
+C1_SMALLS(8, 2)
+C1_SMALLS(7, 2)
+C1_SMALLS(6, 2)
+C1_SMALLS(5, 2)
+C1_SMALLS(4, 2)
+C1_SMALLS(3, 2)
+C1_SMALLS(2, 2)
+C1_SMALLS(1, 2)
+
+typedef void (*c1_small_fn)(const c1_small_args *, const float *, const float *, const float *, const float *,
+                            float *);
+#define C1_S4(RES) {NULL, small_1_4_##RES, small_2_4_##RES, small_3_4_##RES, small_4_4_##RES, small_5_4_##RES, small_6_4_##RES}
+#define C1_S2(RES)                                                                                          \
+    {NULL, small_1_2_##RES, small_2_2_##RES, small_3_2_##RES, small_4_2_##RES, small_5_2_##RES, small_6_2_##RES, \
+     small_7_2_##RES, small_8_2_##RES, small_9_2_##RES, small_10_2_##RES, small_11_2_##RES, small_12_2_##RES}
+static const c1_small_fn small_v4[2][7] = {C1_S4(0), C1_S4(1)}; /* [residual][pixels] */
+static const c1_small_fn small_v2[2][13] = {C1_S2(0), C1_S2(1)};
+
+/* Panels [p0, p1) of every image: panel outer, so its weights stay in L1 across the
+ * image's pixel tiles. */
+static void c1_small(const c1_job *j, int64_t p0, int64_t p1)
+{
+    const conv1x1 *s = j->s;
+    c1_small_args a = {.C = s->C, .xbs = s->src.scb, .xps = s->src.sq, .yvs = s->dst.scb, .yps = s->dst.sq,
+                       .rvs = s->res.scb, .rps = s->res.sq, .lo = s->act ? s->lo : -INFINITY,
+                       .hi = s->act ? s->hi : INFINITY};
+    const c1_small_fn *fn = s->nr == 64 ? small_v4[j->res != NULL] : small_v2[j->res != NULL];
+    int64_t hw = s->OH * s->OW;
+    for (int64_t n = 0; n < s->N; n++)
+        for (int64_t p = p0; p < p1; p++) {
+            const float *panel = s->w + p * s->C * s->nr, *bias = s->bias + p * s->nr;
+            int64_t cb = p * s->nr / 16; /* the panel's first channel block */
+            const float *x = j->x + n * s->src.sn;
+            const float *res = j->res ? j->res + n * s->res.sn + cb * s->res.scb : NULL;
+            float *y = j->y + n * s->dst.sn + cb * s->dst.scb;
+            for (int64_t q = 0; q < hw;) {
+                int64_t r = hw - q < s->mr ? hw - q : s->mr;
+                fn[r](&a, x + q * s->src.sq, panel, bias, res ? res + q * s->res.sq : NULL, y + q * s->dst.sq);
+                q += r;
+            }
+        }
+}
+
 static void c1_share(void *ctx, int ith, int nth)
 {
     const c1_job *j = ctx;
@@ -324,6 +427,11 @@ static void c1_share(void *ctx, int ith, int nth)
     if (s->flat) {
         ember_host_share(s->pixels, s->mr, ith, nth, &r0, &r1);
         if (r0 < r1) c1_flat(j, r0, r1);
+        return;
+    }
+    if (s->small) { /* one-thread programs: a second thread (if any) takes panels */
+        ember_host_share(s->panels, 1, ith, nth, &p0, &p1);
+        if (p0 < p1) c1_small(j, p0, p1);
         return;
     }
     if (nth > 1) {
@@ -353,6 +461,18 @@ static int conv1x1_shape_wins(int64_t C, int64_t M, int64_t pixels, int threads)
            (C <= 32 && M <= 32 && pixels <= 4096 && threads == 1);
 }
 
+/* Where c1_small beats oneDNN's jit 1x1 convs in the models (one thread, us, tiles vs
+ * oneDNN, nChw16c): kws_dscnn's 64 -> 64 at 25x5 ~6.1 vs 6.9 (the model 41.0 -> 39.1);
+ * vww_mobilenet025's 64 -> 64 at 12x12, 128 -> 128 at 6x6 (five), 128 -> 256 and 256 ->
+ * 256 at 3x3 (the model 127 -> 119). These are <= 2M multiply-adds with <= 256 KB of
+ * weights. Larger layers lost to oneDNN's brgemm kernels: mobilenet_v2's at 14x14 (64 ->
+ * 384 .. 576 -> 96: 2-10% slower, a panel of 384-576 input channels no longer stays in
+ * L1), squeezenet's 64 -> 256 at 13x13 about even. */
+static int c1_small_wins(int64_t C, int64_t M, int64_t hw, int threads)
+{
+    return threads == 1 && C >= 32 && M >= 32 && C * M <= 256 * 256 && C * M * hw <= (1 << 21);
+}
+
 static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
 {
     *state = NULL;
@@ -372,7 +492,10 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.pb[1] || p.w.pe[0] || p.w.pe[1] || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.C * p.M > (1 << 26) || p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
         return EMBER_E_UNSUPPORTED;
-    if (enabled != 2 && !conv1x1_shape_wins(p.C, p.M, p.N * p.outsp, threads)) return EMBER_E_UNSUPPORTED;
+    int64_t hw = p.out[0] * p.out[1];
+    int small = ember_host_switch("EMBER_CONV1X1_SMALL") && p.w.s[0] == 1 && p.w.s[1] == 1 && p.C % 16 == 0 &&
+                p.M % 32 == 0 && (enabled == 2 || c1_small_wins(p.C, p.M, hw, threads));
+    if (enabled != 2 && !small && !conv1x1_shape_wins(p.C, p.M, p.N * p.outsp, threads)) return EMBER_E_UNSUPPORTED;
     int act;
     float lo, hi;
     if (!onednn_conv_clamp(c, &act, &lo, &hi)) return EMBER_E_UNSUPPORTED;
@@ -382,6 +505,8 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
     s->N = p.N, s->C = p.C, s->M = p.M, s->H = p.in[0], s->W = p.in[1], s->OH = p.out[0], s->OW = p.out[1];
     s->sy = p.w.s[0], s->sx = p.w.s[1];
     s->nr = s->M <= 16 ? 16 : s->M <= 32 ? 32 : NR, s->mr = s->nr == 16 ? 24 : s->nr == 32 ? 12 : MR;
+    s->small_wanted = small;
+    if (small && (s->M % 64 || hw <= 12)) s->nr = 32, s->mr = 12; /* small maps: one tile a panel */
     s->pixels = s->N * s->OH * s->OW, s->panels = (s->M + s->nr - 1) / s->nr;
     s->sum = sum;
     s->act = act != K_ACT_NONE;
@@ -402,9 +527,11 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for packed 1x1 conv weights");
     }
     if (s->nr == NR) ember_panels_pack(w->data, s->C, 1, s->C, s->M, 1.0f, s->w); /* W [M, C]: B = W^T */
-    else /* one narrow panel [C][nr], zero padded */
-        for (int64_t k = 0; k < s->C; k++)
-            for (int64_t m = 0; m < s->nr; m++) s->w[k * s->nr + m] = m < s->M ? ((const float *)w->data)[m * s->C + k] : 0.0f;
+    else /* panels [panels][C][nr], zero padded */
+        for (int64_t q = 0; q < s->panels; q++)
+            for (int64_t k = 0; k < s->C; k++)
+                for (int64_t m = q * s->nr; m < (q + 1) * s->nr; m++)
+                    s->w[(q * s->C + k) * s->nr + m % s->nr] = m < s->M ? ((const float *)w->data)[m * s->C + k] : 0.0f;
     if (b) memcpy(s->bias, b->data, (size_t)s->M * sizeof(float));
     for (int64_t k = 0; k < s->C; k++) s->koff[k] = (k / 16) * s->src.scb + (k % 16) * s->src.sc;
     *state = s;
@@ -476,6 +603,8 @@ static ember_status c1_set_layout(void *state, int is_output, int idx, int layou
     c1_flat_fn tile, one;
     int rows;
     s->flat = c1_flat_tiles(s, &tile, &one, &rows);
+    s->small = !s->flat && s->small_wanted && s->src.layout != L_PLAIN && s->dst.layout != L_PLAIN &&
+               (!s->sum || s->res.layout != L_PLAIN);
 #endif
     return EMBER_OK;
 }

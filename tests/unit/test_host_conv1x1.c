@@ -5,7 +5,8 @@
  * dst each in NCHW, NHWC or nChw16c (layout chaining, ops/host.h), the residual in dst's
  * own memory; the shape rule; and what it must decline. Tolerance: |y - ref| <= 1e-4
  * max|ref| + 1e-5 per element (fused multiply-adds in another order than the reference).
- * EMBER_CONV1X1=all lifts the shape rule so that every shape it can compute is tested. */
+ * EMBER_CONV1X1=all lifts the shape rule so that every shape it can compute is tested (the
+ * small-map tiles too, where the layouts allow; EMBER_CONV1X1_SMALL=0 keeps them out). */
 #include "conv_host_check.h"
 
 extern const ember_host_kernel ember_host_conv1x1;
@@ -104,6 +105,39 @@ Test(host_conv1x1, narrow_panels_and_flat, .init = all_shapes)
     check(&k);
 }
 
+/* The small-map tiles (c1_small: stride 1, C % 16 == 0, M % 32 == 0, src and dst in NHWC or
+ * nChw16c): every tile height from 1 to 12 pixels (maps of 1..13 pixels, and 25x5 = 20
+ * tiles of 6 and one of 5), 64-channel panels (M % 64 == 0, maps over 12 pixels) and
+ * 32-channel ones, a residual in either layout and in dst's memory, no activation / Relu
+ * / Clip, batch 2, 1 and 2 threads (panels split); then the same shapes through the
+ * general tiles. */
+static void small_maps(void)
+{
+    static const int64_t cm[][2] = {{64, 64}, {32, 96}, {128, 128}, {256, 32}, {16, 64}};
+    static const int64_t maps[][2] = {{25, 5}, {6, 6}, {3, 3}, {1, 1}, {2, 1}, {1, 3}, {2, 2}, {1, 5},
+                                      {2, 3}, {7, 1}, {2, 4}, {3, 3}, {5, 2}, {11, 1}, {3, 4}, {13, 1}};
+    int i = 0;
+    for (size_t a = 0; a < sizeof cm / sizeof cm[0]; a++)
+        for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++, i++) {
+            int lx = i % 2 ? LB : LH, ly = i % 3 ? LB : LH;
+            ccase k = {.N = 1 + (i % 7 == 3), .C = cm[a][0], .M = cm[a][1], .H = maps[m][0], .W = maps[m][1],
+                       .stride = 1, .bias = i % 4 != 1, .act = i % 3 == 0 ? NULL : i % 3 == 1 ? "Relu" : "Clip",
+                       .sum = i % 2 == 0, .threads = 1 + (i % 5 == 2), .lx = lx, .lr = i % 4 ? ly : LH + LB - ly,
+                       .ly = ly, .inplace = 0};
+            k.inplace = k.sum && k.lr == k.ly && i % 8 == 0;
+            check(&k);
+        }
+}
+
+Test(host_conv1x1, small_map_tiles, .init = all_shapes) { small_maps(); }
+
+Test(host_conv1x1, small_map_shapes_on_the_general_tiles, .init = all_shapes)
+{
+    cr_assert_eq(setenv("EMBER_CONV1X1_SMALL", "0", 1), 0);
+    small_maps();
+    cr_assert_eq(unsetenv("EMBER_CONV1X1_SMALL"), 0);
+}
+
 /* prepare's answer for a C -> M conv on a 14x14 map (kernel kh, stride, pads, groups). */
 static ember_status prepare_status(int64_t C, int64_t M, int64_t hw, int64_t kh, int64_t pad, int64_t group,
                                    const char *precision)
@@ -118,6 +152,8 @@ Test(host_conv1x1, declines)
     cr_expect_eq(prepare_status(512, 1024, 14, 1, 0, 1, NULL), ok, "the shape rule takes layer3's downsample");
     cr_expect_eq(prepare_status(64, 256, 14, 1, 0, 1, NULL), EMBER_E_UNSUPPORTED, "the shape rule: oneDNN's");
     cr_expect_eq(prepare_status(16, 32, 14, 1, 0, 1, NULL), ok, "the shape rule takes narrow convs");
+    cr_expect_eq(prepare_status(128, 128, 6, 1, 0, 1, NULL), ok, "the shape rule takes small maps");
+    cr_expect_eq(prepare_status(128, 128, 14, 1, 0, 1, NULL), EMBER_E_UNSUPPORTED, "too big for c1_small");
     cr_assert_eq(setenv("EMBER_CONV1X1", "all", 1), 0);
     cr_expect_eq(prepare_status(64, 256, 14, 1, 0, 1, NULL), ok);
     cr_expect_eq(prepare_status(64, 64, 14, 3, 1, 1, NULL), EMBER_E_UNSUPPORTED, "3x3");
