@@ -17,7 +17,7 @@
  * blocks when there are fewer panels than threads; each output element is one sum over
  * C in channel order whatever the split.
  *
- * Small maps in one-thread programs (kws_dscnn, vww_mobilenet025) take c1_small's tiles:
+ * Small maps in one-thread programs (kws_dscnn, vww_mobilenet025) take pw_small.c's tiles:
  * weights resident in L1 per panel, pixels at constant offsets, a tile per map remainder.
  *
  * Layouts (ops/host.h chaining): input, residual and output each in NHWC or nChw16c, as
@@ -30,6 +30,7 @@
 #include "../kernels/activation.h"
 #include "../nn_common.h"
 #include "gemm_panels.h"
+#include "pw_small.h"
 #include "onednn.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -320,102 +321,21 @@ static void c1_flat(const c1_job *j, int64_t r0, int64_t r1)
     for (; p < r1; p++) one(s, j->x + p * s->C, j->res ? j->res + p * s->M : NULL, j->y + p * s->M);
 }
 
-/* Small maps (kws_dscnn's 64 -> 64 at 25x5, vww_mobilenet025's 32 -> 64 .. 256 -> 256 at
- * 12x12 .. 3x3), channels in whole 16-channel blocks (nChw16c or NHWC: pixel i's channels
- * k..k+15 at i * xps + k % 16 from the block's start, blocks xbs apart), M in 32- or
- * 64-channel panels. A panel's weights (C x nr floats, <= 32 KB for these maps) stay in L1
- * while every pixel tile of the image reads them; the pixels of a tile are constant
- * offsets from one pointer and the 16 channels of a block unrolled, so the loop is only
- * loads, broadcasts and multiply-adds; a map's last pixels take a tile of exactly their
- * count, not 1-pixel tiles (which are latency bound); maps of <= 12 pixels are one tile a
- * panel, so 256 -> 256 at 3x3 reads its 256 KB of weights once. R pixels x V vectors, then
- * bias, residual (a variant of its own: the branch cost 8%), clamp and the store. (The C < 16 hint stops GCC from zeroing a spilled
- * copy of the accumulators with a memset call before the loop: 8% of a tile.) */
-typedef struct c1_small_args {
-    int64_t C, xbs, xps, yvs, yps, rvs, rps;
-    float lo, hi; /* the clamp: -inf, +inf without an activation */
-} c1_small_args;
-
-#define C1_SMALL(R, V, RES)                                                                                 \
-    __attribute__((target("avx512f"))) static void small_##R##_##V##_##RES(                                 \
-        const c1_small_args *a, const float *x, const float *w, const float *bias, const float *res, float *y) \
-    {                                                                                                       \
-        __m512 acc[R][V];                                                                                   \
-        for (int v = 0; v < V; v++) _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) acc[i][v] = _mm512_setzero_ps(); \
-        int64_t xps = a->xps, xbs = a->xbs;                                                                 \
-        int blocks = (int)(a->C / 16);                                                                      \
-        if (blocks < 1) __builtin_unreachable();                                                            \
-        for (int kb = 0; kb < blocks; kb++, x += xbs, w += 16 * 16 * V) {                                   \
-            _Pragma("GCC unroll 4") for (int k = 0; k < 16; k++) {                                          \
-                __m512 wv[V];                                                                               \
-                for (int v = 0; v < V; v++) wv[v] = _mm512_load_ps(w + (k * V + v) * 16);                   \
-                _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                      \
-                    __m512 b = _mm512_set1_ps(x[i * xps + k]);                                              \
-                    for (int v = 0; v < V; v++) acc[i][v] = _mm512_fmadd_ps(b, wv[v], acc[i][v]);           \
-                }                                                                                           \
-            }                                                                                               \
-        }                                                                                                   \
-        __m512 lo = _mm512_set1_ps(a->lo), hi = _mm512_set1_ps(a->hi);                                      \
-        for (int v = 0; v < V; v++) {                                                                       \
-            __m512 b = _mm512_loadu_ps(bias + 16 * v);                                                      \
-            _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                          \
-                __m512 r = _mm512_add_ps(acc[i][v], b);                                                     \
-                if (RES) r = _mm512_add_ps(r, _mm512_loadu_ps(res + v * a->rvs + i * a->rps));              \
-                _mm512_storeu_ps(y + v * a->yvs + i * a->yps, _mm512_min_ps(_mm512_max_ps(r, lo), hi));     \
-            }                                                                                               \
-        }                                                                                                   \
-    }
-#define C1_SMALLS(R, V) C1_SMALL(R, V, 0) C1_SMALL(R, V, 1)
-C1_SMALLS(6, 4)
-C1_SMALLS(5, 4)
-C1_SMALLS(4, 4)
-C1_SMALLS(3, 4)
-C1_SMALLS(2, 4)
-C1_SMALLS(1, 4)
-C1_SMALLS(12, 2)
-C1_SMALLS(11, 2)
-C1_SMALLS(10, 2)
-C1_SMALLS(9, 2)
-C1_SMALLS(8, 2)
-C1_SMALLS(7, 2)
-C1_SMALLS(6, 2)
-C1_SMALLS(5, 2)
-C1_SMALLS(4, 2)
-C1_SMALLS(3, 2)
-C1_SMALLS(2, 2)
-C1_SMALLS(1, 2)
-
-typedef void (*c1_small_fn)(const c1_small_args *, const float *, const float *, const float *, const float *,
-                            float *);
-#define C1_S4(RES) {NULL, small_1_4_##RES, small_2_4_##RES, small_3_4_##RES, small_4_4_##RES, small_5_4_##RES, small_6_4_##RES}
-#define C1_S2(RES)                                                                                          \
-    {NULL, small_1_2_##RES, small_2_2_##RES, small_3_2_##RES, small_4_2_##RES, small_5_2_##RES, small_6_2_##RES, \
-     small_7_2_##RES, small_8_2_##RES, small_9_2_##RES, small_10_2_##RES, small_11_2_##RES, small_12_2_##RES}
-static const c1_small_fn small_v4[2][7] = {C1_S4(0), C1_S4(1)}; /* [residual][pixels] */
-static const c1_small_fn small_v2[2][13] = {C1_S2(0), C1_S2(1)};
-
 /* Panels [p0, p1) of every image: panel outer, so its weights stay in L1 across the
  * image's pixel tiles. */
 static void c1_small(const c1_job *j, int64_t p0, int64_t p1)
 {
     const conv1x1 *s = j->s;
-    c1_small_args a = {.C = s->C, .xbs = s->src.scb, .xps = s->src.sq, .yvs = s->dst.scb, .yps = s->dst.sq,
-                       .rvs = s->res.scb, .rps = s->res.sq, .lo = s->act ? s->lo : -INFINITY,
-                       .hi = s->act ? s->hi : INFINITY};
-    const c1_small_fn *fn = s->nr == 64 ? small_v4[j->res != NULL] : small_v2[j->res != NULL];
+    ember_pw_small a = {.C = s->C, .xbs = s->src.scb, .xps = s->src.sq, .yvs = s->dst.scb, .yps = s->dst.sq,
+                        .rvs = s->res.scb, .rps = s->res.sq, .lo = s->act ? s->lo : -INFINITY,
+                        .hi = s->act ? s->hi : INFINITY};
     int64_t hw = s->OH * s->OW;
     for (int64_t n = 0; n < s->N; n++)
         for (int64_t p = p0; p < p1; p++) {
-            const float *panel = s->w + p * s->C * s->nr, *bias = s->bias + p * s->nr;
             int64_t cb = p * s->nr / 16; /* the panel's first channel block */
-            const float *x = j->x + n * s->src.sn;
-            const float *res = j->res ? j->res + n * s->res.sn + cb * s->res.scb : NULL;
-            float *y = j->y + n * s->dst.sn + cb * s->dst.scb;
-            for (int64_t q = 0; q < hw;) {
-                int64_t r = hw - q < s->mr ? hw - q : s->mr;
-                fn[r](&a, x + q * s->src.sq, panel, bias, res ? res + q * s->res.sq : NULL, y + q * s->dst.sq);
-                q += r;
-            }
+            ember_pw_small_panel(&a, s->nr, hw, j->x + n * s->src.sn, s->w + p * s->C * s->nr, s->bias + p * s->nr,
+                                 j->res ? j->res + n * s->res.sn + cb * s->res.scb : NULL,
+                                 j->y + n * s->dst.sn + cb * s->dst.scb);
         }
 }
 
