@@ -264,7 +264,7 @@ ember_status ember_cache_key_for(const ember_model *m, const ember_tensor *input
                                         "EMBER_ONEDNN",        "EMBER_ONEDNN_CONV_LAYOUT", "EMBER_ONEDNN_SMALL_CONV",
                                         "EMBER_INPLACE",       "EMBER_SMALL_MODEL_THREADS", "EMBER_JIT",
                                         "EMBER_JIT_GENERATE",  "EMBER_DWCONV",             "EMBER_CONV_STEM",
-                                        "EMBER_CONV1X1_SMALL"};
+                                        "EMBER_CONV1X1_SMALL", "EMBER_CONV_DIRECT"};
     for (size_t i = 0; i < sizeof knobs / sizeof *knobs; i++) {
         const char *v = getenv(knobs[i]);
         ember_hasher_add(&h, v ? v : "", v ? strlen(v) + 1 : 1);

@@ -1,6 +1,5 @@
 /* Register tiles for small float32 GEMMs on channels-last pixels (pw_small.c): the 1x1
- * convs of small maps (conv1x1.c) and the im2col'd first conv of kws_dscnn
- * (conv_im2col.c). AVX-512; callers check for it. */
+ * convs of small maps (conv1x1.c). AVX-512; callers check for it. */
 #ifndef EMBER_HOST_PW_SMALL_H
 #define EMBER_HOST_PW_SMALL_H
 #include <stdint.h>
