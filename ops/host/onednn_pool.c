@@ -198,16 +198,44 @@ typedef struct gap_job {
     float *y;
     int64_t blocks; /* per image */
     int b;          /* channels per block */
+    int avx512;     /* gap_block_sum16 may run */
 } gap_job;
 
 /* Sums of the B channels of one block over its hw pixels (B a constant at each call, so
- * the lanes vectorize). */
+ * the lanes vectorize), in four partial sums: one chain of dependent adds made
+ * kws_dscnn's 64 x 125 pool latency bound (0.6 us; 0.2 so). */
 static inline void gap_block_sum(const float *xb, int64_t hw, int B, float *acc)
 {
-    for (int k = 0; k < B; k++) acc[k] = 0.0f;
-    for (int64_t i = 0; i < hw; i++)
-        for (int k = 0; k < B; k++) acc[k] += xb[i * B + k];
+    float part[4][16];
+    for (int r = 0; r < 4; r++)
+        for (int k = 0; k < B; k++) part[r][k] = 0.0f;
+    int64_t i = 0;
+    for (; i + 4 <= hw; i += 4)
+        for (int r = 0; r < 4; r++)
+            for (int k = 0; k < B; k++) part[r][k] += xb[(i + r) * B + k];
+    for (; i < hw; i++)
+        for (int k = 0; k < B; k++) part[0][k] += xb[i * B + k];
+    for (int k = 0; k < B; k++) acc[k] = (part[0][k] + part[1][k]) + (part[2][k] + part[3][k]);
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* gap_block_sum for 16 channels with AVX-512: one vector a pixel, four partial sums. */
+__attribute__((target("avx512f"))) static void gap_block_sum16(const float *xb, int64_t hw, float *acc)
+{
+    __m512 p0 = _mm512_setzero_ps(), p1 = p0, p2 = p0, p3 = p0;
+    int64_t i = 0;
+    for (; i + 4 <= hw; i += 4) {
+        p0 = _mm512_add_ps(p0, _mm512_loadu_ps(xb + i * 16));
+        p1 = _mm512_add_ps(p1, _mm512_loadu_ps(xb + i * 16 + 16));
+        p2 = _mm512_add_ps(p2, _mm512_loadu_ps(xb + i * 16 + 32));
+        p3 = _mm512_add_ps(p3, _mm512_loadu_ps(xb + i * 16 + 48));
+    }
+    for (; i < hw; i++) p0 = _mm512_add_ps(p0, _mm512_loadu_ps(xb + i * 16));
+    _mm512_storeu_ps(acc, _mm512_add_ps(_mm512_add_ps(p0, p1), _mm512_add_ps(p2, p3)));
+}
+#define GAP_AVX512 1
+#endif
 
 static void gap_blocked_share(void *ctx, int ith, int nth)
 {
@@ -219,6 +247,10 @@ static void gap_blocked_share(void *ctx, int ith, int nth)
     for (int64_t nb = lo; nb < hi; nb++) {
         int64_t n = nb / j->blocks, c0 = nb % j->blocks * j->b;
         const float *xb = j->x + nb * st->hw * j->b;
+#ifdef GAP_AVX512
+        if (j->b == 16 && j->avx512) gap_block_sum16(xb, st->hw, acc);
+        else
+#endif
         if (j->b == 16) gap_block_sum(xb, st->hw, 16, acc);
         else gap_block_sum(xb, st->hw, 8, acc);
         /* The block is read before its outputs are written: in one thread they lie below
@@ -234,7 +266,7 @@ static ember_status gap_run_chained(ember_op_ctx *c, const pool_state *st)
     float *y = c->out[0]->data;
     int b = ember_host_layout_channel_block(st->gap_layout);
     if (b) {
-        gap_job j = {st, x, y, (st->c + b - 1) / b, b};
+        gap_job j = {st, x, y, (st->c + b - 1) / b, b, __builtin_cpu_supports("avx512f")};
         size_t in_bytes = sizeof(float) * (size_t)(st->n * j.blocks * st->hw * b);
         size_t out_bytes = sizeof(float) * (size_t)(st->n * st->c);
         int shared = (const char *)y < (const char *)x + in_bytes && (const char *)x < (const char *)y + out_bytes;

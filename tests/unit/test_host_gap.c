@@ -1,6 +1,7 @@
 /* GlobalAveragePool on the host (ops/host/onednn_pool.c) against the reference kernel:
  * plain inputs of every size (small ones on the reference, large ones on oneDNN) and
- * inputs chained in nChw16c, nChw8c and nhwc, summed in that layout; also with the
+ * inputs chained in nChw16c (AVX-512, 4 partial sums: pixel counts off 4 too), nChw8c
+ * and nhwc, summed in that layout; also with the
  * output in the input's own memory and split over a thread pool. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -124,6 +125,9 @@ Test(host_gap, chained_layouts)
     check_gap(c24, dnnl_nChw8c, 2, 0);
     check_gap(c24, dnnl_nhwc, 1, 0);
     check_gap(c5, dnnl_nhwc, 1, 0);
+    int64_t hw3[4] = {1, 32, 3, 1}, hw6[4] = {2, 16, 2, 3}; /* pixel counts off the 4 partial sums */
+    check_gap(hw3, dnnl_nChw16c, 1, 0);
+    check_gap(hw6, dnnl_nChw16c, 2, 0);
 }
 
 Test(host_gap, chained_in_place)
