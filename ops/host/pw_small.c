@@ -16,14 +16,16 @@
  * tile a panel, so 256 -> 256 at 3x3 reads its 256 KB of weights once. R pixels x V
  * vectors, then bias, residual (a variant of its own: the branch in one tile cost 8%),
  * clamp and the store. The blocks < 1 hint stops GCC from zeroing a spilled copy of the
- * accumulators with a memset call before the loop (another 8%). */
+ * accumulators with a memset call before the loop (another 8%), and the strides are read
+ * into locals first (stores through a->yvs / a->yps cost 6%). Scheduled for Sapphire
+ * Rapids, the machine measured (GCC's generic tuning: 3% slower; the ISA is the same). */
 #define PW_SMALL(R, V, RES)                                                                                 \
-    __attribute__((target("avx512f"))) static void small_##R##_##V##_##RES(                                 \
+    __attribute__((target("avx512f,tune=sapphirerapids"))) static void small_##R##_##V##_##RES(                                 \
         const ember_pw_small *a, const float *x, const float *w, const float *bias, const float *res, float *y) \
     {                                                                                                       \
         __m512 acc[R][V];                                                                                   \
         for (int v = 0; v < V; v++) _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) acc[i][v] = _mm512_setzero_ps(); \
-        int64_t xps = a->xps, xbs = a->xbs;                                                                 \
+        int64_t xps = a->xps, xbs = a->xbs, yvs = a->yvs, yps = a->yps, rvs = a->rvs, rps = a->rps;                                                                 \
         int blocks = (int)(a->C / 16);                                                                      \
         if (blocks < 1) __builtin_unreachable();                                                            \
         for (int kb = 0; kb < blocks; kb++, x += xbs, w += 16 * 16 * V) {                                   \
@@ -41,8 +43,8 @@
             __m512 b = _mm512_loadu_ps(bias + 16 * v);                                                      \
             _Pragma("GCC unroll 24") for (int i = 0; i < R; i++) {                                          \
                 __m512 r = _mm512_add_ps(acc[i][v], b);                                                     \
-                if (RES) r = _mm512_add_ps(r, _mm512_loadu_ps(res + v * a->rvs + i * a->rps));              \
-                _mm512_storeu_ps(y + v * a->yvs + i * a->yps, _mm512_min_ps(_mm512_max_ps(r, lo), hi));     \
+                if (RES) r = _mm512_add_ps(r, _mm512_loadu_ps(res + v * rvs + i * rps));              \
+                _mm512_storeu_ps(y + v * yvs + i * yps, _mm512_min_ps(_mm512_max_ps(r, lo), hi));     \
             }                                                                                               \
         }                                                                                                   \
     }
