@@ -400,14 +400,10 @@ static ember_status c1_prepare(ember_op_ctx *c, int threads, void **state)
     (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
-    int enabled = ember_host_switch("EMBER_CONV1X1");
-    if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
-    const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
-    int sum;
-    if (!onednn_conv_f32_operands(c, &sum) || (b && !b->data)) return EMBER_E_UNSUPPORTED; /* bias: constant */
-    const ember_op_tensor *y = c->out[0];
+    int enabled, sum;
     nn_conv_plan p;
-    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
+    TRY(onednn_own_conv_start(c, "EMBER_CONV1X1", &enabled, &sum, &p));
+    const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2), *y = c->out[0];
     if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.G != 1 || p.w.k[0] != 1 || p.w.k[1] != 1 || p.w.pb[0] ||
         p.w.pb[1] || p.w.pe[0] || p.w.pe[1] || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.C * p.M > (1 << 26) || p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))

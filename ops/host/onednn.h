@@ -112,6 +112,11 @@ int onednn_want_bf16(const ember_op_ctx *c);
  * any, one rank-4 float32 output, and, when the fusion pass attached one
  * (ember_sum_input), a float32 residual of the output's shape as input 3 (*sum = 1). */
 int onednn_conv_f32_operands(const ember_op_ctx *c, int *sum);
+/* How our own float32 conv kernels start prepare: their measurement switch `name` (on:
+ * *enabled 1 = the shape rule, 2 = every shape they compute), AVX-512, not the bf16
+ * precision, onednn_conv_f32_operands with a constant bias (*sum as there), then the
+ * conv's geometry into *p. EMBER_OK, EMBER_E_UNSUPPORTED (decline), or a geometry error. */
+ember_status onednn_own_conv_start(ember_op_ctx *c, const char *name, int *enabled, int *sum, struct nn_conv_plan *p);
 /* The activation fused into conv node c when it is none, Relu or Clip, the ones our own
  * conv kernels apply: *kind its K_ACT_* kind, [*lo, *hi] the clamp it is (none: -inf,
  * +inf). 0 for any other activation. */

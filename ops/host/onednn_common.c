@@ -413,6 +413,20 @@ int onednn_conv_f32_operands(const ember_op_ctx *c, int *sum)
     return same;
 }
 
+ember_status onednn_own_conv_start(ember_op_ctx *c, const char *name, int *enabled, int *sum, nn_conv_plan *p)
+{
+    *enabled = ember_host_switch(name);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (!__builtin_cpu_supports("avx512f")) return EMBER_E_UNSUPPORTED;
+#else
+    return EMBER_E_UNSUPPORTED;
+#endif
+    if (!*enabled || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *b = ember_op_in(c, 2);
+    if (!onednn_conv_f32_operands(c, sum) || (b && !b->data)) return EMBER_E_UNSUPPORTED;
+    return nn_conv_plan_build(c, p, 0, 1, 2);
+}
+
 int onednn_conv_clamp(const ember_op_ctx *c, int *kind, float *lo, float *hi)
 {
     float a, b;
