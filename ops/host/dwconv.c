@@ -29,6 +29,7 @@
 
 #include "../kernels/activation.h"
 #include "../nn_common.h"
+#include "dwconv_seg.h"
 #include "onednn.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -56,6 +57,7 @@ typedef struct dwconv {
     int act;
     float lo, hi; /* the activation as a clamp */
     dw_io src, dst;
+    int seg; /* the row-segment tiles take it (dw_seg_ok) */
 } dwconv;
 
 static void io_set(dw_io *io, int layout, int64_t C, int64_t H, int64_t W)
@@ -333,8 +335,43 @@ INLINE AVX512 void dw_band_k(const dwconv *s, const float *x, float *y, int64_t 
     }
 }
 
+/* Whether the row-segment tiles (dwconv_seg.c) compute this conv: 3x3 at stride 1 or 2
+ * in both directions, at most one input column outside the map on either side. */
+static int dw_seg_ok(const dwconv *s)
+{
+    return s->KH == 3 && s->KW == 3 && s->sy == s->sx && (s->sy == 1 || s->sy == 2) && s->pl <= 1 &&
+           (s->OW - 1) * s->sx - s->pl + 3 - s->W <= 1;
+}
+
+/* Output rows [oy0, oy1) (two or more) of image n for channels [c0, c0 + lanes), one
+ * pixel a vector, in tiles of 2 rows x a segment of up to DW_SEG_Q columns: rows split
+ * into segments of equal width (within one), so a row of up to 8 columns is one
+ * segment and wider ones have 4-8 columns each; an odd last row is computed twice
+ * (tile rows oy1 - 2, oy1 - 1: the same values written again). */
+static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0,
+                               int64_t oy1)
+{
+    int64_t ch = c0 / s->lanes, left = s->C - c0, L = s->lanes, S = s->sy;
+    dw_seg_args a = {.w = s->w + ch * 9 * 16, .bias = s->bias + ch * 16, .iy = s->src.sy, .ix = s->src.sx,
+                     .ors = s->dst.sy, .ocs = s->dst.sx, .H = s->H, .pt = s->pt, .lo = s->lo, .hi = s->hi,
+                     .m = (uint16_t)((1u << (left < L ? left : L)) - 1)};
+    const float *xb = x + n * s->src.sn + c0 / s->src.block * s->src.scb + c0 % s->src.block;
+    float *yb = y + n * s->dst.sn + c0 / s->dst.block * s->dst.scb + c0 % s->dst.block;
+    int64_t nseg = (s->OW + DW_SEG_Q - 1) / DW_SEG_Q;
+    for (int64_t k = 0; k < nseg; k++) {
+        int64_t q0 = k * s->OW / nseg, q1 = (k + 1) * s->OW / nseg, i0 = q0 * S - s->pl, i1 = (q1 - 1) * S - s->pl + 3;
+        dw_seg_fn fn = dw_seg_pick((int)S, s->act, (int)(q1 - q0), i0 < 0, i1 > s->W);
+        fn(xb + i0 * a.ix, yb + q0 * a.ocs, &a, oy0, oy1);
+    }
+}
+
 static AVX512 void dw_band(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0, int64_t oy1)
 {
+    int pairs = s->lanes == 8 && s->C - c0 >= 8 && s->sx == 1 && s->src.sx == 8 && s->dst.sx == 8;
+    if (s->seg && !pairs && oy1 - oy0 >= 2) {
+        dw_band_seg(s, x, y, n, c0, oy0, oy1);
+        return;
+    }
     /* 3x3 at stride 1 or 2 in both directions, with or without an activation: the
      * constant shapes of the reusing tiles; anything else runs the plain tiles. */
     int k3 = s->KH == 3 && s->KW == 3, st = s->sy == s->sx && (s->sy == 1 || s->sy == 2) ? (int)s->sy : 0;
@@ -466,6 +503,7 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for depthwise conv filters");
     }
     dw_pack(s, w->data, b ? b->data : NULL);
+    s->seg = dw_seg_ok(s);
     *state = s;
     return EMBER_OK;
 #endif

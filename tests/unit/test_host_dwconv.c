@@ -73,6 +73,37 @@ Test(host_dwconv, layouts_pairs_and_threads, .init = all_shapes)
                 }
 }
 
+/* The row-segment tiles (ops/host/dwconv_seg.c; 3x3 at strides 1 and 2): maps 1..8 rows
+ * by 3, 5, 6, 9, 17 columns and the transposes (one segment of 1-8 columns, or 2-3
+ * segments of 4-8; both edges in one segment; an odd last row, computed twice; one
+ * row, which the plain tiles take), pads on both sides, on the bottom / right only
+ * (the last input column inside or one past) and on the top / left only; channel tails
+ * (5, 24 in NHWC), 8-lane vectors (nChw8c at stride 2, or 8 channels on one side only),
+ * all src / dst layouts in turn, no activation, Relu and Clip. */
+Test(host_dwconv, small_maps_row_segments, .init = all_shapes)
+{
+    static const int64_t cols[] = {3, 5, 6, 9, 17};
+    static const int64_t pads[][4] = {{1, 1, 1, 1}, {0, 0, 1, 1}, {1, 1, 0, 0}};
+    static const int64_t chans[] = {16, 24, 8, 32, 5};
+    int i = 0;
+    for (int64_t h = 1; h <= 8; h++)
+        for (size_t w = 0; w < sizeof cols / sizeof cols[0]; w++)
+            for (int t = 0; t < 2; t++)
+                for (int64_t stride = 1; stride <= 2; stride++)
+                    for (size_t p = 0; p < sizeof pads / sizeof pads[0]; p++, i++) {
+                        int64_t C = chans[i % 5], H = t ? cols[w] : h, W = t ? h : cols[w];
+                        int lx = (int)(i % 4), ly = (int)((i / 4) % 4);
+                        if (!layout_ok(C, lx)) lx = LH;
+                        if (!layout_ok(C, ly)) ly = LH;
+                        dcase k = {.N = 1 + i % 7 / 6, .C = C, .H = H, .W = W, .KH = 3, .KW = 3, .stride = stride,
+                                   .bias = i % 2, .act = i % 3 == 0 ? "Relu" : i % 3 == 1 ? "Clip" : NULL,
+                                   .threads = 1 + i % 5 / 4, .lx = lx, .ly = ly};
+                        memcpy(k.pads, pads[p], sizeof k.pads);
+                        if (H + k.pads[0] + k.pads[2] < 3 || W + k.pads[1] + k.pads[3] < 3) continue;
+                        check(&k);
+                    }
+}
+
 /* Pads on one side only, or none, or wider than the filter's reach. */
 Test(host_dwconv, pads, .init = all_shapes)
 {

@@ -1,0 +1,116 @@
+/* Row-segment tiles of the depthwise conv (see dwconv_seg.h and ops/host/dwconv.c, which
+ * says when they run). Why this shape: on small maps most outputs touch an edge (25x5:
+ * 2 of 5 columns and 2 of 25 rows; 6x6: 4 of 6 rows and columns), and tiles that
+ * check edges at run time, or run edge rows one output at a time (one chain of dependent
+ * multiply-adds), left the layers at 30-80 GFLOP/s. Here a tile is 2 rows x Q columns
+ * (up to 16 independent accumulators against the 4-cycle latency of two FMA ports),
+ * every input vector is loaded once and multiplied into each output that reads it, and
+ * whether the reach's first or last column lies outside the map is a constant of the
+ * tile, so those taps are not issued at all; an input row outside the map (top, bottom)
+ * is one predictable branch. Whole output rows are one tile up to 8 columns. */
+#include "dwconv_seg.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define INLINE static inline __attribute__((always_inline))
+/* Hides a pointer's value from the optimizer: stepping it by a run-time stride then
+ * costs an add a tile, where GCC otherwise hoists every (row, column) offset of the
+ * tile out of the loop and spills them (~200 stack accesses a stride-2 tile). */
+#define DW_OPAQUE(p) __asm__("" : "+r"(p))
+
+/* A column of tiles: output rows [r0, r1) (two or more) in tiles of R = 2 rows x Q
+ * columns at stride S (3x3 filter), skipping input column 0 when LF and the last when
+ * RF; the clamp when ACT. An odd last row is computed twice (the last tile is rows
+ * r1 - 2, r1 - 1: the same values written again). All but the rows constant after
+ * inlining. */
+INLINE AVX512 void dw_seg(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1, int Q, int LF,
+                          int RF, int S, int ACT)
+{
+    enum { R = 2, K = 3 };
+    const int NI = (R - 1) * S + K, NJ = (Q - 1) * S + K;
+    __m512 w[K * K];
+    __mmask16 m = a->m;
+    int64_t iy = a->iy, ix = a->ix, ors = a->ors, ocs = a->ocs, H = a->H, pt = a->pt;
+    for (int t = 0; t < K * K; t++) w[t] = _mm512_load_ps(a->w + 16 * t);
+    __m512 b = _mm512_load_ps(a->bias), lo = _mm512_set1_ps(a->lo), hi = _mm512_set1_ps(a->hi);
+    for (int64_t oy = r0; oy < r1; oy += R) {
+        int64_t r = oy + R <= r1 ? oy : r1 - R, iy0 = r * S - pt;
+        const float *p0 = in + iy0 * iy;
+        float *o = out + r * ors;
+        DW_OPAQUE(o);
+        __m512 acc[R * DW_SEG_Q];
+        for (int i = 0; i < R * Q; i++) acc[i] = b;
+        const float *pr = p0;
+#pragma GCC unroll 8
+        for (int i = 0; i < NI; i++, pr += iy) {
+            DW_OPAQUE(pr);
+            /* a row outside the map: zeros, read nowhere */
+            __mmask16 mi = (uint64_t)(iy0 + i) < (uint64_t)H ? m : 0;
+            const float *pc = pr + LF * ix;
+#pragma GCC unroll 24
+            for (int j = LF; j < NJ - RF; j++, pc += ix) {
+                DW_OPAQUE(pc);
+                __m512 v = _mm512_maskz_loadu_ps(mi, pc);
+#pragma GCC unroll 2
+                for (int rr = 0; rr < R; rr++)
+#pragma GCC unroll 8
+                    for (int q = 0; q < Q; q++) {
+                        int ky = i - rr * S, kx = j - q * S;
+                        if (ky >= 0 && ky < K && kx >= 0 && kx < K)
+                            acc[rr * Q + q] = _mm512_fmadd_ps(v, w[ky * K + kx], acc[rr * Q + q]);
+                    }
+            }
+        }
+        for (int rr = 0; rr < R; rr++, o += ors) {
+            float *po = o;
+            for (int q = 0; q < Q; q++, po += ocs) {
+                DW_OPAQUE(po);
+                __m512 v = acc[rr * Q + q];
+                if (ACT) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                _mm512_mask_storeu_ps(po, m, v);
+            }
+        }
+    }
+}
+
+/* One function per (stride, clamp, columns, left edge, right edge): 128, ~0.3-1.5 KB each. */
+#define DW_SEG_FN(S, A, Q, L, R)                                                                      \
+    static AVX512 void dw_seg_##S##A##Q##L##R(const float *in, float *out, const dw_seg_args *a,    \
+                                              int64_t r0, int64_t r1)                                \
+    {                                                                                                 \
+        dw_seg(in, out, a, r0, r1, Q, L, R, S, A);                                                    \
+    }
+#define DW_SEG_Q4(S, A, Q) DW_SEG_FN(S, A, Q, 0, 0) DW_SEG_FN(S, A, Q, 0, 1) DW_SEG_FN(S, A, Q, 1, 0) DW_SEG_FN(S, A, Q, 1, 1)
+#define DW_SEG_ALL(S, A)                                                                              \
+    DW_SEG_Q4(S, A, 1) DW_SEG_Q4(S, A, 2) DW_SEG_Q4(S, A, 3) DW_SEG_Q4(S, A, 4) DW_SEG_Q4(S, A, 5)     \
+    DW_SEG_Q4(S, A, 6) DW_SEG_Q4(S, A, 7) DW_SEG_Q4(S, A, 8)
+DW_SEG_ALL(1, 0)
+DW_SEG_ALL(1, 1)
+DW_SEG_ALL(2, 0)
+DW_SEG_ALL(2, 1)
+
+#define DW_SEG_REF4(S, A, Q) dw_seg_##S##A##Q##00, dw_seg_##S##A##Q##01, dw_seg_##S##A##Q##10, dw_seg_##S##A##Q##11
+#define DW_SEG_REFS(S, A)                                                                             \
+    {DW_SEG_REF4(S, A, 1), DW_SEG_REF4(S, A, 2), DW_SEG_REF4(S, A, 3), DW_SEG_REF4(S, A, 4),          \
+     DW_SEG_REF4(S, A, 5), DW_SEG_REF4(S, A, 6), DW_SEG_REF4(S, A, 7), DW_SEG_REF4(S, A, 8)}
+
+static const dw_seg_fn dw_segs[2][2][DW_SEG_Q * 4] = {{DW_SEG_REFS(1, 0), DW_SEG_REFS(1, 1)},
+                                                      {DW_SEG_REFS(2, 0), DW_SEG_REFS(2, 1)}};
+
+dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right)
+{
+    if (stride < 1 || stride > 2 || q < 1 || q > DW_SEG_Q) return NULL;
+    return dw_segs[stride - 1][act != 0][(q - 1) * 4 + (left != 0) * 2 + (right != 0)];
+}
+
+#else
+
+dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right)
+{
+    (void)stride, (void)act, (void)q, (void)left, (void)right;
+    return NULL;
+}
+
+#endif
