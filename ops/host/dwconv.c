@@ -343,20 +343,39 @@ static int dw_seg_ok(const dwconv *s)
            (s->OW - 1) * s->sx - s->pl + 3 - s->W <= 1;
 }
 
-/* Output rows [oy0, oy1) (two or more) of image n for channels [c0, c0 + lanes), one
- * pixel a vector, in tiles of 2 rows x a segment of up to DW_SEG_Q columns: rows split
- * into segments of equal width (within one), so a row of up to 8 columns is one
- * segment and wider ones have 4-8 columns each; an odd last row is computed twice
- * (tile rows oy1 - 2, oy1 - 1: the same values written again). */
-static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0,
-                               int64_t oy1)
+/* Whether a segment tile runs every chunk of channels at each position (an NHWC input,
+ * whose chunks of a pixel lie side by side: its loads then step by 64 bytes from tile to
+ * tile, which the hardware prefetchers follow; a column of tiles per chunk stepped by
+ * 2 * stride rows of C channels, kilobytes, and lost to the old tiles in vww_mobilenet025),
+ * rather than one. The output must step evenly too. */
+static int dw_seg_inner(const dwconv *s)
 {
-    int64_t ch = c0 / s->lanes, left = s->C - c0, L = s->lanes, S = s->sy;
+    return s->src.layout == dnnl_nhwc && (s->dst.layout == dnnl_nhwc || s->dst.block == s->lanes);
+}
+
+/* Whether the segment tiles take a band of `rows` rows: two or more, one pixel a vector
+ * (the pairs of 8-lane pixels run the old tiles). */
+static int dw_seg_takes(const dwconv *s, int64_t rows)
+{
+    int pairs = s->lanes == 8 && s->C >= 8 && s->sx == 1 && s->src.sx == 8 && s->dst.sx == 8;
+    return s->seg && !pairs && rows >= 2;
+}
+
+/* Output rows [oy0, oy1) (two or more) of image n for chunks [c0, c0 + nch * lanes) of
+ * channels, one pixel a vector, in tiles of 2 rows x a segment of up to DW_SEG_Q
+ * columns: rows split into segments of equal width (within one), so a row of up to 8
+ * columns is one segment and wider ones have 4-8 columns each. */
+static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t nch,
+                               int64_t oy0, int64_t oy1)
+{
+    int64_t ch = c0 / s->lanes, L = s->lanes, S = s->sy, cl = c0 + (nch - 1) * L, left = s->C - cl;
+    const float *xb = x + io_at(&s->src, n, c0, 0, 0);
+    float *yb = y + io_at(&s->dst, n, c0, 0, 0);
     dw_seg_args a = {.w = s->w + ch * 9 * 16, .bias = s->bias + ch * 16, .iy = s->src.sy, .ix = s->src.sx,
                      .ors = s->dst.sy, .ocs = s->dst.sx, .H = s->H, .pt = s->pt, .lo = s->lo, .hi = s->hi,
-                     .m = (uint16_t)((1u << (left < L ? left : L)) - 1)};
-    const float *xb = x + n * s->src.sn + c0 / s->src.block * s->src.scb + c0 % s->src.block;
-    float *yb = y + n * s->dst.sn + c0 / s->dst.block * s->dst.scb + c0 % s->dst.block;
+                     .nch = nch, .cin = io_at(&s->src, n, c0 + L, 0, 0) - io_at(&s->src, n, c0, 0, 0),
+                     .cout = io_at(&s->dst, n, c0 + L, 0, 0) - io_at(&s->dst, n, c0, 0, 0),
+                     .m = (uint16_t)((1u << L) - 1), .mlast = (uint16_t)((1u << (left < L ? left : L)) - 1)};
     int64_t nseg = (s->OW + DW_SEG_Q - 1) / DW_SEG_Q;
     for (int64_t k = 0; k < nseg; k++) {
         int64_t q0 = k * s->OW / nseg, q1 = (k + 1) * s->OW / nseg, i0 = q0 * S - s->pl, i1 = (q1 - 1) * S - s->pl + 3;
@@ -367,9 +386,8 @@ static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_
 
 static AVX512 void dw_band(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0, int64_t oy1)
 {
-    int pairs = s->lanes == 8 && s->C - c0 >= 8 && s->sx == 1 && s->src.sx == 8 && s->dst.sx == 8;
-    if (s->seg && !pairs && oy1 - oy0 >= 2) {
-        dw_band_seg(s, x, y, n, c0, oy0, oy1);
+    if (dw_seg_takes(s, oy1 - oy0)) {
+        dw_band_seg(s, x, y, n, c0, 1, oy0, oy1);
         return;
     }
     /* 3x3 at stride 1 or 2 in both directions, with or without an activation: the
@@ -395,11 +413,24 @@ static void dw_share(void *ctx, int ith, int nth)
 {
     const dw_job *j = ctx;
     const dwconv *s = j->s;
+    int vector = s->src.sc == 1 && s->dst.sc == 1;
+#ifdef DW_AVX512
+    if (vector && dw_seg_inner(s) && dw_seg_takes(s, s->OH)) { /* items: (image, band of 2+ rows) */
+        int64_t want = (4 * nth + s->N - 1) / s->N, rows = (s->OH + want - 1) / want, lo, hi;
+        rows = rows < 8 ? 8 : rows;
+        int64_t bands = s->OH / rows > 1 ? s->OH / rows : 1; /* the last takes the rows left */
+        ember_host_share(s->N * bands, 1, ith, nth, &lo, &hi);
+        for (int64_t it = lo; it < hi; it++) {
+            int64_t b = it % bands, n = it / bands, oy0 = b * rows, oy1 = b + 1 < bands ? oy0 + rows : s->OH;
+            dw_band_seg(s, j->x, j->y, n, 0, s->chunks, oy0, oy1);
+        }
+        return;
+    }
+#endif
     int64_t per = s->N * s->chunks, want = (4 * nth + per - 1) / per, rows = (s->OH + want - 1) / want;
     rows = rows < 8 ? 8 : rows;
     int64_t lo, hi, bands = (s->OH + rows - 1) / rows;
     ember_host_share(s->N * s->chunks * bands, 1, ith, nth, &lo, &hi);
-    int vector = s->src.sc == 1 && s->dst.sc == 1;
     for (int64_t it = lo; it < hi; it++) {
         int64_t b = it % bands, ch = it / bands % s->chunks, n = it / bands / s->chunks, c0 = ch * s->lanes;
         int64_t oy0 = b * rows, oy1 = oy0 + rows < s->OH ? oy0 + rows : s->OH;

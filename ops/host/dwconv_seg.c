@@ -22,54 +22,60 @@
 
 /* A column of tiles: output rows [r0, r1) (two or more) in tiles of R = 2 rows x Q
  * columns at stride S (3x3 filter), skipping input column 0 when LF and the last when
- * RF; the clamp when ACT. An odd last row is computed twice (the last tile is rows
- * r1 - 2, r1 - 1: the same values written again). All but the rows constant after
- * inlining. */
+ * RF; the clamp when ACT; at each tile position the a->nch chunks of channels in turn.
+ * An odd last row is computed twice (the last tile is rows r1 - 2, r1 - 1: the same
+ * values written again). All but the rows and chunks constant after inlining. */
 INLINE AVX512 void dw_seg(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1, int Q, int LF,
                           int RF, int S, int ACT)
 {
     enum { R = 2, K = 3 };
     const int NI = (R - 1) * S + K, NJ = (Q - 1) * S + K;
-    __m512 w[K * K];
-    __mmask16 m = a->m;
-    int64_t iy = a->iy, ix = a->ix, ors = a->ors, ocs = a->ocs, H = a->H, pt = a->pt;
-    for (int t = 0; t < K * K; t++) w[t] = _mm512_load_ps(a->w + 16 * t);
-    __m512 b = _mm512_load_ps(a->bias), lo = _mm512_set1_ps(a->lo), hi = _mm512_set1_ps(a->hi);
+    int64_t iy = a->iy, ix = a->ix, ors = a->ors, ocs = a->ocs, H = a->H, pt = a->pt, nch = a->nch;
+    int64_t cin = a->cin, cout = a->cout;
+    __m512 lo = _mm512_set1_ps(a->lo), hi = _mm512_set1_ps(a->hi);
     for (int64_t oy = r0; oy < r1; oy += R) {
         int64_t r = oy + R <= r1 ? oy : r1 - R, iy0 = r * S - pt;
-        const float *p0 = in + iy0 * iy;
-        float *o = out + r * ors;
-        DW_OPAQUE(o);
-        __m512 acc[R * DW_SEG_Q];
-        for (int i = 0; i < R * Q; i++) acc[i] = b;
-        const float *pr = p0;
+        const float *p0 = in + iy0 * iy, *wk = a->w, *bk = a->bias;
+        float *o0 = out + r * ors;
+        for (int64_t k = 0; k < nch; k++, p0 += cin, o0 += cout, wk += K * K * 16, bk += 16) {
+            __mmask16 m = k + 1 < nch ? a->m : a->mlast;
+            __m512 w[K * K], acc[R * DW_SEG_Q], b = _mm512_load_ps(bk);
+            for (int t = 0; t < K * K; t++) w[t] = _mm512_load_ps(wk + 16 * t);
+            for (int i = 0; i < R * Q; i++) acc[i] = b;
 #pragma GCC unroll 8
-        for (int i = 0; i < NI; i++, pr += iy) {
-            DW_OPAQUE(pr);
-            /* a row outside the map: zeros, read nowhere */
-            __mmask16 mi = (uint64_t)(iy0 + i) < (uint64_t)H ? m : 0;
-            const float *pc = pr + LF * ix;
+            for (int i = 0; i < NI; i++) {
+                /* A row outside the map: zeros, loaded with no lanes from row 0 or H - 1.
+                 * (Loads with no lanes from an unmapped page are still slow microcode
+                 * assists: the arena's first tensor put row -1 there, and vww_mobilenet025's
+                 * layers ran ~0.5 us slower.) */
+                int64_t y = iy0 + i;
+                __mmask16 mi = (uint64_t)y < (uint64_t)H ? m : 0;
+                y = y < 0 ? 0 : y >= H ? H - 1 : y;
+                const float *pc = p0 + (y - iy0) * iy + LF * ix;
 #pragma GCC unroll 24
-            for (int j = LF; j < NJ - RF; j++, pc += ix) {
-                DW_OPAQUE(pc);
-                __m512 v = _mm512_maskz_loadu_ps(mi, pc);
+                for (int j = LF; j < NJ - RF; j++, pc += ix) {
+                    DW_OPAQUE(pc);
+                    __m512 v = _mm512_maskz_loadu_ps(mi, pc);
 #pragma GCC unroll 2
-                for (int rr = 0; rr < R; rr++)
+                    for (int rr = 0; rr < R; rr++)
 #pragma GCC unroll 8
-                    for (int q = 0; q < Q; q++) {
-                        int ky = i - rr * S, kx = j - q * S;
-                        if (ky >= 0 && ky < K && kx >= 0 && kx < K)
-                            acc[rr * Q + q] = _mm512_fmadd_ps(v, w[ky * K + kx], acc[rr * Q + q]);
-                    }
+                        for (int q = 0; q < Q; q++) {
+                            int ky = i - rr * S, kx = j - q * S;
+                            if (ky >= 0 && ky < K && kx >= 0 && kx < K)
+                                acc[rr * Q + q] = _mm512_fmadd_ps(v, w[ky * K + kx], acc[rr * Q + q]);
+                        }
+                }
             }
-        }
-        for (int rr = 0; rr < R; rr++, o += ors) {
-            float *po = o;
-            for (int q = 0; q < Q; q++, po += ocs) {
-                DW_OPAQUE(po);
-                __m512 v = acc[rr * Q + q];
-                if (ACT) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-                _mm512_mask_storeu_ps(po, m, v);
+            float *o = o0;
+            DW_OPAQUE(o);
+            for (int rr = 0; rr < R; rr++, o += ors) {
+                float *po = o;
+                for (int q = 0; q < Q; q++, po += ocs) {
+                    DW_OPAQUE(po);
+                    __m512 v = acc[rr * Q + q];
+                    if (ACT) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                    _mm512_mask_storeu_ps(po, m, v);
+                }
             }
         }
     }

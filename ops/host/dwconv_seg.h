@@ -9,13 +9,15 @@
 
 /* What a segment tile needs besides its addresses. Steps in floats. */
 typedef struct dw_seg_args {
-    const float *w;    /* the chunk's 9 taps, [9][16], 64-byte aligned */
+    const float *w;    /* the first chunk's 9 taps, [9][16], 64-byte aligned */
     const float *bias; /* [16], aligned */
     int64_t iy, ix;    /* input row, column */
     int64_t ors, ocs;  /* output row, column */
     int64_t H, pt;     /* input rows, top pad */
     float lo, hi;      /* the activation as a clamp (used by the tiles built with one) */
-    uint16_t m;        /* the lanes loaded and stored */
+    int64_t nch;       /* chunks of channels, each tile position in turn: w, bias step 9 * 16, 16 */
+    int64_t cin, cout; /* input, output step from chunk to chunk */
+    uint16_t m, mlast; /* the lanes loaded and stored: all chunks but the last, the last */
 } dw_seg_args;
 
 /* Output rows [r0, r1) (r1 - r0 >= 2) of one segment of q columns, in tiles of 2 rows.
