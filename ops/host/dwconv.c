@@ -60,6 +60,14 @@ typedef struct dwconv {
     int seg; /* the row-segment tiles take it (dw_seg_ok) */
 } dwconv;
 
+/* Whether the row-segment tiles (dwconv_seg.c) compute this conv: 3x3 at stride 1 or 2
+ * in both directions, at most one input column outside the map on either side (pl: the
+ * left pad; W, OW: input and output columns). */
+static int dw_seg_shape(int64_t KH, int64_t KW, int64_t sy, int64_t sx, int64_t pl, int64_t W, int64_t OW)
+{
+    return KH == 3 && KW == 3 && sy == sx && (sy == 1 || sy == 2) && pl <= 1 && (OW - 1) * sx - pl + 3 - W <= 1;
+}
+
 static void io_set(dw_io *io, int layout, int64_t C, int64_t H, int64_t W)
 {
     io->layout = layout;
@@ -335,12 +343,9 @@ INLINE AVX512 void dw_band_k(const dwconv *s, const float *x, float *y, int64_t 
     }
 }
 
-/* Whether the row-segment tiles (dwconv_seg.c) compute this conv: 3x3 at stride 1 or 2
- * in both directions, at most one input column outside the map on either side. */
 static int dw_seg_ok(const dwconv *s)
 {
-    return s->KH == 3 && s->KW == 3 && s->sy == s->sx && (s->sy == 1 || s->sy == 2) && s->pl <= 1 &&
-           (s->OW - 1) * s->sx - s->pl + 3 - s->W <= 1;
+    return dw_seg_shape(s->KH, s->KW, s->sy, s->sx, s->pl, s->W, s->OW);
 }
 
 /* Whether a segment tile runs every chunk of channels at each position (an NHWC input,
@@ -447,17 +452,17 @@ static void dw_share(void *ctx, int ith, int nth)
 
 
 /* Where it beat oneDNN's depthwise convs inside a model (1 thread, us per conv, this
- * kernel vs oneDNN's, `ember profile`): maps that stay in the caches, with up to 128
- * channels. kws_dscnn (64 channels, 25x5, nChw16c) 1.8 vs 2.5 each; vww_mobilenet025
- * 8 channels 48x48 (pairs) 5.7 vs 7.4, 32 channels 24x24 3.9 vs 6.7, stride 2 to 12x12
- * 1.9 vs 3.0, 64 channels 12x12 2.3 vs 3.6, 128 channels 6x6 1.9 vs 2.1;
- * shufflenet_v2 58 channels 28x28 15.7 vs 18.1, 116 channels 14x14 7.2 vs 9.5. Lost:
- * big maps, whose rows stream from memory (mobilenet_v2 96 channels 112x112 stride 2:
- * 515 vs 265; 32 channels 112x112: 221 vs 199), and many channels on few pixels, where
- * most outputs are at the edges (vww's 256 channels 3x3: 2.0 vs 1.6; mobilenet_v2's 960
- * channels 7x7: 20 vs 18). */
+ * kernel vs oneDNN's, `ember profile`). With the row-segment tiles (3x3, strides 1 and
+ * 2): every such layer of the zoo measured, any map and channel count: MEASUREMENTS.
+ * Otherwise (the older tiles): maps that stay in the caches, with up to 128 channels
+ * (shufflenet_v2 58 channels 28x28 15.7 vs 18.1, 116 channels 14x14 7.2 vs 9.5, before
+ * the segment tiles); they lost on big maps, whose rows stream from memory (mobilenet_v2
+ * 96 channels 112x112 stride 2: 515 vs 265), and on many channels on few pixels, where
+ * most outputs are at the edges (vww's 256 channels 3x3: 2.0 vs 1.6). */
 static int dw_shape_wins(const nn_conv_plan *p)
 {
+    if (dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 2)
+        return 1;
     return p->C <= 128 && p->N * p->C * p->in[0] * p->in[1] * (int64_t)sizeof(float) <= 512 * 1024 &&
            p->out[0] >= 4 && p->out[1] >= 4;
 }
