@@ -68,6 +68,14 @@ static int dw_seg_shape(int64_t KH, int64_t KW, int64_t sy, int64_t sx, int64_t 
     return KH == 3 && KW == 3 && sy == sx && (sy == 1 || sy == 2) && pl <= 1 && (OW - 1) * sx - pl + 3 - W <= 1;
 }
 
+/* Whether the older tiles beat the segment tiles: one chunk of channels on a map past
+ * L1 (H x W x 16 floats > 32 KB), where the older tiles' columns of 8 output rows
+ * stream the interior well (vww_mobilenet025, microbenchmark, us: 16 channels 48x48 at
+ * stride 2 2.2 vs 2.6; 8 channels 48x48 in pairs 4.15 vs 4.7 with the segment tiles
+ * taking pairs). With more chunks the segment tiles won everywhere (NHWC: all chunks at
+ * each tile position; 32 channels 24x24 3.4 vs 3.7). */
+static int dw_seg_loses(int64_t C, int64_t H, int64_t W) { return C <= 16 && H * W * 16 * 4 > 32768; }
+
 static void io_set(dw_io *io, int layout, int64_t C, int64_t H, int64_t W)
 {
     io->layout = layout;
@@ -345,7 +353,7 @@ INLINE AVX512 void dw_band_k(const dwconv *s, const float *x, float *y, int64_t 
 
 static int dw_seg_ok(const dwconv *s)
 {
-    return dw_seg_shape(s->KH, s->KW, s->sy, s->sx, s->pl, s->W, s->OW);
+    return dw_seg_shape(s->KH, s->KW, s->sy, s->sx, s->pl, s->W, s->OW) && !dw_seg_loses(s->C, s->H, s->W);
 }
 
 /* Whether a segment tile runs every chunk of channels at each position (an NHWC input,
@@ -461,7 +469,8 @@ static void dw_share(void *ctx, int ith, int nth)
  * most outputs are at the edges (vww's 256 channels 3x3: 2.0 vs 1.6). */
 static int dw_shape_wins(const nn_conv_plan *p)
 {
-    if (dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 2)
+    if (dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 2 &&
+        !dw_seg_loses(p->C, p->in[0], p->in[1]))
         return 1;
     return p->C <= 128 && p->N * p->C * p->in[0] * p->in[1] * (int64_t)sizeof(float) <= 512 * 1024 &&
            p->out[0] >= 4 && p->out[1] >= 4;

@@ -104,9 +104,9 @@ Test(host_dwconv, small_maps_row_segments, .init = all_shapes)
                     }
 }
 
-/* Maps the shape rule now hands the segment tiles whatever their size (14 segments a
- * row at 112 columns, 7 at stride 2), on one thread as the rule wants, and on two
- * (bands of rows) with the rule lifted. */
+/* Maps the shape rule now hands the segment tiles whatever their size with over 16
+ * channels (14 segments a row at 112 columns, 7 at stride 2), on one thread as the rule
+ * wants, and on two (bands of rows) with the rule lifted. */
 Test(host_dwconv, big_maps_row_segments)
 {
     static const int64_t maps[][3] = {{112, 112, 2}, {57, 111, 1}, {7, 7, 1}};
@@ -114,7 +114,7 @@ Test(host_dwconv, big_maps_row_segments)
         for (int l = 0; l < 2; l++) {
             if (l) cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0);
             else cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
-            dcase k = {.N = 1, .C = 16 + 80 * (int64_t)m, .H = maps[m][0], .W = maps[m][1], .KH = 3, .KW = 3,
+            dcase k = {.N = 1, .C = 32 + 64 * (int64_t)m, .H = maps[m][0], .W = maps[m][1], .KH = 3, .KW = 3,
                        .stride = maps[m][2], .pads = {1, 1, 1, 1}, .bias = 1, .act = "Clip", .threads = 1 + l,
                        .lx = l ? LB : LH, .ly = l ? LH : LB};
             check(&k);
@@ -150,6 +150,7 @@ Test(host_dwconv, declines)
     cr_expect_eq(prepare_status(256, 3, 3, 1, 1, 256, NULL), ok, "256 channels on 3x3: segment tiles");
     cr_expect_eq(prepare_status(96, 112, 5, 2, 1, 96, NULL), EMBER_E_UNSUPPORTED, "5x5 on a map past the caches");
     cr_expect_eq(prepare_status(256, 5, 5, 1, 1, 256, NULL), EMBER_E_UNSUPPORTED, "256 channels, 5x5");
+    cr_expect_eq(prepare_status(16, 112, 3, 2, 1, 16, NULL), EMBER_E_UNSUPPORTED, "16 channels past the caches");
     cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0);
     cr_expect_eq(prepare_status(96, 112, 3, 2, 1, 96, NULL), ok);
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 1, NULL), EMBER_E_UNSUPPORTED, "a dense conv");
