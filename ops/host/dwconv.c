@@ -366,16 +366,16 @@ static int dw_seg_inner(const dwconv *s)
     return s->src.layout == dnnl_nhwc && (s->dst.layout == dnnl_nhwc || s->dst.block == s->lanes);
 }
 
-/* Whether the segment tiles take a band of `rows` rows: two or more, one pixel a vector
+/* Whether the segment tiles take a band of `rows` rows: three or more, one pixel a vector
  * (the pairs of 8-lane pixels run the old tiles). */
 static int dw_seg_takes(const dwconv *s, int64_t rows)
 {
     int pairs = s->lanes == 8 && s->C >= 8 && s->sx == 1 && s->src.sx == 8 && s->dst.sx == 8;
-    return s->seg && !pairs && rows >= 2;
+    return s->seg && !pairs && rows >= 3;
 }
 
-/* Output rows [oy0, oy1) (two or more) of image n for chunks [c0, c0 + nch * lanes) of
- * channels, one pixel a vector, in tiles of 2 rows x a segment of up to DW_SEG_Q
+/* Output rows [oy0, oy1) (three or more) of image n for chunks [c0, c0 + nch * lanes) of
+ * channels, one pixel a vector, in tiles of 3 or 2 rows x a segment of up to DW_SEG_Q
  * columns: rows split into segments of equal width (within one), so a row of up to 8
  * columns is one segment and wider ones have 4-8 columns each. */
 static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t nch,
@@ -428,7 +428,7 @@ static void dw_share(void *ctx, int ith, int nth)
     const dwconv *s = j->s;
     int vector = s->src.sc == 1 && s->dst.sc == 1;
 #ifdef DW_AVX512
-    if (vector && dw_seg_inner(s) && dw_seg_takes(s, s->OH)) { /* items: (image, band of 2+ rows) */
+    if (vector && dw_seg_inner(s) && dw_seg_takes(s, s->OH)) { /* items: (image, band of 8+ rows or all) */
         int64_t want = (4 * nth + s->N - 1) / s->N, rows = (s->OH + want - 1) / want, lo, hi;
         rows = rows < 8 ? 8 : rows;
         int64_t bands = s->OH / rows > 1 ? s->OH / rows : 1; /* the last takes the rows left */
@@ -469,7 +469,7 @@ static void dw_share(void *ctx, int ith, int nth)
  * most outputs are at the edges (vww's 256 channels 3x3: 2.0 vs 1.6). */
 static int dw_shape_wins(const nn_conv_plan *p)
 {
-    if (dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 2 &&
+    if (dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 3 &&
         !dw_seg_loses(p->C, p->in[0], p->in[1]))
         return 1;
     return p->C <= 128 && p->N * p->C * p->in[0] * p->in[1] * (int64_t)sizeof(float) <= 512 * 1024 &&

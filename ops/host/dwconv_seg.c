@@ -2,12 +2,15 @@
  * says when they run). Why this shape: on small maps most outputs touch an edge (25x5:
  * 2 of 5 columns and 2 of 25 rows; 6x6: 4 of 6 rows and columns), and tiles that
  * check edges at run time, or run edge rows one output at a time (one chain of dependent
- * multiply-adds), left the layers at 30-80 GFLOP/s. Here a tile is 2 rows x Q columns
- * (up to 16 independent accumulators against the 4-cycle latency of two FMA ports),
- * every input vector is loaded once and multiplied into each output that reads it, and
- * whether the reach's first or last column lies outside the map is a constant of the
- * tile, so those taps are not issued at all; an input row outside the map (top, bottom)
- * is one predictable branch. Whole output rows are one tile up to 8 columns. */
+ * multiply-adds), left the layers at 30-80 GFLOP/s. Here a tile is R rows x Q columns,
+ * 12-16 independent accumulators against the 4-cycle latency of two FMA ports (R = 3
+ * up to 5 columns, else 2: 3 x 6 spilled, 0.72 -> 0.77 us on vww's 128ch 6x6; 3 rows
+ * over 2 on 256ch 3x3 0.54 -> 0.37, 128ch 6x6 -> 3x3 0.39 -> 0.27, kws_dscnn's 64ch
+ * 25x5 1.47 -> 1.39 us, microbenchmark minimums), every input vector is loaded once and
+ * multiplied into each output that reads it, and whether the reach's first or last
+ * column lies outside the map is a constant of the tile, so those taps are not issued
+ * at all; an input row outside the map (top, bottom) is loaded with no lanes (zeros)
+ * at no branch. Whole output rows are one tile up to 8 columns. */
 #include "dwconv_seg.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -19,16 +22,18 @@
  * costs an add a tile, where GCC otherwise hoists every (row, column) offset of the
  * tile out of the loop and spills them (~200 stack accesses a stride-2 tile). */
 #define DW_OPAQUE(p) __asm__("" : "+r"(p))
+#define DW_SEG_R3_Q 5 /* tiles of up to this many columns have 3 rows (3 x 5 <= 16 = 2 x DW_SEG_Q) */
 
-/* A column of tiles: output rows [r0, r1) (two or more) in tiles of R = 2 rows x Q
- * columns at stride S (3x3 filter), skipping input column 0 when LF and the last when
- * RF; the clamp when ACT; at each tile position the a->nch chunks of channels in turn.
- * An odd last row is computed twice (the last tile is rows r1 - 2, r1 - 1: the same
- * values written again). All but the rows and chunks constant after inlining. */
+/* A column of tiles: output rows [r0, r1) (at least R) in tiles of R rows x Q columns
+ * at stride S (3x3 filter), skipping input column 0 when LF and the last when RF; the
+ * clamp when ACT; at each tile position the a->nch chunks of channels in turn. Rows
+ * left over are computed again (the last tile is rows r1 - R .. r1 - 1: the same values
+ * written again). All but the rows and chunks constant after inlining. */
 INLINE AVX512 void dw_seg(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1, int Q, int LF,
                           int RF, int S, int ACT)
 {
-    enum { R = 2, K = 3 };
+    enum { K = 3 };
+    const int R = Q <= DW_SEG_R3_Q ? 3 : 2;
     const int NI = (R - 1) * S + K, NJ = (Q - 1) * S + K;
     int64_t iy = a->iy, ix = a->ix, ors = a->ors, ocs = a->ocs, H = a->H, pt = a->pt, nch = a->nch;
     int64_t cin = a->cin, cout = a->cout;
@@ -39,7 +44,7 @@ INLINE AVX512 void dw_seg(const float *in, float *out, const dw_seg_args *a, int
         float *o0 = out + r * ors;
         for (int64_t k = 0; k < nch; k++, p0 += cin, o0 += cout, wk += K * K * 16, bk += 16) {
             __mmask16 m = k + 1 < nch ? a->m : a->mlast;
-            __m512 w[K * K], acc[R * DW_SEG_Q], b = _mm512_load_ps(bk);
+            __m512 w[K * K], acc[2 * DW_SEG_Q], b = _mm512_load_ps(bk);
             for (int t = 0; t < K * K; t++) w[t] = _mm512_load_ps(wk + 16 * t);
             for (int i = 0; i < R * Q; i++) acc[i] = b;
 #pragma GCC unroll 8
@@ -81,7 +86,7 @@ INLINE AVX512 void dw_seg(const float *in, float *out, const dw_seg_args *a, int
     }
 }
 
-/* One function per (stride, clamp, columns, left edge, right edge): 128, ~0.3-1.5 KB each. */
+/* One function per (stride, clamp, columns, left edge, right edge): 128, 0.6-3 KB each. */
 #define DW_SEG_FN(S, A, Q, L, R)                                                                      \
     static AVX512 void dw_seg_##S##A##Q##L##R(const float *in, float *out, const dw_seg_args *a,    \
                                               int64_t r0, int64_t r1)                                \

@@ -1,5 +1,6 @@
 /* Row-segment register tiles for the depthwise conv (ops/host/dwconv.c): 3x3 filters at
- * stride 1 or 2, two output rows by 1-8 output columns, channels along the vector. */
+ * stride 1 or 2, three (up to 5 columns) or two output rows by 1-8 output columns,
+ * channels along the vector. */
 #ifndef EMBER_OPS_HOST_DWCONV_SEG_H
 #define EMBER_OPS_HOST_DWCONV_SEG_H
 
@@ -20,8 +21,8 @@ typedef struct dw_seg_args {
     uint16_t m, mlast; /* the lanes loaded and stored: all chunks but the last, the last */
 } dw_seg_args;
 
-/* Output rows [r0, r1) (r1 - r0 >= 2) of one segment of q columns, in tiles of 2 rows.
- * `in`: the input at the map's row 0 and the first column of the segment's reach
+/* Output rows [r0, r1) (r1 - r0 >= 3) of one segment of q columns, in tiles of 3 or 2
+ * rows. `in`: the input at the map's row 0 and the first column of the segment's reach
  * (c0 * stride - pad_left, possibly outside); rows outside the map are not read.
  * `out`: output (0, c0). */
 typedef void (*dw_seg_fn)(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1);
