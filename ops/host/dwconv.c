@@ -1,7 +1,10 @@
 /* Depthwise float32 convolutions (group = C = M, one filter per channel) with AVX-512,
  * on channels-last layouts: NHWC, nChw16c and nChw8c (declines elsewhere, in bf16, and
  * with EMBER_DWCONV=0; EMBER_DWCONV=all takes every shape it can, for tests). Channels
- * lie along the vector (16, or 8 with nChw8c on a side). A register tile is a column of
+ * lie along the vector (16, or 8 with nChw8c on a side). 3x3 filters at stride 1 or 2
+ * (nearly all depthwise convs) run the row-segment tiles of dwconv_seg.c: 3 or 2 output
+ * rows by up to 8 columns, the map's edges compiled into the tile (dw_seg_ok says when).
+ * Elsewhere (the older tiles) a register tile is a column of
  * up to 8 output pixels, one above the other: for a column inside the map every filter
  * tap is one input pixel per output pixel, so the tile is KH x KW broadcasts-free fused
  * multiply-adds per pixel straight from the input tensor, with no bounds checks and no
@@ -22,7 +25,7 @@
  * Input and output may each be in any of the three layouts (the output follows the
  * input's: layout chaining, ops/host.h), or NCHW (a scalar loop: only when a neighbour
  * is not a host kernel). Threads split bands of 8 output rows (per image and chunk of
- * channels). */
+ * channels; per image with an NHWC input to the segment tiles). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -460,13 +463,19 @@ static void dw_share(void *ctx, int ith, int nth)
 
 
 /* Where it beat oneDNN's depthwise convs inside a model (1 thread, us per conv, this
- * kernel vs oneDNN's, `ember profile`). With the row-segment tiles (3x3, strides 1 and
- * 2): every such layer of the zoo measured, any map and channel count: MEASUREMENTS.
- * Otherwise (the older tiles): maps that stay in the caches, with up to 128 channels
- * (shufflenet_v2 58 channels 28x28 15.7 vs 18.1, 116 channels 14x14 7.2 vs 9.5, before
- * the segment tiles); they lost on big maps, whose rows stream from memory (mobilenet_v2
- * 96 channels 112x112 stride 2: 515 vs 265), and on many channels on few pixels, where
- * most outputs are at the edges (vww's 256 channels 3x3: 2.0 vs 1.6). */
+ * kernel vs oneDNN's, `ember profile`, lower of two runs on a shared 2-core VM). With
+ * the row-segment tiles (3x3 at strides 1 and 2, 3+ output rows, more than 16 channels
+ * or a map within L1: dw_seg_loses), every such layer of the zoo, any map and channel
+ * count: mobilenet_v2's 17 (32 channels 112x112 146 vs 227, 96 channels 112x112 stride
+ * 2 229 vs 242, 144 channels 56x56 137 vs 163, 960 channels 7x7 11.2 vs 16.8),
+ * shufflenet_v2's 232 channels 7x7 (2.7-3.0 vs 4.4-5.2) and 24 channels 56x56 stride 2
+ * (19.9 vs 23.9), vww_mobilenet025's 256 channels 3x3 (0.5 vs 1.4) and 128 channels
+ * 6x6 to 3x3 (0.45 vs 1.4). Otherwise (the older tiles): maps that stay in the caches,
+ * with up to 128 channels (before the segment tiles: shufflenet_v2 58 channels 28x28
+ * 15.7 vs 18.1, vww's 8 channels 48x48 in pairs 5.7 vs 7.4); they lost on big maps,
+ * whose rows stream from memory (mobilenet_v2 96 channels 112x112 stride 2: 515 vs 265),
+ * and on many channels on few pixels, where most outputs are at the edges (vww's 256
+ * channels 3x3: 2.0 vs 1.6). */
 static int dw_shape_wins(const nn_conv_plan *p)
 {
     if (dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 3 &&
