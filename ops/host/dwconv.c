@@ -1,6 +1,7 @@
 /* Depthwise float32 convolutions (group = C = M, one filter per channel) with AVX-512,
  * on channels-last layouts: NHWC, nChw16c and nChw8c (declines elsewhere, in bf16, and
- * with EMBER_DWCONV=0; EMBER_DWCONV=all takes every shape it can, for tests). Channels
+ * with EMBER_DWCONV=0; EMBER_DWCONV=all takes every shape it can, for tests;
+ * EMBER_DWCONV=noseg keeps to the older tiles and their shape rule, to measure). Channels
  * lie along the vector (16, or 8 with nChw8c on a side). 3x3 filters at stride 1 or 2
  * (nearly all depthwise convs) run the row-segment tiles of dwconv_seg.c: 3 or 2 output
  * rows by up to 8 columns, the map's edges compiled into the tile (dw_seg_ok says when).
@@ -476,9 +477,9 @@ static void dw_share(void *ctx, int ith, int nth)
  * whose rows stream from memory (mobilenet_v2 96 channels 112x112 stride 2: 515 vs 265),
  * and on many channels on few pixels, where most outputs are at the edges (vww's 256
  * channels 3x3: 2.0 vs 1.6). */
-static int dw_shape_wins(const nn_conv_plan *p)
+static int dw_shape_wins(const nn_conv_plan *p, int seg)
 {
-    if (dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 3 &&
+    if (seg && dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 3 &&
         !dw_seg_loses(p->C, p->in[0], p->in[1]))
         return 1;
     return p->C <= 128 && p->N * p->C * p->in[0] * p->in[1] * (int64_t)sizeof(float) <= 512 * 1024 &&
@@ -525,6 +526,8 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
     return EMBER_E_UNSUPPORTED;
 #else
     int enabled = ember_host_switch("EMBER_DWCONV"), sum;
+    const char *sw = getenv("EMBER_DWCONV"); /* "noseg": the older tiles only (to measure) */
+    int seg = !(sw && strcmp(sw, "noseg") == 0);
     if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
     const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2), *y = c->out[0];
     if (!onednn_conv_f32_operands(c, &sum) || sum || (b && !b->data)) return EMBER_E_UNSUPPORTED;
@@ -534,7 +537,7 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.d[1] != 1 || p.w.k[0] * p.w.k[1] > DW_MAX_TAPS || p.w.k[1] > 16 || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
         return EMBER_E_UNSUPPORTED;
-    if (enabled != 2 && (!dw_shape_wins(&p) || !dw_neighbours_chain(c) || !dw_threads_win(threads)))
+    if (enabled != 2 && (!dw_shape_wins(&p, seg) || !dw_neighbours_chain(c) || !dw_threads_win(threads)))
         return EMBER_E_UNSUPPORTED;
     int act;
     float lo, hi;
@@ -557,7 +560,7 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for depthwise conv filters");
     }
     dw_pack(s, w->data, b ? b->data : NULL);
-    s->seg = dw_seg_ok(s);
+    s->seg = seg && dw_seg_ok(s);
     *state = s;
     return EMBER_OK;
 #endif

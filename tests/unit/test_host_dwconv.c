@@ -5,7 +5,8 @@
  * 3x1 (the plain tiles), asymmetric pads, batch 2, bias or none, Relu / Clip, 1 and 2
  * threads, src and dst each in NCHW, NHWC, nChw16c or nChw8c (8 channels a pixel at
  * stride 1: two pixels a vector); the shape rule; what it must decline. Tolerance:
- * |y - ref| <= 1e-4 max|ref| + 1e-5 per element. EMBER_DWCONV=all lifts the shape rule. */
+ * |y - ref| <= 1e-4 max|ref| + 1e-5 per element. EMBER_DWCONV=all lifts the shape rule,
+ * =noseg keeps to the older tiles. */
 #include "conv_host_check.h"
 
 extern const ember_host_kernel ember_host_dwconv;
@@ -122,6 +123,38 @@ Test(host_dwconv, big_maps_row_segments)
     cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
 }
 
+/* The older tiles on 3x3 convs: one chunk of channels on maps past L1, which they keep
+ * (16 channels, 8 in pairs or not), and, with EMBER_DWCONV=noseg, every shape and layout
+ * pair their rule takes (one thread; 4+ output rows and columns). */
+Test(host_dwconv, older_tiles_3x3)
+{
+    for (int64_t stride = 1; stride <= 2; stride++)
+        for (int l = 0; l < 3; l++) {
+            cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0);
+            int64_t C = l == 2 ? 8 : 16;
+            dcase k = {.N = 1, .C = C, .H = 40, .W = 36, .KH = 3, .KW = 3, .stride = stride, .pads = {1, 1, 1, 1},
+                       .bias = 1, .act = "Relu", .threads = 1 + l % 2, .lx = l == 2 ? LB8 : LH, .ly = l ? LB8 : LB};
+            check(&k);
+        }
+    cr_assert_eq(setenv("EMBER_DWCONV", "noseg", 1), 0);
+    static const int64_t chans[] = {16, 64, 8, 24, 40};
+    static const int64_t maps[][2] = {{25, 5}, {6, 6}, {12, 12}, {9, 13}};
+    int i = 0;
+    for (size_t a = 0; a < sizeof chans / sizeof chans[0]; a++)
+        for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++)
+            for (int64_t stride = 1; stride <= 2; stride++, i++) {
+                int64_t C = chans[a];
+                int lx = (int)(i % 4), ly = (int)((i / 4) % 4);
+                if (!layout_ok(C, lx)) lx = LH;
+                if (!layout_ok(C, ly)) ly = LH;
+                dcase k = {.N = 1, .C = C, .H = maps[m][0] * stride, .W = maps[m][1] * stride, .KH = 3, .KW = 3,
+                           .stride = stride, .pads = {1, 1, 1, 1}, .bias = i % 2,
+                           .act = i % 3 == 0 ? "Relu" : i % 3 == 1 ? "Clip" : NULL, .threads = 1, .lx = lx, .ly = ly};
+                check(&k);
+            }
+    cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
+}
+
 /* Pads on one side only, or none, or wider than the filter's reach. */
 Test(host_dwconv, pads, .init = all_shapes)
 {
@@ -157,6 +190,9 @@ Test(host_dwconv, declines)
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 32, NULL), EMBER_E_UNSUPPORTED, "2 channels a group");
     cr_expect_eq(prepare_status(64, 12, 3, 1, 2, 64, NULL), EMBER_E_UNSUPPORTED, "dilation 2");
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, "bf16"), EMBER_E_UNSUPPORTED, "bf16");
+    cr_assert_eq(setenv("EMBER_DWCONV", "noseg", 1), 0);
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, NULL), ok, "EMBER_DWCONV=noseg: the older rule");
+    cr_expect_eq(prepare_status(256, 3, 3, 1, 1, 256, NULL), EMBER_E_UNSUPPORTED, "EMBER_DWCONV=noseg: 256ch 3x3");
     cr_assert_eq(setenv("EMBER_DWCONV", "0", 1), 0);
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, NULL), EMBER_E_UNSUPPORTED, "EMBER_DWCONV=0");
     cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
