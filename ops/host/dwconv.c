@@ -1,7 +1,11 @@
 /* Depthwise float32 convolutions (group = C = M, one filter per channel) with AVX-512,
  * on channels-last layouts: NHWC, nChw16c and nChw8c (declines elsewhere, in bf16, and
- * with EMBER_DWCONV=0; EMBER_DWCONV=all takes every shape it can, for tests). Channels
- * lie along the vector (16, or 8 with nChw8c on a side). A register tile is a column of
+ * with EMBER_DWCONV=0; EMBER_DWCONV=all takes every shape it can, for tests;
+ * EMBER_DWCONV=noseg keeps to the older tiles and their shape rule, to measure). Channels
+ * lie along the vector (16, or 8 with nChw8c on a side). 3x3 filters at stride 1 or 2
+ * (nearly all depthwise convs) run the row-segment tiles of dwconv_seg.c: 3 or 2 output
+ * rows by up to 8 columns, the map's edges compiled into the tile (dw_seg_ok says when).
+ * Elsewhere (the older tiles) a register tile is a column of
  * up to 8 output pixels, one above the other: for a column inside the map every filter
  * tap is one input pixel per output pixel, so the tile is KH x KW broadcasts-free fused
  * multiply-adds per pixel straight from the input tensor, with no bounds checks and no
@@ -22,13 +26,14 @@
  * Input and output may each be in any of the three layouts (the output follows the
  * input's: layout chaining, ops/host.h), or NCHW (a scalar loop: only when a neighbour
  * is not a host kernel). Threads split bands of 8 output rows (per image and chunk of
- * channels). */
+ * channels; per image with an NHWC input to the segment tiles). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../kernels/activation.h"
 #include "../nn_common.h"
+#include "dwconv_seg.h"
 #include "onednn.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -56,7 +61,24 @@ typedef struct dwconv {
     int act;
     float lo, hi; /* the activation as a clamp */
     dw_io src, dst;
+    int seg; /* the row-segment tiles take it (dw_seg_ok) */
 } dwconv;
+
+/* Whether the row-segment tiles (dwconv_seg.c) compute this conv: 3x3 at stride 1 or 2
+ * in both directions, at most one input column outside the map on either side (pl: the
+ * left pad; W, OW: input and output columns). */
+static int dw_seg_shape(int64_t KH, int64_t KW, int64_t sy, int64_t sx, int64_t pl, int64_t W, int64_t OW)
+{
+    return KH == 3 && KW == 3 && sy == sx && (sy == 1 || sy == 2) && pl <= 1 && (OW - 1) * sx - pl + 3 - W <= 1;
+}
+
+/* Whether the older tiles beat the segment tiles: one chunk of channels on a map past
+ * L1 (H x W x 16 floats > 32 KB), where the older tiles' columns of 8 output rows
+ * stream the interior well (vww_mobilenet025, microbenchmark, us: 16 channels 48x48 at
+ * stride 2 2.2 vs 2.6; 8 channels 48x48 in pairs 4.15 vs 4.7 with the segment tiles
+ * taking pairs). With more chunks the segment tiles won everywhere (NHWC: all chunks at
+ * each tile position; 32 channels 24x24 3.4 vs 3.7). */
+static int dw_seg_loses(int64_t C, int64_t H, int64_t W) { return C <= 16 && H * W * 16 * 4 > 32768; }
 
 static void io_set(dw_io *io, int layout, int64_t C, int64_t H, int64_t W)
 {
@@ -333,8 +355,58 @@ INLINE AVX512 void dw_band_k(const dwconv *s, const float *x, float *y, int64_t 
     }
 }
 
+static int dw_seg_ok(const dwconv *s)
+{
+    return dw_seg_shape(s->KH, s->KW, s->sy, s->sx, s->pl, s->W, s->OW) && !dw_seg_loses(s->C, s->H, s->W);
+}
+
+/* Whether a segment tile runs every chunk of channels at each position (an NHWC input,
+ * whose chunks of a pixel lie side by side: its loads then step by 64 bytes from tile to
+ * tile, which the hardware prefetchers follow; a column of tiles per chunk stepped by
+ * 2 * stride rows of C channels, kilobytes, and lost to the old tiles in vww_mobilenet025),
+ * rather than one. The output must step evenly too. */
+static int dw_seg_inner(const dwconv *s)
+{
+    return s->src.layout == dnnl_nhwc && (s->dst.layout == dnnl_nhwc || s->dst.block == s->lanes);
+}
+
+/* Whether the segment tiles take a band of `rows` rows: three or more, one pixel a vector
+ * (the pairs of 8-lane pixels run the old tiles). */
+static int dw_seg_takes(const dwconv *s, int64_t rows)
+{
+    int pairs = s->lanes == 8 && s->C >= 8 && s->sx == 1 && s->src.sx == 8 && s->dst.sx == 8;
+    return s->seg && !pairs && rows >= 3;
+}
+
+/* Output rows [oy0, oy1) (three or more) of image n for chunks [c0, c0 + nch * lanes) of
+ * channels, one pixel a vector, in tiles of 3 or 2 rows x a segment of up to DW_SEG_Q
+ * columns: rows split into segments of equal width (within one), so a row of up to 8
+ * columns is one segment and wider ones have 4-8 columns each. */
+static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t nch,
+                               int64_t oy0, int64_t oy1)
+{
+    int64_t ch = c0 / s->lanes, L = s->lanes, S = s->sy, cl = c0 + (nch - 1) * L, left = s->C - cl;
+    const float *xb = x + io_at(&s->src, n, c0, 0, 0);
+    float *yb = y + io_at(&s->dst, n, c0, 0, 0);
+    dw_seg_args a = {.w = s->w + ch * 9 * 16, .bias = s->bias + ch * 16, .iy = s->src.sy, .ix = s->src.sx,
+                     .ors = s->dst.sy, .ocs = s->dst.sx, .H = s->H, .pt = s->pt, .lo = s->lo, .hi = s->hi,
+                     .nch = nch, .cin = io_at(&s->src, n, c0 + L, 0, 0) - io_at(&s->src, n, c0, 0, 0),
+                     .cout = io_at(&s->dst, n, c0 + L, 0, 0) - io_at(&s->dst, n, c0, 0, 0),
+                     .m = (uint16_t)((1u << L) - 1), .mlast = (uint16_t)((1u << (left < L ? left : L)) - 1)};
+    int64_t nseg = (s->OW + DW_SEG_Q - 1) / DW_SEG_Q;
+    for (int64_t k = 0; k < nseg; k++) {
+        int64_t q0 = k * s->OW / nseg, q1 = (k + 1) * s->OW / nseg, i0 = q0 * S - s->pl, i1 = (q1 - 1) * S - s->pl + 3;
+        dw_seg_fn fn = dw_seg_pick((int)S, s->act, (int)(q1 - q0), i0 < 0, i1 > s->W);
+        fn(xb + i0 * a.ix, yb + q0 * a.ocs, &a, oy0, oy1);
+    }
+}
+
 static AVX512 void dw_band(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0, int64_t oy1)
 {
+    if (dw_seg_takes(s, oy1 - oy0)) {
+        dw_band_seg(s, x, y, n, c0, 1, oy0, oy1);
+        return;
+    }
     /* 3x3 at stride 1 or 2 in both directions, with or without an activation: the
      * constant shapes of the reusing tiles; anything else runs the plain tiles. */
     int k3 = s->KH == 3 && s->KW == 3, st = s->sy == s->sx && (s->sy == 1 || s->sy == 2) ? (int)s->sy : 0;
@@ -358,11 +430,24 @@ static void dw_share(void *ctx, int ith, int nth)
 {
     const dw_job *j = ctx;
     const dwconv *s = j->s;
+    int vector = s->src.sc == 1 && s->dst.sc == 1;
+#ifdef DW_AVX512
+    if (vector && dw_seg_inner(s) && dw_seg_takes(s, s->OH)) { /* items: (image, band of 8+ rows or all) */
+        int64_t want = (4 * nth + s->N - 1) / s->N, rows = (s->OH + want - 1) / want, lo, hi;
+        rows = rows < 8 ? 8 : rows;
+        int64_t bands = s->OH / rows > 1 ? s->OH / rows : 1; /* the last takes the rows left */
+        ember_host_share(s->N * bands, 1, ith, nth, &lo, &hi);
+        for (int64_t it = lo; it < hi; it++) {
+            int64_t b = it % bands, n = it / bands, oy0 = b * rows, oy1 = b + 1 < bands ? oy0 + rows : s->OH;
+            dw_band_seg(s, j->x, j->y, n, 0, s->chunks, oy0, oy1);
+        }
+        return;
+    }
+#endif
     int64_t per = s->N * s->chunks, want = (4 * nth + per - 1) / per, rows = (s->OH + want - 1) / want;
     rows = rows < 8 ? 8 : rows;
     int64_t lo, hi, bands = (s->OH + rows - 1) / rows;
     ember_host_share(s->N * s->chunks * bands, 1, ith, nth, &lo, &hi);
-    int vector = s->src.sc == 1 && s->dst.sc == 1;
     for (int64_t it = lo; it < hi; it++) {
         int64_t b = it % bands, ch = it / bands % s->chunks, n = it / bands / s->chunks, c0 = ch * s->lanes;
         int64_t oy0 = b * rows, oy1 = oy0 + rows < s->OH ? oy0 + rows : s->OH;
@@ -379,17 +464,24 @@ static void dw_share(void *ctx, int ith, int nth)
 
 
 /* Where it beat oneDNN's depthwise convs inside a model (1 thread, us per conv, this
- * kernel vs oneDNN's, `ember profile`): maps that stay in the caches, with up to 128
- * channels. kws_dscnn (64 channels, 25x5, nChw16c) 1.8 vs 2.5 each; vww_mobilenet025
- * 8 channels 48x48 (pairs) 5.7 vs 7.4, 32 channels 24x24 3.9 vs 6.7, stride 2 to 12x12
- * 1.9 vs 3.0, 64 channels 12x12 2.3 vs 3.6, 128 channels 6x6 1.9 vs 2.1;
- * shufflenet_v2 58 channels 28x28 15.7 vs 18.1, 116 channels 14x14 7.2 vs 9.5. Lost:
- * big maps, whose rows stream from memory (mobilenet_v2 96 channels 112x112 stride 2:
- * 515 vs 265; 32 channels 112x112: 221 vs 199), and many channels on few pixels, where
- * most outputs are at the edges (vww's 256 channels 3x3: 2.0 vs 1.6; mobilenet_v2's 960
- * channels 7x7: 20 vs 18). */
-static int dw_shape_wins(const nn_conv_plan *p)
+ * kernel vs oneDNN's, `ember profile`, lower of two runs on a shared 2-core VM). With
+ * the row-segment tiles (3x3 at strides 1 and 2, 3+ output rows, more than 16 channels
+ * or a map within L1: dw_seg_loses), every such layer of the zoo, any map and channel
+ * count: mobilenet_v2's 17 (32 channels 112x112 146 vs 227, 96 channels 112x112 stride
+ * 2 229 vs 242, 144 channels 56x56 137 vs 163, 960 channels 7x7 11.2 vs 16.8),
+ * shufflenet_v2's 232 channels 7x7 (2.7-3.0 vs 4.4-5.2) and 24 channels 56x56 stride 2
+ * (19.9 vs 23.9), vww_mobilenet025's 256 channels 3x3 (0.5 vs 1.4) and 128 channels
+ * 6x6 to 3x3 (0.45 vs 1.4). Otherwise (the older tiles): maps that stay in the caches,
+ * with up to 128 channels (before the segment tiles: shufflenet_v2 58 channels 28x28
+ * 15.7 vs 18.1, vww's 8 channels 48x48 in pairs 5.7 vs 7.4); they lost on big maps,
+ * whose rows stream from memory (mobilenet_v2 96 channels 112x112 stride 2: 515 vs 265),
+ * and on many channels on few pixels, where most outputs are at the edges (vww's 256
+ * channels 3x3: 2.0 vs 1.6). */
+static int dw_shape_wins(const nn_conv_plan *p, int seg)
 {
+    if (seg && dw_seg_shape(p->w.k[0], p->w.k[1], p->w.s[0], p->w.s[1], p->w.pb[1], p->in[1], p->out[1]) && p->out[0] >= 3 &&
+        !dw_seg_loses(p->C, p->in[0], p->in[1]))
+        return 1;
     return p->C <= 128 && p->N * p->C * p->in[0] * p->in[1] * (int64_t)sizeof(float) <= 512 * 1024 &&
            p->out[0] >= 4 && p->out[1] >= 4;
 }
@@ -434,6 +526,8 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
     return EMBER_E_UNSUPPORTED;
 #else
     int enabled = ember_host_switch("EMBER_DWCONV"), sum;
+    const char *sw = getenv("EMBER_DWCONV"); /* "noseg": the older tiles only (to measure) */
+    int seg = !(sw && strcmp(sw, "noseg") == 0);
     if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
     const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2), *y = c->out[0];
     if (!onednn_conv_f32_operands(c, &sum) || sum || (b && !b->data)) return EMBER_E_UNSUPPORTED;
@@ -443,7 +537,7 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
         p.w.d[1] != 1 || p.w.k[0] * p.w.k[1] > DW_MAX_TAPS || p.w.k[1] > 16 || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
         return EMBER_E_UNSUPPORTED;
-    if (enabled != 2 && (!dw_shape_wins(&p) || !dw_neighbours_chain(c) || !dw_threads_win(threads)))
+    if (enabled != 2 && (!dw_shape_wins(&p, seg) || !dw_neighbours_chain(c) || !dw_threads_win(threads)))
         return EMBER_E_UNSUPPORTED;
     int act;
     float lo, hi;
@@ -466,6 +560,7 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for depthwise conv filters");
     }
     dw_pack(s, w->data, b ? b->data : NULL);
+    s->seg = seg && dw_seg_ok(s);
     *state = s;
     return EMBER_OK;
 #endif

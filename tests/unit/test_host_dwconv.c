@@ -5,7 +5,8 @@
  * 3x1 (the plain tiles), asymmetric pads, batch 2, bias or none, Relu / Clip, 1 and 2
  * threads, src and dst each in NCHW, NHWC, nChw16c or nChw8c (8 channels a pixel at
  * stride 1: two pixels a vector); the shape rule; what it must decline. Tolerance:
- * |y - ref| <= 1e-4 max|ref| + 1e-5 per element. EMBER_DWCONV=all lifts the shape rule. */
+ * |y - ref| <= 1e-4 max|ref| + 1e-5 per element. EMBER_DWCONV=all lifts the shape rule,
+ * =noseg keeps to the older tiles. */
 #include "conv_host_check.h"
 
 extern const ember_host_kernel ember_host_dwconv;
@@ -73,6 +74,87 @@ Test(host_dwconv, layouts_pairs_and_threads, .init = all_shapes)
                 }
 }
 
+/* The row-segment tiles (ops/host/dwconv_seg.c; 3x3 at strides 1 and 2): maps 1..8 rows
+ * by 3, 5, 6, 9, 17 columns and the transposes (one segment of 1-8 columns, or 2-3
+ * segments of 4-8; both edges in one segment; an odd last row, computed twice; one
+ * row, which the plain tiles take), pads on both sides, on the bottom / right only
+ * (the last input column inside or one past) and on the top / left only; channel tails
+ * (5, 24 in NHWC), 8-lane vectors (nChw8c at stride 2, or 8 channels on one side only),
+ * all src / dst layouts in turn, no activation, Relu and Clip. */
+Test(host_dwconv, small_maps_row_segments, .init = all_shapes)
+{
+    static const int64_t cols[] = {3, 5, 6, 9, 17};
+    static const int64_t pads[][4] = {{1, 1, 1, 1}, {0, 0, 1, 1}, {1, 1, 0, 0}};
+    static const int64_t chans[] = {16, 24, 8, 32, 5};
+    int i = 0;
+    for (int64_t h = 1; h <= 8; h++)
+        for (size_t w = 0; w < sizeof cols / sizeof cols[0]; w++)
+            for (int t = 0; t < 2; t++)
+                for (int64_t stride = 1; stride <= 2; stride++)
+                    for (size_t p = 0; p < sizeof pads / sizeof pads[0]; p++, i++) {
+                        int64_t C = chans[i % 5], H = t ? cols[w] : h, W = t ? h : cols[w];
+                        int lx = (int)(i % 4), ly = (int)((i / 4) % 4);
+                        if (!layout_ok(C, lx)) lx = LH;
+                        if (!layout_ok(C, ly)) ly = LH;
+                        dcase k = {.N = 1 + i % 7 / 6, .C = C, .H = H, .W = W, .KH = 3, .KW = 3, .stride = stride,
+                                   .bias = i % 2, .act = i % 3 == 0 ? "Relu" : i % 3 == 1 ? "Clip" : NULL,
+                                   .threads = 1 + i % 5 / 4, .lx = lx, .ly = ly};
+                        memcpy(k.pads, pads[p], sizeof k.pads);
+                        if (H + k.pads[0] + k.pads[2] < 3 || W + k.pads[1] + k.pads[3] < 3) continue;
+                        check(&k);
+                    }
+}
+
+/* Maps the shape rule now hands the segment tiles whatever their size with over 16
+ * channels (14 segments a row at 112 columns, 7 at stride 2), on one thread as the rule
+ * wants, and on two (bands of rows) with the rule lifted. */
+Test(host_dwconv, big_maps_row_segments)
+{
+    static const int64_t maps[][3] = {{112, 112, 2}, {57, 111, 1}, {7, 7, 1}};
+    for (size_t m = 0; m < 3; m++)
+        for (int l = 0; l < 2; l++) {
+            if (l) cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0);
+            else cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
+            dcase k = {.N = 1, .C = 32 + 64 * (int64_t)m, .H = maps[m][0], .W = maps[m][1], .KH = 3, .KW = 3,
+                       .stride = maps[m][2], .pads = {1, 1, 1, 1}, .bias = 1, .act = "Clip", .threads = 1 + l,
+                       .lx = l ? LB : LH, .ly = l ? LH : LB};
+            check(&k);
+        }
+    cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
+}
+
+/* The older tiles on 3x3 convs: one chunk of channels on maps past L1, which they keep
+ * (16 channels, 8 in pairs or not), and, with EMBER_DWCONV=noseg, every shape and layout
+ * pair their rule takes (one thread; 4+ output rows and columns). */
+Test(host_dwconv, older_tiles_3x3)
+{
+    for (int64_t stride = 1; stride <= 2; stride++)
+        for (int l = 0; l < 3; l++) {
+            cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0);
+            int64_t C = l == 2 ? 8 : 16;
+            dcase k = {.N = 1, .C = C, .H = 40, .W = 36, .KH = 3, .KW = 3, .stride = stride, .pads = {1, 1, 1, 1},
+                       .bias = 1, .act = "Relu", .threads = 1 + l % 2, .lx = l == 2 ? LB8 : LH, .ly = l ? LB8 : LB};
+            check(&k);
+        }
+    cr_assert_eq(setenv("EMBER_DWCONV", "noseg", 1), 0);
+    static const int64_t chans[] = {16, 64, 8, 24, 40};
+    static const int64_t maps[][2] = {{25, 5}, {6, 6}, {12, 12}, {9, 13}};
+    int i = 0;
+    for (size_t a = 0; a < sizeof chans / sizeof chans[0]; a++)
+        for (size_t m = 0; m < sizeof maps / sizeof maps[0]; m++)
+            for (int64_t stride = 1; stride <= 2; stride++, i++) {
+                int64_t C = chans[a];
+                int lx = (int)(i % 4), ly = (int)((i / 4) % 4);
+                if (!layout_ok(C, lx)) lx = LH;
+                if (!layout_ok(C, ly)) ly = LH;
+                dcase k = {.N = 1, .C = C, .H = maps[m][0] * stride, .W = maps[m][1] * stride, .KH = 3, .KW = 3,
+                           .stride = stride, .pads = {1, 1, 1, 1}, .bias = i % 2,
+                           .act = i % 3 == 0 ? "Relu" : i % 3 == 1 ? "Clip" : NULL, .threads = 1, .lx = lx, .ly = ly};
+                check(&k);
+            }
+    cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
+}
+
 /* Pads on one side only, or none, or wider than the filter's reach. */
 Test(host_dwconv, pads, .init = all_shapes)
 {
@@ -97,14 +179,20 @@ Test(host_dwconv, declines)
     ember_status ok = __builtin_cpu_supports("avx512f") ? EMBER_OK : EMBER_E_UNSUPPORTED;
     cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, NULL), ok, "the shape rule takes 64 channels at 12x12");
-    cr_expect_eq(prepare_status(96, 112, 3, 2, 1, 96, NULL), EMBER_E_UNSUPPORTED, "a map past the caches");
-    cr_expect_eq(prepare_status(256, 3, 3, 1, 1, 256, NULL), EMBER_E_UNSUPPORTED, "256 channels on 3x3");
+    cr_expect_eq(prepare_status(96, 112, 3, 2, 1, 96, NULL), ok, "3x3 on a map past the caches: segment tiles");
+    cr_expect_eq(prepare_status(256, 3, 3, 1, 1, 256, NULL), ok, "256 channels on 3x3: segment tiles");
+    cr_expect_eq(prepare_status(96, 112, 5, 2, 1, 96, NULL), EMBER_E_UNSUPPORTED, "5x5 on a map past the caches");
+    cr_expect_eq(prepare_status(256, 5, 5, 1, 1, 256, NULL), EMBER_E_UNSUPPORTED, "256 channels, 5x5");
+    cr_expect_eq(prepare_status(16, 112, 3, 2, 1, 16, NULL), EMBER_E_UNSUPPORTED, "16 channels past the caches");
     cr_assert_eq(setenv("EMBER_DWCONV", "all", 1), 0);
     cr_expect_eq(prepare_status(96, 112, 3, 2, 1, 96, NULL), ok);
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 1, NULL), EMBER_E_UNSUPPORTED, "a dense conv");
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 32, NULL), EMBER_E_UNSUPPORTED, "2 channels a group");
     cr_expect_eq(prepare_status(64, 12, 3, 1, 2, 64, NULL), EMBER_E_UNSUPPORTED, "dilation 2");
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, "bf16"), EMBER_E_UNSUPPORTED, "bf16");
+    cr_assert_eq(setenv("EMBER_DWCONV", "noseg", 1), 0);
+    cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, NULL), ok, "EMBER_DWCONV=noseg: the older rule");
+    cr_expect_eq(prepare_status(256, 3, 3, 1, 1, 256, NULL), EMBER_E_UNSUPPORTED, "EMBER_DWCONV=noseg: 256ch 3x3");
     cr_assert_eq(setenv("EMBER_DWCONV", "0", 1), 0);
     cr_expect_eq(prepare_status(64, 12, 3, 1, 1, 64, NULL), EMBER_E_UNSUPPORTED, "EMBER_DWCONV=0");
     cr_assert_eq(unsetenv("EMBER_DWCONV"), 0);

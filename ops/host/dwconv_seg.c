@@ -1,0 +1,127 @@
+/* Row-segment tiles of the depthwise conv (see dwconv_seg.h and ops/host/dwconv.c, which
+ * says when they run). Why this shape: on small maps most outputs touch an edge (25x5:
+ * 2 of 5 columns and 2 of 25 rows; 6x6: 4 of 6 rows and columns), and tiles that
+ * check edges at run time, or run edge rows one output at a time (one chain of dependent
+ * multiply-adds), left the layers at 30-80 GFLOP/s. Here a tile is R rows x Q columns,
+ * 12-16 independent accumulators against the 4-cycle latency of two FMA ports (R = 3
+ * up to 5 columns, else 2: 3 x 6 spilled, 0.72 -> 0.77 us on vww's 128ch 6x6; 3 rows
+ * over 2 on 256ch 3x3 0.54 -> 0.37, 128ch 6x6 -> 3x3 0.39 -> 0.27, kws_dscnn's 64ch
+ * 25x5 1.47 -> 1.39 us, microbenchmark minimums), every input vector is loaded once and
+ * multiplied into each output that reads it, and whether the reach's first or last
+ * column lies outside the map is a constant of the tile, so those taps are not issued
+ * at all; an input row outside the map (top, bottom) is loaded with no lanes (zeros)
+ * at no branch. Whole output rows are one tile up to 8 columns. */
+#include "dwconv_seg.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f")))
+#define INLINE static inline __attribute__((always_inline))
+/* Hides a pointer's value from the optimizer: stepping it by a run-time stride then
+ * costs an add a tile, where GCC otherwise hoists every (row, column) offset of the
+ * tile out of the loop and spills them (~200 stack accesses a stride-2 tile). */
+#define DW_OPAQUE(p) __asm__("" : "+r"(p))
+#define DW_SEG_R3_Q 5 /* tiles of up to this many columns have 3 rows (3 x 5 <= 16 = 2 x DW_SEG_Q) */
+
+/* A column of tiles: output rows [r0, r1) (at least R) in tiles of R rows x Q columns
+ * at stride S (3x3 filter), skipping input column 0 when LF and the last when RF; the
+ * clamp when ACT; at each tile position the a->nch chunks of channels in turn. Rows
+ * left over are computed again (the last tile is rows r1 - R .. r1 - 1: the same values
+ * written again). All but the rows and chunks constant after inlining. */
+INLINE AVX512 void dw_seg(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1, int Q, int LF,
+                          int RF, int S, int ACT)
+{
+    enum { K = 3 };
+    const int R = Q <= DW_SEG_R3_Q ? 3 : 2;
+    const int NI = (R - 1) * S + K, NJ = (Q - 1) * S + K;
+    int64_t iy = a->iy, ix = a->ix, ors = a->ors, ocs = a->ocs, H = a->H, pt = a->pt, nch = a->nch;
+    int64_t cin = a->cin, cout = a->cout;
+    __m512 lo = _mm512_set1_ps(a->lo), hi = _mm512_set1_ps(a->hi);
+    for (int64_t oy = r0; oy < r1; oy += R) {
+        int64_t r = oy + R <= r1 ? oy : r1 - R, iy0 = r * S - pt;
+        const float *p0 = in + iy0 * iy, *wk = a->w, *bk = a->bias;
+        float *o0 = out + r * ors;
+        for (int64_t k = 0; k < nch; k++, p0 += cin, o0 += cout, wk += K * K * 16, bk += 16) {
+            __mmask16 m = k + 1 < nch ? a->m : a->mlast;
+            __m512 w[K * K], acc[2 * DW_SEG_Q], b = _mm512_load_ps(bk);
+            for (int t = 0; t < K * K; t++) w[t] = _mm512_load_ps(wk + 16 * t);
+            for (int i = 0; i < R * Q; i++) acc[i] = b;
+#pragma GCC unroll 8
+            for (int i = 0; i < NI; i++) {
+                /* A row outside the map: zeros, loaded with no lanes from row 0 or H - 1.
+                 * (Loads with no lanes from an unmapped page are still slow microcode
+                 * assists: the arena's first tensor put row -1 there, and vww_mobilenet025's
+                 * layers ran ~0.5 us slower.) */
+                int64_t y = iy0 + i;
+                __mmask16 mi = (uint64_t)y < (uint64_t)H ? m : 0;
+                y = y < 0 ? 0 : y >= H ? H - 1 : y;
+                const float *pc = p0 + (y - iy0) * iy + LF * ix;
+#pragma GCC unroll 24
+                for (int j = LF; j < NJ - RF; j++, pc += ix) {
+                    DW_OPAQUE(pc);
+                    __m512 v = _mm512_maskz_loadu_ps(mi, pc);
+#pragma GCC unroll 2
+                    for (int rr = 0; rr < R; rr++)
+#pragma GCC unroll 8
+                        for (int q = 0; q < Q; q++) {
+                            int ky = i - rr * S, kx = j - q * S;
+                            if (ky >= 0 && ky < K && kx >= 0 && kx < K)
+                                acc[rr * Q + q] = _mm512_fmadd_ps(v, w[ky * K + kx], acc[rr * Q + q]);
+                        }
+                }
+            }
+            float *o = o0;
+            DW_OPAQUE(o);
+            for (int rr = 0; rr < R; rr++, o += ors) {
+                float *po = o;
+                for (int q = 0; q < Q; q++, po += ocs) {
+                    DW_OPAQUE(po);
+                    __m512 v = acc[rr * Q + q];
+                    if (ACT) v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+                    _mm512_mask_storeu_ps(po, m, v);
+                }
+            }
+        }
+    }
+}
+
+/* One function per (stride, clamp, columns, left edge, right edge): 128, 0.6-3 KB each. */
+#define DW_SEG_FN(S, A, Q, L, R)                                                                      \
+    static AVX512 void dw_seg_##S##A##Q##L##R(const float *in, float *out, const dw_seg_args *a,    \
+                                              int64_t r0, int64_t r1)                                \
+    {                                                                                                 \
+        dw_seg(in, out, a, r0, r1, Q, L, R, S, A);                                                    \
+    }
+#define DW_SEG_Q4(S, A, Q) DW_SEG_FN(S, A, Q, 0, 0) DW_SEG_FN(S, A, Q, 0, 1) DW_SEG_FN(S, A, Q, 1, 0) DW_SEG_FN(S, A, Q, 1, 1)
+#define DW_SEG_ALL(S, A)                                                                              \
+    DW_SEG_Q4(S, A, 1) DW_SEG_Q4(S, A, 2) DW_SEG_Q4(S, A, 3) DW_SEG_Q4(S, A, 4) DW_SEG_Q4(S, A, 5)     \
+    DW_SEG_Q4(S, A, 6) DW_SEG_Q4(S, A, 7) DW_SEG_Q4(S, A, 8)
+DW_SEG_ALL(1, 0)
+DW_SEG_ALL(1, 1)
+DW_SEG_ALL(2, 0)
+DW_SEG_ALL(2, 1)
+
+#define DW_SEG_REF4(S, A, Q) dw_seg_##S##A##Q##00, dw_seg_##S##A##Q##01, dw_seg_##S##A##Q##10, dw_seg_##S##A##Q##11
+#define DW_SEG_REFS(S, A)                                                                             \
+    {DW_SEG_REF4(S, A, 1), DW_SEG_REF4(S, A, 2), DW_SEG_REF4(S, A, 3), DW_SEG_REF4(S, A, 4),          \
+     DW_SEG_REF4(S, A, 5), DW_SEG_REF4(S, A, 6), DW_SEG_REF4(S, A, 7), DW_SEG_REF4(S, A, 8)}
+
+static const dw_seg_fn dw_segs[2][2][DW_SEG_Q * 4] = {{DW_SEG_REFS(1, 0), DW_SEG_REFS(1, 1)},
+                                                      {DW_SEG_REFS(2, 0), DW_SEG_REFS(2, 1)}};
+
+dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right)
+{
+    if (stride < 1 || stride > 2 || q < 1 || q > DW_SEG_Q) return NULL;
+    return dw_segs[stride - 1][act != 0][(q - 1) * 4 + (left != 0) * 2 + (right != 0)];
+}
+
+#else
+
+dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right)
+{
+    (void)stride, (void)act, (void)q, (void)left, (void)right;
+    return NULL;
+}
+
+#endif

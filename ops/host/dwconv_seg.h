@@ -1,0 +1,35 @@
+/* Row-segment register tiles for the depthwise conv (ops/host/dwconv.c): 3x3 filters at
+ * stride 1 or 2, three (up to 5 columns) or two output rows by 1-8 output columns,
+ * channels along the vector. */
+#ifndef EMBER_OPS_HOST_DWCONV_SEG_H
+#define EMBER_OPS_HOST_DWCONV_SEG_H
+
+#include <stdint.h>
+
+#define DW_SEG_Q 8 /* output columns a segment tile computes, at most */
+
+/* What a segment tile needs besides its addresses. Steps in floats. */
+typedef struct dw_seg_args {
+    const float *w;    /* the first chunk's 9 taps, [9][16], 64-byte aligned */
+    const float *bias; /* [16], aligned */
+    int64_t iy, ix;    /* input row, column */
+    int64_t ors, ocs;  /* output row, column */
+    int64_t H, pt;     /* input rows, top pad */
+    float lo, hi;      /* the activation as a clamp (used by the tiles built with one) */
+    int64_t nch;       /* chunks of channels, each tile position in turn: w, bias step 9 * 16, 16 */
+    int64_t cin, cout; /* input, output step from chunk to chunk */
+    uint16_t m, mlast; /* the lanes loaded and stored: all chunks but the last, the last */
+} dw_seg_args;
+
+/* Output rows [r0, r1) (r1 - r0 >= 3) of one segment of q columns, in tiles of 3 or 2
+ * rows. `in`: the input at the map's row 0 and the first column of the segment's reach
+ * (c0 * stride - pad_left, possibly outside); rows outside the map are not read.
+ * `out`: output (0, c0). */
+typedef void (*dw_seg_fn)(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1);
+
+/* The tile for `stride` (1 or 2), with the clamp or not, q columns (1..DW_SEG_Q), that
+ * skips the first (`left`) and / or the last (`right`) input column of its reach (the
+ * map's edges); NULL when there is none (no AVX-512 build). */
+dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right);
+
+#endif
