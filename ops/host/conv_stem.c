@@ -176,6 +176,7 @@ ST_INLINE void stem_tile(const stem_args *a, const int G, const int J)
     if (sch != 1) { /* NCHW: through a pixel-major copy (no zoo model's first conv writes it) */
         float tmp[MAX_TW * 16];
         int nq = np < 16 * J / G ? np : 16 * J / G;
+#pragma GCC unroll 24
         for (int j = 0; j < J; j++) _mm512_storeu_ps(tmp + 16 * j, acc[j]);
         for (int m = 0; m < mg; m++)
             for (int q = 0; q < nq; q++) dst[m * sch + q] = tmp[q * G + m];
