@@ -15,13 +15,20 @@
  * shuffles of transpose: 11.2 us on vww_mobilenet025's 3 -> 8 stride-2 conv, 89
  * GFLOP/s; this kernel: see stem_shape_wins.)
  *
- * The input rows go through a ring of KH rows per channel in scratch, one ring per
- * thread, each row copied once with its pads as zeros (columns) and, at stride 2, split
- * into its even then its odd columns, so that consecutive output pixels read consecutive
- * floats for every tap: a tap is [ring row + column offset + pixel], from a table of
- * offsets per ring phase built at prepare. Rows off the input (the top and bottom pads)
- * are skipped, not read. The copy is whole-vector loads, permutes (stride 2) and stores:
- * 2 rows x 3 channels x 3 chunks of 32 columns per output row of vww's conv.
+ * The input rows go through a ring in scratch (per channel KH + sy rows, rounded up to a
+ * power of 2; one ring per thread), each row copied once with its pads as zeros
+ * (columns) and, at stride 2, split into its even then its odd columns, so that
+ * consecutive output pixels read consecutive floats for every tap: a tap is [ring row +
+ * column offset + pixel], from a table of offsets per ring phase built at prepare. Rows
+ * off the input (the top and bottom pads) are skipped, not read. The copy is whole-vector
+ * loads, permutes (stride 2) and aligned stores, for the next output row before this
+ * one's tiles (their loads never wait on its stores): 2 rows x 3 channels x 3 chunks of
+ * 32 columns per output row of vww's conv.
+ *
+ * Where vww's 8.3 us go (alone, 1 thread): the tiles ~6.5 (~150 GFLOP/s; the tap loop
+ * alone, 54 taps, ~165; the same FMAs with a broadcast load each in a bare loop 185, with
+ * no loads 215), the copy ~1.3 (~3 cycles per 32 columns even from L1; copying one chunk
+ * per tap inside the tap loop instead was slower, 9.9 us), the rest ~0.4.
  *
  * Why: see stem_shape_wins for where it is used and the measurements. */
 #include <math.h>
@@ -311,20 +318,25 @@ static int pick_tile(int64_t OW, const int *tw, int n)
         if ((OW + tw[i] - 1) / tw[i] * tw[i] <= (OW + tw[best] - 1) / tw[best] * tw[best]) best = i;
     return best;
 }
-/* Where it beats oneDNN. Alone (1 thread, us, this kernel vs onednn_conv, each writing
- * the layout it offers; 3x3 pad 1 unless said): 3 -> 8 s2 96x96 (vww_mobilenet025) 10.8
- * vs 15.7; 3 -> 16 s1 32x32 (cifar_resnet8) 7.3 vs 10.1; 1 -> 8 s2 96x96 4.9 vs 8.7;
- * 1 -> 16 s1 32x32 3.5 vs 5.4; 4 -> 8 s2 96x96 14.4 vs 22.5; 3 -> 16 s2 224x224 143 vs
- * 172; 3 -> 8 5x5 s1 64x64 37 vs 88; but 3 -> 16 7x7 s2 112x112 141 vs 113. Inside the
- * models (ember profile, the first conv, us, 1 thread then 2): vww_mobilenet025 21.4 ->
- * 12.0 and 13.5 -> 8.2; cifar_resnet8 12.4 -> 8.3 and 12.6 -> 6.7; with a second pass
- * over 8 or 16 more channels, shufflenet_v2 (3 -> 24 s2 224x224) 272-283 -> 219-252 and
- * 166-171 -> 129-130, mobilenet_v2 (3 -> 32) 275-279 -> 267-275 and 173-196 -> 160-163
- * (whole models, 1 thread: 3.52 -> 3.44 ms and 6.23 -> 6.07 ms); alone these two were a
- * tie or a loss (211 vs 209, 269 vs 204 us): oneDNN's own output layout needed a reorder
- * for its readers there. Not 64 channels (squeezenet1_1's 3 -> 64 s2 unpadded: 620 vs
- * 440-478; kws_dscnn's 1 -> 64 10x4 on a 5-pixel-wide map: 18.4 vs 6.3) nor resnet18's 7x7
- * (3 -> 64: 2540-2720 vs 1940-1960). */
+/* Where it beats oneDNN. The first version (16 pixels along the vector) alone (1 thread,
+ * us, vs onednn_conv, each writing the layout it offers; 3x3 pad 1 unless said): 3 -> 8
+ * s2 96x96 (vww_mobilenet025) 10.8 vs 15.7; 3 -> 16 s1 32x32 (cifar_resnet8) 7.3 vs
+ * 10.1; 1 -> 8 s2 96x96 4.9 vs 8.7; 1 -> 16 s1 32x32 3.5 vs 5.4; 4 -> 8 s2 96x96 14.4 vs
+ * 22.5; 3 -> 16 s2 224x224 143 vs 172; 3 -> 8 5x5 s1 64x64 37 vs 88; but 3 -> 16 7x7 s2
+ * 112x112 141 vs 113; in the models, shufflenet_v2 (3 -> 24 s2 224x224) and mobilenet_v2
+ * (3 -> 32) gained too (their readers wanted no reorder of oneDNN's own output layout).
+ * Not 64 channels (squeezenet1_1's 3 -> 64 s2 unpadded: 620 vs 440-478; kws_dscnn's 1 ->
+ * 64 10x4 on a 5-pixel-wide map: 18.4 vs 6.3) nor resnet18's 7x7 (3 -> 64: 2540-2720 vs
+ * 1940-1960). This version is faster than the first on every one of these shapes (alone:
+ * the minimum of 1000-3000 runs of one prepared kernel, us, first -> this, both measured
+ * again side by side; the numbers above are older): 3 -> 8 s2 96x96 9.9 -> 8.3; 3 -> 16 s1 32x32 7.0 ->
+ * 6.4; 1 -> 8 s2 96x96 4.5 -> 3.5; 1 -> 16 s1 32x32 3.2 -> 2.8; 4 -> 8 s2 96x96 12.5 ->
+ * 10.7; 3 -> 8 5x5 s1 64x64 33.0 -> 31.6; 3 -> 16 s2 224x224 92.8 -> 88.2; 3 -> 24 s2
+ * 224x224 148 -> 142; 3 -> 32 s2 224x224 190 -> 174; 3 -> 16 7x7 s2 112x112 121 -> 101.
+ * In the models (ember profile, the first conv, 1 thread, means of 2000 runs, 3-5 runs
+ * alternated): vww_mobilenet025 11.2-11.4 -> 9.6-9.9, cifar_resnet8 8.0-8.1 -> 7.2-7.3,
+ * mobilenet_v2 245-249 -> 230-236, shufflenet_v2 within the noise (185-203 vs 186-217);
+ * 2 threads could not be told apart there (the second core was busy). */
 static int stem_shape_wins(int64_t C, int64_t M, int64_t KH, int64_t KW)
 {
     return C <= 4 && M % 8 == 0 && M <= 32 && KH <= 5 && KW <= 5;
