@@ -80,8 +80,8 @@ typedef struct conv_stem {
     int32_t *off;      /* [slots phases][taps]: tap t of output pixel 0 in the ring (taps [KH][C][KW]) */
     int ngroups;
     stem_group g[MAX_GROUPS];
-    float *w;          /* [ngroups][taps][32]: each tap's weights in the group's lanes (G 16: the first 16) */
-    float *bias;       /* [ngroups][32], in lanes */
+    float *w;          /* [ngroups][taps][64]: each tap's weights in the group's lanes (G 8: the first 32) */
+    float *bias;       /* [ngroups][64], in lanes */
     int act;           /* 0; 1: max(x, lo); 2: clamp to [lo, hi] */
     float lo, hi;
     int layout, blocks_wanted, threads;
@@ -137,8 +137,8 @@ typedef double st_pair __attribute__((may_alias, aligned(4))); /* two adjacent f
 typedef struct stem_args {
     const float *base;   /* the thread's ring + the tile's first pixel */
     const int32_t *off;  /* the row's tap offsets (its ring phase) */
-    const float *w;      /* the group's weights [taps][32] */
-    const float *bias;   /* [32] */
+    const float *w;      /* the group's weights [taps][64] */
+    const float *bias;   /* [64] */
     int64_t t0, t1;      /* taps [t0, t1): the kernel rows inside the input */
     float *dst;          /* the output at the tile's first pixel and the group's first channel */
     int64_t spx, sch;    /* output strides */
@@ -147,33 +147,36 @@ typedef struct stem_args {
     float lo, hi;
 } stem_args;
 
-/* The tile: J accumulators, every tap one FMA each. G = 16: pixel j's 16 channels, the
- * pixel's input broadcast. G = 8: pixels 4q .. 4q + 3 x channels 0-3 (acc[2q]) and 4-7
- * (acc[2q + 1]), lane 4 m + p, the 4 pixels' inputs one 128-bit broadcast load for both
- * (2 pixels x 8 channels with a 64-bit broadcast each: a load per FMA, 10% slower: 133
- * vs 120 ns for vww's 48-pixel tile). */
+/* The tile: J accumulators, every tap one FMA each, over the tile's pixels in quads:
+ * acc[H q + h] (H = G / 4) holds pixels 4q .. 4q + 3 x channels 4h .. 4h + 3 (lane 4 m +
+ * p), so the 4 pixels' inputs are one 128-bit broadcast load for H FMAs. (With 8
+ * channels as 2 pixels x 8 channels, a 64-bit broadcast load per FMA, vww's 48-pixel tile
+ * took 133 ns, this way 120; 16 channels with the pixel's input broadcast into each FMA,
+ * a load per FMA too: cifar_resnet8's 3 -> 16 conv alone 6.40 us, this way 6.27,
+ * mobilenet_v2's 3 -> 32 174 -> 164, shufflenet_v2's 3 -> 24 140 -> 132.) At the end
+ * the H vectors of a quad go back to pixel-major order: acc[j] then holds pixel j (G 16)
+ * or pixels 2j and 2j + 1 (G 8). GCC's tune=sapphirerapids: 2% slower here. */
 ST_INLINE void stem_tile(const stem_args *a, const int G, const int J)
 {
+    const int H = G / 4;
     const float *base = a->base, *w = a->w;
     const int32_t *off = a->off;
     int64_t t0 = a->t0, t1 = a->t1;
-    __m512 acc[24], b0 = _mm512_loadu_ps(a->bias), b1 = _mm512_loadu_ps(a->bias + 16);
+    __m512 acc[24], bv[4];
+#pragma GCC unroll 4
+    for (int h = 0; h < H; h++) bv[h] = _mm512_loadu_ps(a->bias + 16 * h);
 #pragma GCC unroll 24
-    for (int j = 0; j < J; j++) acc[j] = G == 16 || j % 2 == 0 ? b0 : b1;
+    for (int j = 0; j < J; j++) acc[j] = bv[j % H];
     for (int64_t t = t0; t < t1; t++) {
         const float *p = base + off[t];
-        __m512 w0 = _mm512_load_ps(w + 32 * t);
-        if (G == 16) {
-#pragma GCC unroll 24
-            for (int j = 0; j < J; j++) acc[j] = _mm512_fmadd_ps(w0, _mm512_set1_ps(p[j]), acc[j]);
-        } else {
-            __m512 w1 = _mm512_load_ps(w + 32 * t + 16);
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int h = 0; h < H; h++) wv[h] = _mm512_load_ps(w + 64 * t + 16 * h);
 #pragma GCC unroll 12
-            for (int q = 0; q < J / 2; q++) {
-                __m512 x = _mm512_broadcast_f32x4(_mm_loadu_ps(p + 4 * q));
-                acc[2 * q] = _mm512_fmadd_ps(x, w0, acc[2 * q]);
-                acc[2 * q + 1] = _mm512_fmadd_ps(x, w1, acc[2 * q + 1]);
-            }
+        for (int q = 0; q < J / H; q++) {
+            __m512 x = _mm512_broadcast_f32x4(_mm_loadu_ps(p + 4 * q));
+#pragma GCC unroll 4
+            for (int h = 0; h < H; h++) acc[H * q + h] = _mm512_fmadd_ps(x, wv[h], acc[H * q + h]);
         }
     }
     int act = a->act, np = a->np, mg = a->mg;
@@ -185,14 +188,21 @@ ST_INLINE void stem_tile(const stem_args *a, const int G, const int J)
             if (act == 2) acc[j] = _mm512_min_ps(acc[j], hi);
         }
     }
-    if (G == 8) { /* to acc[j]: pixel 2j's 8 channels, then pixel 2j + 1's */
-        const __m512i i0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
-        const __m512i i1 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    /* channels 0-3 and 4-7 of a quad to pixels 4q, 4q + 1 and 4q + 2, 4q + 3 x 8 channels */
+    const __m512i i0 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i i1 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
 #pragma GCC unroll 12
-        for (int q = 0; q < J / 2; q++) {
-            __m512 lo4 = acc[2 * q], hi4 = acc[2 * q + 1];
-            acc[2 * q] = _mm512_permutex2var_ps(lo4, i0, hi4);
-            acc[2 * q + 1] = _mm512_permutex2var_ps(lo4, i1, hi4);
+    for (int q = 0; q < J / H; q++) {
+        __m512 *v = acc + H * q, c0 = v[0], c1 = v[1];
+        v[0] = _mm512_permutex2var_ps(c0, i0, c1);
+        v[1] = _mm512_permutex2var_ps(c0, i1, c1);
+        if (G == 16) { /* and channels 8-15 likewise, then pixel by pixel: 8 shuffles per 4 pixels */
+            __m512 c2 = v[2], c3 = v[3], l01 = v[0], l23 = v[1];
+            __m512 h01 = _mm512_permutex2var_ps(c2, i0, c3), h23 = _mm512_permutex2var_ps(c2, i1, c3);
+            v[0] = _mm512_shuffle_f32x4(l01, h01, 0x44);
+            v[1] = _mm512_shuffle_f32x4(l01, h01, 0xEE);
+            v[2] = _mm512_shuffle_f32x4(l23, h23, 0x44);
+            v[3] = _mm512_shuffle_f32x4(l23, h23, 0xEE);
         }
     }
     float *dst = a->dst;
@@ -305,7 +315,7 @@ static ST_TARGET void stem_rows(const stem_job *jb, float *ring, int64_t r0, int
         for (int gi = 0; gi < s->ngroups; gi++) {
             const stem_group *g = &s->g[gi];
             stem_tile_fn fn = g->G == 16 ? tiles16[g->tile] : tiles8[g->tile];
-            a.w = s->w + gi * taps * 32, a.bias = s->bias + gi * 32, a.mg = g->mg;
+            a.w = s->w + gi * taps * 64, a.bias = s->bias + gi * 64, a.mg = g->mg;
             for (int64_t ox = 0; ox < OW; ox += g->tw) {
                 a.base = ring + ox;
                 a.dst = out_at(s, jb->y, n, g->m0, oy, ox);
@@ -446,25 +456,25 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
                                         .tw = G == 16 ? tw16[tile] : tw8[tile], .tile = tile};
         m0 += G;
     }
-    s->w = aligned_alloc(64, (size_t)(s->ngroups * s->taps * 32) * sizeof(float));
-    s->bias = calloc((size_t)s->ngroups * 32, sizeof(float));
+    s->w = aligned_alloc(64, (size_t)(s->ngroups * s->taps * 64) * sizeof(float));
+    s->bias = calloc((size_t)s->ngroups * 64, sizeof(float));
     if (!s->w || !s->bias) {
         st_release(s);
         return ember_op_fail(c, EMBER_E_NO_MEMORY, "out of memory for stem conv weights");
     }
-    memset(s->w, 0, (size_t)(s->ngroups * s->taps * 32) * sizeof(float));
+    memset(s->w, 0, (size_t)(s->ngroups * s->taps * 64) * sizeof(float));
     const float *wd = w->data; /* [M][C][KH][KW] */
     for (int gi = 0; gi < s->ngroups; gi++) {
         const stem_group *g = &s->g[gi];
-        float *wg = s->w + gi * s->taps * 32;
-        for (int l = 0; l < 32; l++) { /* lane l: channel l (G 16), 4 (l / 16) + l % 16 / 4 (G 8, stem_tile) */
-            int m = g->G == 16 ? (l < 16 ? l : 16) : 4 * (l / 16) + l % 16 / 4;
+        float *wg = s->w + gi * s->taps * 64;
+        for (int l = 0; l < 4 * g->G; l++) { /* vector l / 16, lane l % 16 = 4 m + p: channel 4 (l / 16) + m */
+            int m = 4 * (l / 16) + l % 16 / 4;
             if (m >= g->mg) continue;
             for (int64_t t = 0; t < s->taps; t++) { /* t in [KH][C][KW] order, wd's in [C][KH][KW] */
                 int64_t kx = t % s->KW, ci = t / s->KW % s->C, ky = t / (s->KW * s->C);
-                wg[t * 32 + l] = wd[(g->m0 + m) * s->taps + (ci * s->KH + ky) * s->KW + kx];
+                wg[t * 64 + l] = wd[(g->m0 + m) * s->taps + (ci * s->KH + ky) * s->KW + kx];
             }
-            if (b) s->bias[gi * 32 + l] = ((const float *)b->data)[g->m0 + m];
+            if (b) s->bias[gi * 64 + l] = ((const float *)b->data)[g->m0 + m];
         }
     }
     ember_status st = st_plan(c, s);
