@@ -3,17 +3,15 @@
  * 16 x 16, any pads, strides 1 or 2, no dilation, one group, bias, Relu / Clip; with
  * AVX-512 (declines elsewhere, in bf16, and with EMBER_CONV_STEM=0).
  *
- * Channels lie along the vector, pixels across accumulators, so a tile's output is
- * already pixel-major (NHWC, nChw16c, nChw8c): a group of 16 output channels keeps one
- * pixel a vector, each tap one FMA with the tap's 16 weights and the pixel's input
- * broadcast from memory (an embedded broadcast: no shuffle at all); a group of 8 keeps
- * 2 pixels x 8 channels a vector (lane 2 m + p), the two pixels' inputs one 64-bit
- * broadcast load, and one permute per vector at the end puts it in pixel-major order.
- * (The first version put 16 pixels along the vector and broadcast the weights: at
- * stride 2 every tap needed two loads and a two-source permute on port 5, the second
- * FMA port, the pads masked loads through per-block tables, and the 8 x 16 result 24
- * shuffles of transpose: 11.2 us on vww_mobilenet025's 3 -> 8 stride-2 conv, 89
- * GFLOP/s; this kernel: see stem_shape_wins.)
+ * Channels lie along the vector, 4 of them x 4 output pixels, and a tap's input for 4
+ * consecutive pixels is one 128-bit broadcast load feeding the FMAs of all the group's
+ * channels (2 for 8 channels, 4 for 16: stem_tile); a few shuffles per 4 pixels at the
+ * end make the tile's output pixel-major (NHWC, nChw16c, nChw8c). (The first version put
+ * 16 pixels along the vector and broadcast the weights: at stride 2 every tap needed two
+ * loads and a two-source permute on port 5, the second FMA port, the pads masked loads
+ * through per-block tables, and the 8 x 16 result 24 shuffles of transpose: 11.2 us on
+ * vww_mobilenet025's 3 -> 8 stride-2 conv in the model, 9.9 alone; this kernel 7.7
+ * alone, see stem_shape_wins.)
  *
  * The input rows go through a ring in scratch (per channel KH + sy rows, rounded up to a
  * power of 2; one ring per thread), each row copied once with its pads as zeros
@@ -25,10 +23,11 @@
  * one's tiles (their loads never wait on its stores): 2 rows x 3 channels x 3 chunks of
  * 32 columns per output row of vww's conv.
  *
- * Where vww's 8.3 us go (alone, 1 thread): the tiles ~6.5 (~150 GFLOP/s; the tap loop
- * alone, 54 taps, ~165; the same FMAs with a broadcast load each in a bare loop 185, with
- * no loads 215), the copy ~1.3 (~3 cycles per 32 columns even from L1; copying one chunk
- * per tap inside the tap loop instead was slower, 9.9 us), the rest ~0.4.
+ * Where vww's 7.7 us go (alone, 1 thread): the tiles ~5.9 (~170 GFLOP/s; the core's
+ * FMA peak is ~215, a bare FMA loop with a broadcast load per FMA reached 185), the copy
+ * ~1.35 (~3 cycles per 32 columns even from L1, more from L2; copying one chunk per tap
+ * inside the tap loop instead was slower, as was prefetching the input rows ahead, +0.4
+ * us), the rest ~0.4 (zeroing the ring, the row loop).
  *
  * Why: see stem_shape_wins for where it is used and the measurements. */
 #include <math.h>
@@ -54,9 +53,9 @@
 
 enum { L_PLAIN, L_NHWC, L_B16, L_B8 }; /* output layout: NCHW, NHWC, nChw16c, nChw8c (M == 8) */
 
-/* Tile widths (output pixels) a group may use: 16 channels (one pixel per accumulator),
- * 8 channels (two). A row takes the width that computes the fewest pixels past OW, the
- * wider one on a tie (more independent FMA chains, fewer tile calls). */
+/* Tile widths (output pixels) a group may use: 16 channels (as many accumulators), 8
+ * channels (half as many). A row takes the width that computes the fewest pixels past
+ * OW, the wider one on a tie (more independent FMA chains, fewer tile calls). */
 static const int tw16[] = {8, 12, 16, 24};
 static const int tw8[] = {16, 24, 32, 48};
 #define N16 ((int)(sizeof tw16 / sizeof *tw16))
@@ -64,7 +63,7 @@ static const int tw8[] = {16, 24, 32, 48};
 
 typedef struct stem_group {
     int64_t m0;   /* first output channel */
-    int G, mg;    /* lanes: 16 (channels) or 8 (x 2 pixels); channels stored (weights zero past mg) */
+    int G, mg;    /* channels computed (16 or 8), stored (weights zero past mg) */
     int tw, tile; /* tile width (pixels), its index in tw16 / tw8 */
 } stem_group;
 
@@ -130,8 +129,6 @@ static void valid_ky(const conv_stem *s, int64_t oy, int64_t *ky0, int64_t *ky1)
 #ifdef ST_AVX512
 #define ST_TARGET __attribute__((target("avx512f")))
 #define ST_INLINE __attribute__((always_inline, target("avx512f"))) static inline
-
-typedef double st_pair __attribute__((may_alias, aligned(4))); /* two adjacent floats */
 
 /* What a tile computes and where it goes. */
 typedef struct stem_args {
@@ -353,16 +350,18 @@ static int pick_tile(int64_t OW, const int *tw, int n)
  * (3 -> 32) gained too (their readers wanted no reorder of oneDNN's own output layout).
  * Not 64 channels (squeezenet1_1's 3 -> 64 s2 unpadded: 620 vs 440-478; kws_dscnn's 1 ->
  * 64 10x4 on a 5-pixel-wide map: 18.4 vs 6.3) nor resnet18's 7x7 (3 -> 64: 2540-2720 vs
- * 1940-1960). This version is faster than the first on every one of these shapes (alone:
- * the minimum of 1000-3000 runs of one prepared kernel, us, first -> this, both measured
- * again side by side; the numbers above are older): 3 -> 8 s2 96x96 9.9 -> 8.3; 3 -> 16 s1 32x32 7.0 ->
- * 6.4; 1 -> 8 s2 96x96 4.5 -> 3.5; 1 -> 16 s1 32x32 3.2 -> 2.8; 4 -> 8 s2 96x96 12.5 ->
- * 10.7; 3 -> 8 5x5 s1 64x64 33.0 -> 31.6; 3 -> 16 s2 224x224 92.8 -> 88.2; 3 -> 24 s2
- * 224x224 148 -> 142; 3 -> 32 s2 224x224 190 -> 174; 3 -> 16 7x7 s2 112x112 121 -> 101.
- * In the models (ember profile, the first conv, 1 thread, means of 2000 runs, 3-5 runs
- * alternated): vww_mobilenet025 11.2-11.4 -> 9.6-9.9, cifar_resnet8 8.0-8.1 -> 7.2-7.3,
- * mobilenet_v2 245-249 -> 230-236, shufflenet_v2 within the noise (185-203 vs 186-217);
- * 2 threads could not be told apart there (the second core was busy). */
+ * 1940-1960). This version against the first, alone (the minimum of 300-3000 runs of one
+ * prepared kernel, us, both measured again side by side; the numbers above are older):
+ * 3 -> 8 s2 96x96 9.9 -> 7.7; 3 -> 16 s1 32x32 7.0 -> 6.3; 1 -> 8 s2 96x96 4.5 -> 3.3;
+ * 1 -> 16 s1 32x32 3.2 -> 2.9; 4 -> 8 s2 96x96 12.5 -> 10.0; 3 -> 8 5x5 s1 64x64 33.1 ->
+ * 29.6; 4 -> 16 5x5 s1 64x64 84 -> 76; 4 -> 32 5x5 s2 64x64 52 -> 42; 3 -> 16 s2 224x224
+ * 93 -> 83; 3 -> 24 s2 224x224 147 -> 132; 3 -> 32 s2 224x224 189 -> 165; but 3 -> 16
+ * 7x7 s2 112x112 121 -> 138 (outside the rule: 147 taps of 4 weight vectors each).
+ * In the models (ember profile, the first conv, 1 thread, means of 2000-3000 runs, 3-4
+ * runs alternated): vww_mobilenet025 11.1-11.2 -> 8.9-9.3; before the 16-channel quads
+ * cifar_resnet8 8.0-8.1 -> 7.2-7.3, mobilenet_v2 245-249 -> 230-236, shufflenet_v2 within
+ * the noise (185-203 vs 186-217). 2 threads could not be measured there (the second core
+ * was busy). */
 static int stem_shape_wins(int64_t C, int64_t M, int64_t KH, int64_t KW)
 {
     return C <= 4 && M % 8 == 0 && M <= 32 && KH <= 5 && KW <= 5;
