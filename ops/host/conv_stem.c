@@ -79,7 +79,7 @@ typedef struct conv_stem {
     int32_t *off;      /* [slots phases][taps]: tap t of output pixel 0 in the ring (taps [KH][C][KW]) */
     int ngroups;
     stem_group g[MAX_GROUPS];
-    float *w;          /* [ngroups][taps][64]: each tap's weights in the group's lanes (G 8: the first 32) */
+    float *w;          /* [ngroups][taps * 64]: tap t's weights in the group's lanes at 4 G t */
     float *bias;       /* [ngroups][64], in lanes */
     int act;           /* 0; 1: max(x, lo); 2: clamp to [lo, hi] */
     float lo, hi;
@@ -134,7 +134,7 @@ static void valid_ky(const conv_stem *s, int64_t oy, int64_t *ky0, int64_t *ky1)
 typedef struct stem_args {
     const float *base;   /* the thread's ring + the tile's first pixel */
     const int32_t *off;  /* the row's tap offsets (its ring phase) */
-    const float *w;      /* the group's weights [taps][64] */
+    const float *w;      /* the group's weights [taps][4 G] */
     const float *bias;   /* [64] */
     int64_t t0, t1;      /* taps [t0, t1): the kernel rows inside the input */
     float *dst;          /* the output at the tile's first pixel and the group's first channel */
@@ -168,7 +168,7 @@ ST_INLINE void stem_tile(const stem_args *a, const int G, const int J)
         const float *p = base + off[t];
         __m512 wv[4];
 #pragma GCC unroll 4
-        for (int h = 0; h < H; h++) wv[h] = _mm512_load_ps(w + 64 * t + 16 * h);
+        for (int h = 0; h < H; h++) wv[h] = _mm512_load_ps(w + 4 * G * t + 16 * h);
 #pragma GCC unroll 12
         for (int q = 0; q < J / H; q++) {
             __m512 x = _mm512_broadcast_f32x4(_mm_loadu_ps(p + 4 * q));
@@ -471,7 +471,7 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
             if (m >= g->mg) continue;
             for (int64_t t = 0; t < s->taps; t++) { /* t in [KH][C][KW] order, wd's in [C][KH][KW] */
                 int64_t kx = t % s->KW, ci = t / s->KW % s->C, ky = t / (s->KW * s->C);
-                wg[t * 64 + l] = wd[(g->m0 + m) * s->taps + (ci * s->KH + ky) * s->KW + kx];
+                wg[t * 4 * g->G + l] = wd[(g->m0 + m) * s->taps + (ci * s->KH + ky) * s->KW + kx];
             }
             if (b) s->bias[gi * 64 + l] = ((const float *)b->data)[g->m0 + m];
         }
