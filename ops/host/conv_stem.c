@@ -357,11 +357,11 @@ static int pick_tile(int64_t OW, const int *tw, int n)
  * 29.6; 4 -> 16 5x5 s1 64x64 84 -> 76; 4 -> 32 5x5 s2 64x64 52 -> 42; 3 -> 16 s2 224x224
  * 93 -> 83; 3 -> 24 s2 224x224 147 -> 132; 3 -> 32 s2 224x224 189 -> 165; but 3 -> 16
  * 7x7 s2 112x112 121 -> 138 (outside the rule: 147 taps of 4 weight vectors each).
- * In the models (ember profile, the first conv, 1 thread, means of 2000-3000 runs, 3-4
- * runs alternated): vww_mobilenet025 11.1-11.2 -> 8.9-9.3; before the 16-channel quads
- * cifar_resnet8 8.0-8.1 -> 7.2-7.3, mobilenet_v2 245-249 -> 230-236, shufflenet_v2 within
- * the noise (185-203 vs 186-217). 2 threads could not be measured there (the second core
- * was busy). */
+ * In the models (ember profile, the first conv, 1 thread, means of 300-3000 runs, 3-6
+ * runs alternated, the quietest): vww_mobilenet025 11.3-11.4 -> 9.2-9.3 (the whole model,
+ * ember bench medians, 117.2-118.2 -> 115.2-116.8 us), cifar_resnet8 8.0-8.1 -> 7.1-7.3,
+ * mobilenet_v2 252-273 -> 236-250, shufflenet_v2 197-213 -> 191-201. 2 threads could not
+ * be measured there (the second core was busy). */
 static int stem_shape_wins(int64_t C, int64_t M, int64_t KH, int64_t KW)
 {
     return C <= 4 && M % 8 == 0 && M <= 32 && KH <= 5 && KW <= 5;
