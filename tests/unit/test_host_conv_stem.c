@@ -4,7 +4,10 @@
  * (also asymmetric, and wider than the map), maps with odd widths (blocks of 16 pixels
  * with a tail, narrower than one block), batch 2, 1 and 2 threads, bias or none, Relu /
  * Clip, and the output in NCHW, NHWC, nChw16c or nChw8c (layout chaining, ops/host.h);
- * the shape rule and what it must decline. Tolerance (conv_host_check.h): |y - ref| <=
+ * the shape rule and what it must decline. The output widths reach every tile width
+ * (8, 12, 16, 24 pixels with 16 channels; 16, 24, 32, 48 with 8), the input widths every
+ * tail of the ring copy (none, < 16, > 16 columns), the left pads both parities at
+ * stride 2 and more than a vector. Tolerance (conv_host_check.h): |y - ref| <=
  * 1e-4 max|ref| + 1e-5 per element. EMBER_CONV_STEM=all lifts the shape rule. */
 #include "conv_host_check.h"
 
@@ -37,6 +40,10 @@ static const scase geo[] = {
     {.N = 1, .C = 2, .H = 6, .W = 3, .KH = 1, .KW = 1, .stride = 1, .pads = {0, 0, 0, 0}},
     {.N = 1, .C = 3, .H = 4, .W = 2, .KH = 3, .KW = 3, .stride = 1, .pads = {2, 0, 1, 2}},   /* pads > the map */
     {.N = 2, .C = 2, .H = 17, .W = 50, .KH = 3, .KW = 2, .stride = 2, .pads = {0, 1, 2, 0}}, /* asymmetric */
+    {.N = 1, .C = 2, .H = 13, .W = 40, .KH = 3, .KW = 3, .stride = 2, .pads = {2, 2, 0, 2}},  /* even left pad */
+    {.N = 2, .C = 1, .H = 9, .W = 19, .KH = 1, .KW = 1, .stride = 2, .pads = {0, 0, 0, 0}},  /* rows skipped */
+    {.N = 1, .C = 3, .H = 5, .W = 6, .KH = 5, .KW = 5, .stride = 2, .pads = {4, 17, 3, 18}}, /* pads > a vector */
+    {.N = 1, .C = 4, .H = 7, .W = 33, .KH = 3, .KW = 3, .stride = 1, .pads = {0, 16, 1, 5}},
 };
 
 /* Every geometry with each output channel count, in each layout that holds it. */
