@@ -418,14 +418,11 @@ static ember_status st_prepare(ember_op_ctx *c, int threads, void **state)
     (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
-    int enabled = ember_host_switch("EMBER_CONV_STEM");
-    if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
-    const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2);
-    int sum;
-    if (!onednn_conv_f32_operands(c, &sum) || sum || (b && !b->data)) return EMBER_E_UNSUPPORTED;
-    const ember_op_tensor *y = c->out[0];
+    int enabled, sum;
     nn_conv_plan p;
-    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
+    TRY(onednn_own_conv_start(c, "EMBER_CONV_STEM", &enabled, &sum, &p));
+    if (sum) return EMBER_E_UNSUPPORTED;
+    const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2), *y = c->out[0];
     if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.G != 1 || p.C < 1 || p.C > MAX_C || p.M < 1 || p.M > MAX_M ||
         p.w.s[0] < 1 || p.w.s[0] > 2 || p.w.s[1] < 1 || p.w.s[1] > 2 || p.w.d[0] != 1 || p.w.d[1] != 1 ||
         p.w.k[0] > MAX_K || p.w.k[1] > MAX_K || p.w.pb[0] < 0 || p.w.pb[1] < 0 || p.out[0] != y->dims[2] ||
