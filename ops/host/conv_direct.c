@@ -57,8 +57,8 @@ static void cd_release(void *p)
 #ifdef CD_AVX512
 /* R pixels (corners co) x 64 channels: the sums over the K taps, then bias and clamp;
  * vector v of pixel i to y + v * yvs + i * yps. */
-#define CD_TILE(R)                                                                                          \
-    __attribute__((target("avx512f"))) static void tile_##R(const conv_direct *s, const float *xp,           \
+#define CD_TILE(R, MIN)                                                                                          \
+    __attribute__((target("avx512f"))) static void tile_##R##_##MIN(const conv_direct *s, const float *xp,           \
                                                             const int64_t *co, const float *w,              \
                                                             const float *bias, float *y, int64_t yvs,       \
                                                             int64_t yps)                                    \
@@ -82,19 +82,25 @@ static void cd_release(void *p)
         for (int v = 0; v < 4; v++) {                                                                       \
             __m512 b = _mm512_loadu_ps(bias + 16 * v);                                                      \
             _Pragma("GCC unroll 8") for (int i = 0; i < R; i++)                                             \
-                _mm512_storeu_ps(y + v * yvs + i * yps, _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(acc[i][v], b), lo), hi)); \
+            {                                                                                               \
+                __m512 r = _mm512_max_ps(_mm512_add_ps(acc[i][v], b), lo);                                   \
+                _mm512_storeu_ps(y + v * yvs + i * yps, MIN ? _mm512_min_ps(r, hi) : r);                      \
+            }                                                                                               \
         }                                                                                                   \
     }
-CD_TILE(6)
-CD_TILE(5)
-CD_TILE(4)
-CD_TILE(3)
-CD_TILE(2)
-CD_TILE(1)
+#define CD_TILES(R) CD_TILE(R, 0) CD_TILE(R, 1)
+CD_TILES(6)
+CD_TILES(5)
+CD_TILES(4)
+CD_TILES(3)
+CD_TILES(2)
+CD_TILES(1)
 
 typedef void (*cd_tile_fn)(const conv_direct *, const float *, const int64_t *, const float *, const float *, float *,
                            int64_t, int64_t);
-static const cd_tile_fn tiles[MR + 1] = {NULL, tile_1, tile_2, tile_3, tile_4, tile_5, tile_6};
+/* [max only (no activation, Relu) / max and min (Clip)][pixels] */
+static const cd_tile_fn tiles[2][MR + 1] = {{NULL, tile_1_0, tile_2_0, tile_3_0, tile_4_0, tile_5_0, tile_6_0},
+                                            {NULL, tile_1_1, tile_2_1, tile_3_1, tile_4_1, tile_5_1, tile_6_1}};
 
 /* The input of one image with zero pads, [C][Hp][Wp]. */
 static void cd_pad(const conv_direct *s, const float *x, float *xp)
@@ -110,13 +116,14 @@ static void cd_pad(const conv_direct *s, const float *x, float *xp)
 static void cd_image(const conv_direct *s, const float *x, float *y, float *xp)
 {
     int64_t hw = s->OH * s->OW;
+    int clip = s->hi < INFINITY;
     cd_pad(s, x, xp);
     if (s->layout != L_PLAIN) {
         int64_t yvs = s->layout == L_NHWC ? 16 : 16 * hw, yps = s->layout == L_NHWC ? s->M : 16;
         for (int64_t p = 0; p < s->panels; p++)
             for (int64_t q = 0; q < hw; q += MR) {
                 int64_t r = hw - q < MR ? hw - q : MR;
-                tiles[r](s, xp, s->corner + q, s->w + p * s->K * 64, s->bias + p * 64, y + p * 4 * yvs + q * yps, yvs,
+                tiles[clip][r](s, xp, s->corner + q, s->w + p * s->K * 64, s->bias + p * 64, y + p * 4 * yvs + q * yps, yvs,
                          yps);
             }
         return;
@@ -125,7 +132,7 @@ static void cd_image(const conv_direct *s, const float *x, float *y, float *xp)
     for (int64_t p = 0; p < s->panels; p++)
         for (int64_t q = 0; q < hw; q += MR) {
             int64_t r = hw - q < MR ? hw - q : MR;
-            tiles[r](s, xp, s->corner + q, s->w + p * s->K * 64, s->bias + p * 64, t, 16, 64);
+            tiles[clip][r](s, xp, s->corner + q, s->w + p * s->K * 64, s->bias + p * 64, t, 16, 64);
             for (int64_t i = 0; i < r; i++)
                 for (int64_t m = 0; m < 64; m++) y[(p * 64 + m) * hw + q + i] = t[i * 64 + m];
         }
