@@ -142,7 +142,7 @@ const char *ember_session_backend(const ember_session *session);
 /* Where the program compiled at creation came from: "hit" (the compile cache), "miss"
  * (compiled, then stored in the cache) or "off" (cache off, or nothing compiled). */
 const char *ember_session_compile_cache(const ember_session *session);
-/* Intra-op threads the session's runs use: the asked count, or 1 for a model under 6
+/* Intra-op threads the session's runs use: the asked count, or 1 for a model under 20
  * MFLOP, where more threads cost more than they share; 0 before anything was compiled
  * (interp backend, or symbolic shapes before the first run). */
 int ember_session_threads(const ember_session *session);

@@ -41,7 +41,7 @@ static void help(FILE *f)
             "  --json             print one JSON object: median_ms, p90_ms, min_ms, mean_ms,\n"
             "                     max_ms, throughput_ips, compile_ms, create_ms,\n"
             "                     first_run_ms, peak_rss_mb, iters, warmup, threads,\n"
-            "                     threads_used (1 for a model under 6 MFLOP),\n"
+            "                     threads_used (1 for a model under 20 MFLOP),\n"
             "                     backend, precision, model, cache (hit: compiled from the\n"
             "                     compile cache, miss: compiled and stored, off)\n"
             "  -h, --help         show this help\n");

@@ -27,6 +27,8 @@ static void help(FILE *f)
             "                     inputs/outputs (cpu backend; needs AVX512-BF16 or AMX);\n"
             "                     results then differ from fp32 references by ~1e-2 relative,\n"
             "                     so --check needs looser --rtol/--atol\n"
+            "  --threads N        intra-op threads (default 0: one per core; as in 'ember\n"
+            "                     bench', which kernels a program uses depends on it)\n"
             "  --no-cache         compile without the compile cache ($EMBER_CACHE_DIR, else\n"
             "                     $XDG_CACHE_HOME/ember, else ~/.cache/ember)\n"
             "  -i, --input NAME=FILE\n"
@@ -51,6 +53,7 @@ typedef struct run_opts {
     double rtol, atol;
     uint64_t seed;
     int64_t lo, hi;
+    int threads;
     bool print, no_cache;
 } run_opts;
 
@@ -78,6 +81,12 @@ static int parse(int argc, char **argv, run_opts *o)
             o->backend = v;
         } else if (strcmp(a, "--no-cache") == 0) {
             o->no_cache = true;
+        } else if (cli_opt_is(a, "--threads")) {
+            VALUE("--threads");
+            int64_t n;
+            if (!cli_parse_i64(v, &n) || n < 0 || n > 1024)
+                return cli_usage_error("run", "--threads needs an integer from 0 to 1024, not '%s'", v);
+            o->threads = (int)n;
         } else if (cli_opt_is(a, "--precision")) {
             VALUE("--precision");
             if (strcmp(v, "fp32") && strcmp(v, "bf16"))
@@ -172,6 +181,7 @@ static int run_model(const run_opts *o, ember_model *m, cli_tensors *data, cli_t
     so.backend = o->backend;
     so.precision = o->precision;
     so.use_cache = !o->no_cache;
+    so.threads = o->threads;
     if (ember_session_create_ex(m, &so, &s) != EMBER_OK)
         return cli_error("cannot prepare the model for backend '%s': %s", o->backend, ember_last_error());
     ember_status st = ember_session_run(s, bound, n_in, outs, n_out);
