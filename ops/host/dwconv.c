@@ -393,10 +393,11 @@ static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_
                      .nch = nch, .cin = io_at(&s->src, n, c0 + L, 0, 0) - io_at(&s->src, n, c0, 0, 0),
                      .cout = io_at(&s->dst, n, c0 + L, 0, 0) - io_at(&s->dst, n, c0, 0, 0),
                      .m = (uint16_t)((1u << L) - 1), .mlast = (uint16_t)((1u << (left < L ? left : L)) - 1)};
+    int act = !s->act ? 0 : isinf(s->hi) && s->hi > 0 ? 2 : 1; /* Relu: no min with +inf */
     int64_t nseg = (s->OW + DW_SEG_Q - 1) / DW_SEG_Q;
     for (int64_t k = 0; k < nseg; k++) {
         int64_t q0 = k * s->OW / nseg, q1 = (k + 1) * s->OW / nseg, i0 = q0 * S - s->pl, i1 = (q1 - 1) * S - s->pl + 3;
-        dw_seg_fn fn = dw_seg_pick((int)S, s->act, (int)(q1 - q0), i0 < 0, i1 > s->W);
+        dw_seg_fn fn = dw_seg_pick((int)S, act, (int)(q1 - q0), i0 < 0, i1 > s->W);
         fn(xb + i0 * a.ix, yb + q0 * a.ocs, &a, oy0, oy1);
     }
 }

@@ -27,9 +27,10 @@ typedef struct dw_seg_args {
  * `out`: output (0, c0). */
 typedef void (*dw_seg_fn)(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1);
 
-/* The tile for `stride` (1 or 2), with the clamp or not, q columns (1..DW_SEG_Q), that
- * skips the first (`left`) and / or the last (`right`) input column of its reach (the
- * map's edges); NULL when there is none (no AVX-512 build). */
+/* The tile for `stride` (1 or 2), `act` (0: none, 1: the clamp [lo, hi], 2: its lower
+ * bound only, for hi = +inf), q columns (1..DW_SEG_Q), that skips the first (`left`)
+ * and / or the last (`right`) input column of its reach (the map's edges); NULL when
+ * there is none (no AVX-512 build). */
 dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right);
 
 #endif
