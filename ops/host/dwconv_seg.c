@@ -212,10 +212,12 @@ DW_SEG_ALL(2, 1)
 static const dw_seg_fn dw_segs[2][2][DW_SEG_Q * 4] = {{DW_SEG_REFS(1, 0), DW_SEG_REFS(1, 1)},
                                                       {DW_SEG_REFS(2, 0), DW_SEG_REFS(2, 1)}};
 
+int dw_seg_rolls(int stride, int q) { return stride == 1 && q >= 1 && q <= DW_SEG_R3_Q; }
+
 dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right)
 {
     if (stride < 1 || stride > 2 || q < 1 || q > DW_SEG_Q || act < 0 || act > 2) return NULL;
-    if (stride == 1 && q <= DW_SEG_R3_Q) return dw_rolls[act][(q - 1) * 4 + (left != 0) * 2 + (right != 0)];
+    if (dw_seg_rolls(stride, q)) return dw_rolls[act][(q - 1) * 4 + (left != 0) * 2 + (right != 0)];
     return dw_segs[stride - 1][act != 0][(q - 1) * 4 + (left != 0) * 2 + (right != 0)];
 }
 
@@ -225,6 +227,12 @@ dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right)
 {
     (void)stride, (void)act, (void)q, (void)left, (void)right;
     return NULL;
+}
+
+int dw_seg_rolls(int stride, int q)
+{
+    (void)stride, (void)q;
+    return 0;
 }
 
 #endif

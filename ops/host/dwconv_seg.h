@@ -33,4 +33,9 @@ typedef void (*dw_seg_fn)(const float *in, float *out, const dw_seg_args *a, int
  * there is none (no AVX-512 build). */
 dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right);
 
+/* Whether that tile runs each chunk of channels through all its rows before the next
+ * (rows rolled down the segment), rather than all the chunks at each tile position:
+ * then a call for several chunks reads memory in the order of one call per chunk. */
+int dw_seg_rolls(int stride, int q);
+
 #endif
