@@ -391,7 +391,8 @@ static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_
     int64_t L = s->lanes, S = s->sy, nseg = (s->OW + DW_SEG_Q - 1) / DW_SEG_Q;
     /* One segment of rolled rows: all the chunks in one call reads as chunk by chunk. */
     int even = (s->src.layout == dnnl_nhwc || s->src.block == L) && (s->dst.layout == dnnl_nhwc || s->dst.block == L);
-    int64_t nch = inner || (even && nseg == 1 && dw_seg_rolls((int)S, (int)s->OW)) ? k1 - k0 : 1;
+    int full = L == 16 && s->C % 16 == 0; /* every chunk all 16 lanes */
+    int64_t nch = inner || (even && nseg == 1 && dw_seg_rolls((int)S, (int)s->OW, full)) ? k1 - k0 : 1;
     const float *xb = x + io_at(&s->src, n, k0 * L, 0, 0);
     float *yb = y + io_at(&s->dst, n, k0 * L, 0, 0);
     int act = !s->act ? 0 : isinf(s->hi) && s->hi > 0 ? 2 : 1; /* Relu: no min with +inf */
@@ -405,7 +406,7 @@ static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_
         for (int64_t g = 0; g < nseg; g++) {
             int64_t q0 = g * s->OW / nseg, q1 = (g + 1) * s->OW / nseg, i0 = q0 * S - s->pl;
             int64_t i1 = (q1 - 1) * S - s->pl + 3;
-            dw_seg_fn fn = dw_seg_pick((int)S, act, (int)(q1 - q0), i0 < 0, i1 > s->W);
+            dw_seg_fn fn = dw_seg_pick((int)S, act, (int)(q1 - q0), i0 < 0, i1 > s->W, full);
             fn(xb + i0 * a.ix, yb + q0 * a.ocs, &a, oy0, oy1);
         }
         if (k + nch < k1) { /* the next chunk (one at a time here) */
