@@ -23,6 +23,7 @@
  * tile out of the loop and spills them (~200 stack accesses a stride-2 tile). */
 #define DW_OPAQUE(p) __asm__("" : "+r"(p))
 #define DW_SEG_R3_Q 5 /* tiles of up to this many columns have 3 rows (3 x 5 <= 16 = 2 x DW_SEG_Q) */
+#define DW_ROLL_Q 6   /* rolled rows up to this many columns: 3 x 6 accumulators, 9 filters, bias, clamp */
 
 /* A column of tiles: output rows [r0, r1) (at least R) in tiles of R rows x Q columns
  * at stride S (3x3 filter), skipping input column 0 when LF and the last when RF; the
@@ -118,7 +119,7 @@ INLINE AVX512 void dw_roll_row(const float *p, int64_t ix, const __m512 *w, __m5
     }
 }
 
-/* Output rows [r0, r1) (r1 - r0 >= 2) of a segment of Q <= DW_SEG_R3_Q columns at
+/* Output rows [r0, r1) (r1 - r0 >= 2) of a segment of Q <= DW_ROLL_Q columns at
  * stride 1, by rolling rows, every chunk with all 16 lanes: whole loads and stores
  * (masked stores cost ~5% here: steady state 8.8 -> 8.4 us for 64 channels at 250 x 5;
  * chunks with fewer lanes run the 3-row tiles). ACT: 0 none, 1 the clamp, 2 its lower
@@ -132,7 +133,7 @@ INLINE AVX512 void dw_roll(const float *in, float *out, const dw_seg_args *a, in
     const float *pk = in + (r0 - pt) * iy, *wk = a->w, *bk = a->bias;
     float *ok = out + r0 * ors;
     for (int64_t k = 0; k < nch; k++, pk += cin, ok += cout, wk += 9 * 16, bk += 16) {
-        __m512 w[9], acc[3 * DW_SEG_R3_Q], b = _mm512_load_ps(bk);
+        __m512 w[9], acc[3 * DW_ROLL_Q], b = _mm512_load_ps(bk);
         for (int t = 0; t < 9; t++) w[t] = _mm512_load_ps(wk + 16 * t);
         const float *p = pk;
         float *o = ok;
@@ -175,7 +176,7 @@ INLINE AVX512 void dw_roll(const float *in, float *out, const dw_seg_args *a, in
 }
 
 /* One function per (clamp, columns, left edge, right edge) at stride 1 up to
- * DW_SEG_R3_Q columns. */
+ * DW_ROLL_Q columns. */
 #define DW_ROLL_FN(A, Q, L, R)                                                                        \
     static AVX512 void dw_roll_##A##Q##L##R(const float *in, float *out, const dw_seg_args *a,       \
                                            int64_t r0, int64_t r1)                                   \
@@ -183,14 +184,15 @@ INLINE AVX512 void dw_roll(const float *in, float *out, const dw_seg_args *a, in
         dw_roll(in, out, a, r0, r1, Q, L, R, A);                                                      \
     }
 #define DW_ROLL_Q4(A, Q) DW_ROLL_FN(A, Q, 0, 0) DW_ROLL_FN(A, Q, 0, 1) DW_ROLL_FN(A, Q, 1, 0) DW_ROLL_FN(A, Q, 1, 1)
-#define DW_ROLL_ALL(A) DW_ROLL_Q4(A, 1) DW_ROLL_Q4(A, 2) DW_ROLL_Q4(A, 3) DW_ROLL_Q4(A, 4) DW_ROLL_Q4(A, 5)
+#define DW_ROLL_ALL(A) DW_ROLL_Q4(A, 1) DW_ROLL_Q4(A, 2) DW_ROLL_Q4(A, 3) DW_ROLL_Q4(A, 4) DW_ROLL_Q4(A, 5) DW_ROLL_Q4(A, 6)
 DW_ROLL_ALL(0)
 DW_ROLL_ALL(1)
 DW_ROLL_ALL(2)
 #define DW_ROLL_REF4(A, Q) dw_roll_##A##Q##00, dw_roll_##A##Q##01, dw_roll_##A##Q##10, dw_roll_##A##Q##11
 #define DW_ROLL_REFS(A)                                                                               \
-    {DW_ROLL_REF4(A, 1), DW_ROLL_REF4(A, 2), DW_ROLL_REF4(A, 3), DW_ROLL_REF4(A, 4), DW_ROLL_REF4(A, 5)}
-static const dw_seg_fn dw_rolls[3][DW_SEG_R3_Q * 4] = {DW_ROLL_REFS(0), DW_ROLL_REFS(1), DW_ROLL_REFS(2)};
+    {DW_ROLL_REF4(A, 1), DW_ROLL_REF4(A, 2), DW_ROLL_REF4(A, 3), DW_ROLL_REF4(A, 4), DW_ROLL_REF4(A, 5),              \
+     DW_ROLL_REF4(A, 6)}
+static const dw_seg_fn dw_rolls[3][DW_ROLL_Q * 4] = {DW_ROLL_REFS(0), DW_ROLL_REFS(1), DW_ROLL_REFS(2)};
 
 /* One function per (stride, clamp, columns, left edge, right edge): 128, 0.6-3 KB each. */
 #define DW_SEG_FN(S, A, Q, L, R)                                                                      \
@@ -216,7 +218,7 @@ DW_SEG_ALL(2, 1)
 static const dw_seg_fn dw_segs[2][2][DW_SEG_Q * 4] = {{DW_SEG_REFS(1, 0), DW_SEG_REFS(1, 1)},
                                                       {DW_SEG_REFS(2, 0), DW_SEG_REFS(2, 1)}};
 
-int dw_seg_rolls(int stride, int q, int full) { return full && stride == 1 && q >= 1 && q <= DW_SEG_R3_Q; }
+int dw_seg_rolls(int stride, int q, int full) { return full && stride == 1 && q >= 1 && q <= DW_ROLL_Q; }
 
 dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right, int full)
 {

@@ -1,6 +1,6 @@
 /* Row-segment register tiles for the depthwise conv (ops/host/dwconv.c): 3x3 filters at
  * stride 1 or 2, three (up to 5 columns) or two output rows by 1-8 output columns, or
- * (stride 1, up to 5 columns, 16 lanes) output rows rolled down the segment; channels
+ * (stride 1, up to 6 columns, 16 lanes) output rows rolled down the segment; channels
  * along the vector. */
 #ifndef EMBER_OPS_HOST_DWCONV_SEG_H
 #define EMBER_OPS_HOST_DWCONV_SEG_H
