@@ -68,7 +68,7 @@ typedef struct dwconv {
      * (NHWC, or blocks of `lanes`) and those steps; whether every chunk has 16 lanes; the
      * activation for dw_seg_pick. */
     int seg_even, seg_full, seg_act;
-    int64_t seg_cin, seg_cout;
+    int64_t seg_cin, seg_cout, seg_q; /* ... and the widest segment (dw_seg_plan) */
 } dwconv;
 
 /* Whether the row-segment tiles (dwconv_seg.c) compute this conv: 3x3 at stride 1 or 2
@@ -111,6 +111,13 @@ static void dw_seg_plan(dwconv *s)
     s->seg_act = !s->act ? 0 : isinf(s->hi) && s->hi > 0 ? 2 : 1; /* Relu: no min with +inf */
     s->seg_cin = io_at(&s->src, 0, L, 0, 0) - io_at(&s->src, 0, 0, 0, 0);
     s->seg_cout = io_at(&s->dst, 0, L, 0, 0) - io_at(&s->dst, 0, 0, 0, 0);
+    /* Segments narrow enough to roll their rows (dw_seg_rolls) on maps of up to 1024
+     * pixels, where that beat the 2 x 8 tiles (microbenchmark, us, one thread, 2 x 8 vs
+     * rolled 6 columns: 32ch 24x24 Relu 3.1 vs 2.25; 192ch 28x28 Clip nChw16c 26.5 vs
+     * 18.2, NHWC 25.1 vs 24.3; 384ch 14x14 NHWC 12.7 vs 11.7; 960ch 7x7 8.6 vs 6.0); on
+     * bigger maps they lost (144ch 56x56 130 vs 166, 32ch 112x112 124 vs 145, both
+     * layouts; not understood: each input row is read once either way). */
+    s->seg_q = s->sy == 1 && s->seg_full && s->H * s->W <= 1024 ? DW_SEG_ROLL_Q : DW_SEG_Q;
 }
 
 static void dw_release(void *p)
@@ -396,16 +403,16 @@ static int dw_seg_takes(const dwconv *s, int64_t rows)
 }
 
 /* Output rows [oy0, oy1) (three or more) of image n for chunks [k0, k1) of channels, one
- * pixel a vector, in tiles of 3 or 2 rows x a segment of up to DW_SEG_Q columns (or rows
+ * pixel a vector, in tiles of 3 or 2 rows x a segment of up to s->seg_q columns (or rows
  * rolled down the segment: dwconv_seg.c): rows split into segments of equal width
- * (within one), so a row of up to 8 columns is one segment and wider ones have 4-8
- * columns each. `inner`: each tile runs all the chunks in turn (dw_seg_inner), else the
+ * (within one), so a row of up to seg_q columns is one segment and wider ones have
+ * seg_q / 2 to seg_q columns each. `inner`: each tile runs all the chunks in turn (dw_seg_inner), else the
  * chunks one after another, each segment by segment. Set up once for all the chunks
  * (one call per chunk, with its divisions, cost ~0.1 us a layer on kws_dscnn's 1.0). */
 static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t k0, int64_t k1,
                                int inner, int64_t oy0, int64_t oy1)
 {
-    int64_t L = s->lanes, S = s->sy, nseg = (s->OW + DW_SEG_Q - 1) / DW_SEG_Q;
+    int64_t L = s->lanes, S = s->sy, nseg = (s->OW + s->seg_q - 1) / s->seg_q;
     /* One segment of rolled rows: all the chunks in one call reads as chunk by chunk. */
     int64_t nch = inner || (s->seg_even && nseg == 1 && dw_seg_rolls((int)S, (int)s->OW, s->seg_full)) ? k1 - k0 : 1;
     const float *xb = x + n * s->src.sn + (k0 ? io_at(&s->src, 0, k0 * L, 0, 0) : 0);

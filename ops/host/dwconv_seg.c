@@ -23,7 +23,7 @@
  * tile out of the loop and spills them (~200 stack accesses a stride-2 tile). */
 #define DW_OPAQUE(p) __asm__("" : "+r"(p))
 #define DW_SEG_R3_Q 5 /* tiles of up to this many columns have 3 rows (3 x 5 <= 16 = 2 x DW_SEG_Q) */
-#define DW_ROLL_Q 6   /* rolled rows up to this many columns: 3 x 6 accumulators, 9 filters, bias, clamp */
+#define DW_ROLL_Q DW_SEG_ROLL_Q /* 3 x 6 accumulators, 9 filters, bias, clamp: 31 registers */
 
 /* A column of tiles: output rows [r0, r1) (at least R) in tiles of R rows x Q columns
  * at stride S (3x3 filter), skipping input column 0 when LF and the last when RF; the

@@ -7,7 +7,8 @@
 
 #include <stdint.h>
 
-#define DW_SEG_Q 8 /* output columns a segment tile computes, at most */
+#define DW_SEG_Q 8      /* output columns a segment tile computes, at most */
+#define DW_SEG_ROLL_Q 6 /* at most, where it rolls rows (dw_seg_rolls) */
 
 /* What a segment tile needs besides its addresses. Steps in floats. */
 typedef struct dw_seg_args {

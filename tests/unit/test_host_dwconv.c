@@ -108,14 +108,15 @@ Test(host_dwconv, small_maps_row_segments, .init = all_shapes)
 /* Rows rolled down a segment (stride 1, up to 6 columns, every chunk 16 lanes): kws_dscnn's
  * 64 channels at 25x5 in nChw16c with Relu (one call for all 4 chunks), 2 to 31 rows (each
  * count of rows left after the 3-row steps, and maps shorter than the filter's reach),
- * 1-6 and 9-12 columns (2 segments), pads on both sides, top / left only, bottom / right
+ * 1-6, 9-12 (2 segments) and 17 and 29 columns (3, 5 segments: up to 6 columns on maps
+ * of up to 1024 pixels), pads on both sides, top / left only, bottom / right
  * only and 2 rows on top (rows skipped), 16-64 channels in NHWC and nChw16c on either
  * side, no activation, Relu, Clip, bands on 2 threads; and the chunks that keep the 3-row
  * tiles beside them (24 channels in NHWC: a chunk of 8 lanes; nChw8c). */
 Test(host_dwconv, rolled_rows, .init = all_shapes)
 {
     static const int64_t rows[] = {2, 3, 4, 5, 6, 7, 8, 25, 31};
-    static const int64_t cols[] = {1, 2, 3, 4, 5, 6, 9, 10, 12};
+    static const int64_t cols[] = {1, 2, 3, 4, 5, 6, 9, 10, 12, 17, 29};
     static const int64_t pads[][4] = {{1, 1, 1, 1}, {1, 1, 0, 0}, {0, 0, 1, 1}, {2, 1, 0, 1}};
     static const int64_t chans[] = {64, 16, 32, 48};
     static const char *acts[] = {"Relu", NULL, "Clip"};
