@@ -112,12 +112,15 @@ static void dw_seg_plan(dwconv *s)
     s->seg_cin = io_at(&s->src, 0, L, 0, 0) - io_at(&s->src, 0, 0, 0, 0);
     s->seg_cout = io_at(&s->dst, 0, L, 0, 0) - io_at(&s->dst, 0, 0, 0, 0);
     /* Segments narrow enough to roll their rows (dw_seg_rolls) on maps of up to 1024
-     * pixels, where that beat the 2 x 8 tiles (microbenchmark, us, one thread, 2 x 8 vs
-     * rolled 6 columns: 32ch 24x24 Relu 3.1 vs 2.25; 192ch 28x28 Clip nChw16c 26.5 vs
-     * 18.2, NHWC 25.1 vs 24.3; 384ch 14x14 NHWC 12.7 vs 11.7; 960ch 7x7 8.6 vs 6.0); on
-     * bigger maps they lost (144ch 56x56 130 vs 166, 32ch 112x112 124 vs 145, both
-     * layouts; not understood: each input row is read once either way). */
-    s->seg_q = s->sy == 1 && s->seg_full && s->H * s->W <= 1024 ? DW_SEG_ROLL_Q : DW_SEG_Q;
+     * pixels and 512 KB, where that beat the 2 x 8 tiles (us, one thread, 2 x 8 vs rolled
+     * 6 columns; microbenchmark: 32ch 24x24 Relu 3.1 vs 2.25, 384ch 14x14 NHWC 12.7 vs
+     * 11.7, 960ch 7x7 8.6 vs 6.0; in mobilenet_v2: 384-576ch 14x14 22-27 vs 18-25, 960ch
+     * 7x7 12-13 vs 10.5-11). Bigger maps lost: 144ch 56x56 130 vs 166 and 32ch 112x112
+     * 124 vs 145 in both layouts, and mobilenet_v2's 192ch 28x28 (600 KB) 28-36 vs 32-47,
+     * though 26.5 vs 18.2 in nChw16c in the microbenchmark (not understood: a rolled
+     * column strip runs chunk by chunk, so NHWC reads each strip once a chunk). */
+    s->seg_q = s->sy == 1 && s->seg_full && s->H * s->W <= 1024 && s->C * s->H * s->W <= 128 * 1024
+                   ? DW_SEG_ROLL_Q : DW_SEG_Q;
 }
 
 static void dw_release(void *p)
@@ -467,7 +470,9 @@ static void dw_share(void *ctx, int ith, int nth)
     const dwconv *s = j->s;
     int vector = s->src.sc == 1 && s->dst.sc == 1;
 #ifdef DW_AVX512
-    if (nth == 1 && vector && dw_seg_takes(s, s->OH)) { /* one thread: whole maps, no divisions */
+    /* One thread, small maps: whole maps, no divisions. (Bigger maps keep bands of rows:
+     * mobilenet_v2's 32ch 112x112 ran 125 -> 149 us as whole maps.) */
+    if (nth == 1 && vector && dw_seg_takes(s, s->OH) && s->H * s->W <= 1024) {
         for (int64_t n = 0; n < s->N; n++) dw_band_seg(s, j->x, j->y, n, 0, s->chunks, dw_seg_inner(s), 0, s->OH);
         return;
     }
