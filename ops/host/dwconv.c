@@ -4,7 +4,9 @@
  * EMBER_DWCONV=noseg keeps to the older tiles and their shape rule, to measure). Channels
  * lie along the vector (16, or 8 with nChw8c on a side). 3x3 filters at stride 1 or 2
  * (nearly all depthwise convs) run the row-segment tiles of dwconv_seg.c: 3 or 2 output
- * rows by up to 8 columns, the map's edges compiled into the tile (dw_seg_ok says when).
+ * rows by up to 8 columns, or at stride 1 with 16-lane chunks output rows rolled down
+ * segments of up to 6 columns, the map's edges compiled into the tile (dw_seg_ok says
+ * when).
  * Elsewhere (the older tiles) a register tile is a column of
  * up to 8 output pixels, one above the other: for a column inside the map every filter
  * tap is one input pixel per output pixel, so the tile is KH x KW broadcasts-free fused

@@ -10,7 +10,10 @@
  * multiplied into each output that reads it, and whether the reach's first or last
  * column lies outside the map is a constant of the tile, so those taps are not issued
  * at all; an input row outside the map (top, bottom) is loaded with no lanes (zeros)
- * at no branch. Whole output rows are one tile up to 8 columns. */
+ * at no branch. Whole output rows are one tile up to 8 columns. At stride 1 with 16-lane
+ * chunks, segments of up to 6 columns roll their rows instead (dw_roll): kws_dscnn's
+ * 64ch 25x5 Relu layer 1.26 -> 0.81 us (tiles alone, microbenchmark minimums), ~1.4 ->
+ * 0.9 us in the model. */
 #include "dwconv_seg.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
