@@ -4,7 +4,9 @@
  * EMBER_DWCONV=noseg keeps to the older tiles and their shape rule, to measure). Channels
  * lie along the vector (16, or 8 with nChw8c on a side). 3x3 filters at stride 1 or 2
  * (nearly all depthwise convs) run the row-segment tiles of dwconv_seg.c: 3 or 2 output
- * rows by up to 8 columns, the map's edges compiled into the tile (dw_seg_ok says when).
+ * rows by up to 8 columns, or at stride 1 with 16-lane chunks output rows rolled down
+ * segments of up to 6 columns, the map's edges compiled into the tile (dw_seg_ok says
+ * when).
  * Elsewhere (the older tiles) a register tile is a column of
  * up to 8 output pixels, one above the other: for a column inside the map every filter
  * tap is one input pixel per output pixel, so the tile is KH x KW broadcasts-free fused
@@ -62,6 +64,13 @@ typedef struct dwconv {
     float lo, hi; /* the activation as a clamp */
     dw_io src, dst;
     int seg; /* the row-segment tiles take it (dw_seg_ok) */
+    /* For the segment tiles, set with the layouts (dw_seg_plan), so that a run divides
+     * nothing (the divisions of the chunk offsets and the band split were ~0.05 us of a
+     * 0.9 us layer on kws_dscnn): whether both sides step evenly from chunk to chunk
+     * (NHWC, or blocks of `lanes`) and those steps; whether every chunk has 16 lanes; the
+     * activation for dw_seg_pick. */
+    int seg_even, seg_full, seg_act;
+    int64_t seg_cin, seg_cout, seg_q; /* ... and the widest segment (dw_seg_plan) */
 } dwconv;
 
 /* Whether the row-segment tiles (dwconv_seg.c) compute this conv: 3x3 at stride 1 or 2
@@ -94,6 +103,26 @@ static void io_set(dw_io *io, int layout, int64_t C, int64_t H, int64_t W)
 static int64_t io_at(const dw_io *io, int64_t n, int64_t c, int64_t y, int64_t x)
 {
     return n * io->sn + c / io->block * io->scb + c % io->block * io->sc + y * io->sy + x * io->sx;
+}
+
+static void dw_seg_plan(dwconv *s)
+{
+    int64_t L = s->lanes;
+    s->seg_even = (s->src.layout == dnnl_nhwc || s->src.block == L) && (s->dst.layout == dnnl_nhwc || s->dst.block == L);
+    s->seg_full = L == 16 && s->C % 16 == 0;
+    s->seg_act = !s->act ? 0 : isinf(s->hi) && s->hi > 0 ? 2 : 1; /* Relu: no min with +inf */
+    s->seg_cin = io_at(&s->src, 0, L, 0, 0) - io_at(&s->src, 0, 0, 0, 0);
+    s->seg_cout = io_at(&s->dst, 0, L, 0, 0) - io_at(&s->dst, 0, 0, 0, 0);
+    /* Segments narrow enough to roll their rows (dw_seg_rolls) on maps of up to 1024
+     * pixels and 512 KB, where that beat the 2 x 8 tiles (us, one thread, 2 x 8 vs rolled
+     * 6 columns; microbenchmark: 32ch 24x24 Relu 3.1 vs 2.25, 384ch 14x14 NHWC 12.7 vs
+     * 11.7, 960ch 7x7 8.6 vs 6.0; in mobilenet_v2: 384-576ch 14x14 22-27 vs 18-25, 960ch
+     * 7x7 12-13 vs 10.5-11). Bigger maps lost: 144ch 56x56 130 vs 166 and 32ch 112x112
+     * 124 vs 145 in both layouts, and mobilenet_v2's 192ch 28x28 (600 KB) 28-36 vs 32-47,
+     * though 26.5 vs 18.2 in nChw16c in the microbenchmark (not understood: a rolled
+     * column strip runs chunk by chunk, so NHWC reads each strip once a chunk). */
+    s->seg_q = s->sy == 1 && s->seg_full && s->H * s->W <= 1024 && s->C * s->H * s->W <= 128 * 1024
+                   ? DW_SEG_ROLL_Q : DW_SEG_Q;
 }
 
 static void dw_release(void *p)
@@ -378,33 +407,44 @@ static int dw_seg_takes(const dwconv *s, int64_t rows)
     return s->seg && !pairs && rows >= 3;
 }
 
-/* Output rows [oy0, oy1) (three or more) of image n for chunks [c0, c0 + nch * lanes) of
- * channels, one pixel a vector, in tiles of 3 or 2 rows x a segment of up to DW_SEG_Q
- * columns: rows split into segments of equal width (within one), so a row of up to 8
- * columns is one segment and wider ones have 4-8 columns each. */
-static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t nch,
-                               int64_t oy0, int64_t oy1)
+/* Output rows [oy0, oy1) (three or more) of image n for chunks [k0, k1) of channels, one
+ * pixel a vector, in tiles of 3 or 2 rows x a segment of up to s->seg_q columns (or rows
+ * rolled down the segment: dwconv_seg.c): rows split into segments of equal width
+ * (within one), so a row of up to seg_q columns is one segment and wider ones have
+ * seg_q / 2 to seg_q columns each. `inner`: each tile runs all the chunks in turn (dw_seg_inner), else the
+ * chunks one after another, each segment by segment. Set up once for all the chunks
+ * (one call per chunk, with its divisions, cost ~0.1 us a layer on kws_dscnn's 1.0). */
+static AVX512 void dw_band_seg(const dwconv *s, const float *x, float *y, int64_t n, int64_t k0, int64_t k1,
+                               int inner, int64_t oy0, int64_t oy1)
 {
-    int64_t ch = c0 / s->lanes, L = s->lanes, S = s->sy, cl = c0 + (nch - 1) * L, left = s->C - cl;
-    const float *xb = x + io_at(&s->src, n, c0, 0, 0);
-    float *yb = y + io_at(&s->dst, n, c0, 0, 0);
-    dw_seg_args a = {.w = s->w + ch * 9 * 16, .bias = s->bias + ch * 16, .iy = s->src.sy, .ix = s->src.sx,
+    int64_t L = s->lanes, S = s->sy, nseg = (s->OW + s->seg_q - 1) / s->seg_q;
+    /* One segment of rolled rows: all the chunks in one call reads as chunk by chunk. */
+    int64_t nch = inner || (s->seg_even && nseg == 1 && dw_seg_rolls((int)S, (int)s->OW, s->seg_full)) ? k1 - k0 : 1;
+    const float *xb = x + n * s->src.sn + (k0 ? io_at(&s->src, 0, k0 * L, 0, 0) : 0);
+    float *yb = y + n * s->dst.sn + (k0 ? io_at(&s->dst, 0, k0 * L, 0, 0) : 0);
+    dw_seg_args a = {.w = s->w + k0 * 9 * 16, .bias = s->bias + k0 * 16, .iy = s->src.sy, .ix = s->src.sx,
                      .ors = s->dst.sy, .ocs = s->dst.sx, .H = s->H, .pt = s->pt, .lo = s->lo, .hi = s->hi,
-                     .nch = nch, .cin = io_at(&s->src, n, c0 + L, 0, 0) - io_at(&s->src, n, c0, 0, 0),
-                     .cout = io_at(&s->dst, n, c0 + L, 0, 0) - io_at(&s->dst, n, c0, 0, 0),
-                     .m = (uint16_t)((1u << L) - 1), .mlast = (uint16_t)((1u << (left < L ? left : L)) - 1)};
-    int64_t nseg = (s->OW + DW_SEG_Q - 1) / DW_SEG_Q;
-    for (int64_t k = 0; k < nseg; k++) {
-        int64_t q0 = k * s->OW / nseg, q1 = (k + 1) * s->OW / nseg, i0 = q0 * S - s->pl, i1 = (q1 - 1) * S - s->pl + 3;
-        dw_seg_fn fn = dw_seg_pick((int)S, s->act, (int)(q1 - q0), i0 < 0, i1 > s->W);
-        fn(xb + i0 * a.ix, yb + q0 * a.ocs, &a, oy0, oy1);
+                     .nch = nch, .cin = s->seg_cin, .cout = s->seg_cout, .m = (uint16_t)((1u << L) - 1)};
+    for (int64_t k = k0; k < k1; k += nch) {
+        int64_t left = s->C - (k + nch - 1) * L;
+        a.mlast = (uint16_t)((1u << (left < L ? left : L)) - 1);
+        for (int64_t g = 0; g < nseg; g++) {
+            int64_t q0 = nseg == 1 ? 0 : g * s->OW / nseg, q1 = nseg == 1 ? s->OW : (g + 1) * s->OW / nseg;
+            int64_t i0 = q0 * S - s->pl, i1 = (q1 - 1) * S - s->pl + 3;
+            dw_seg_fn fn = dw_seg_pick((int)S, s->seg_act, (int)(q1 - q0), i0 < 0, i1 > s->W, s->seg_full);
+            fn(xb + i0 * a.ix, yb + q0 * a.ocs, &a, oy0, oy1);
+        }
+        if (k + nch >= k1) break;
+        if (s->seg_even) xb += s->seg_cin, yb += s->seg_cout; /* the next chunk (one at a time here) */
+        else xb = x + io_at(&s->src, n, (k + 1) * L, 0, 0), yb = y + io_at(&s->dst, n, (k + 1) * L, 0, 0);
+        a.w += 9 * 16, a.bias += 16;
     }
 }
 
 static AVX512 void dw_band(const dwconv *s, const float *x, float *y, int64_t n, int64_t c0, int64_t oy0, int64_t oy1)
 {
     if (dw_seg_takes(s, oy1 - oy0)) {
-        dw_band_seg(s, x, y, n, c0, 1, oy0, oy1);
+        dw_band_seg(s, x, y, n, c0 / s->lanes, c0 / s->lanes + 1, 0, oy0, oy1);
         return;
     }
     /* 3x3 at stride 1 or 2 in both directions, with or without an activation: the
@@ -432,6 +472,12 @@ static void dw_share(void *ctx, int ith, int nth)
     const dwconv *s = j->s;
     int vector = s->src.sc == 1 && s->dst.sc == 1;
 #ifdef DW_AVX512
+    /* One thread, small maps: whole maps, no divisions. (Bigger maps keep bands of rows:
+     * mobilenet_v2's 32ch 112x112 ran 125 -> 149 us as whole maps.) */
+    if (nth == 1 && vector && dw_seg_takes(s, s->OH) && s->H * s->W <= 1024) {
+        for (int64_t n = 0; n < s->N; n++) dw_band_seg(s, j->x, j->y, n, 0, s->chunks, dw_seg_inner(s), 0, s->OH);
+        return;
+    }
     if (vector && dw_seg_inner(s) && dw_seg_takes(s, s->OH)) { /* items: (image, band of 8+ rows or all) */
         int64_t want = (4 * nth + s->N - 1) / s->N, rows = (s->OH + want - 1) / want, lo, hi;
         rows = rows < 8 ? 8 : rows;
@@ -439,7 +485,7 @@ static void dw_share(void *ctx, int ith, int nth)
         ember_host_share(s->N * bands, 1, ith, nth, &lo, &hi);
         for (int64_t it = lo; it < hi; it++) {
             int64_t b = it % bands, n = it / bands, oy0 = b * rows, oy1 = b + 1 < bands ? oy0 + rows : s->OH;
-            dw_band_seg(s, j->x, j->y, n, 0, s->chunks, oy0, oy1);
+            dw_band_seg(s, j->x, j->y, n, 0, s->chunks, 1, oy0, oy1);
         }
         return;
     }
@@ -448,6 +494,16 @@ static void dw_share(void *ctx, int ith, int nth)
     rows = rows < 8 ? 8 : rows;
     int64_t lo, hi, bands = (s->OH + rows - 1) / rows;
     ember_host_share(s->N * s->chunks * bands, 1, ith, nth, &lo, &hi);
+#ifdef DW_AVX512
+    if (vector && bands == 1 && dw_seg_takes(s, s->OH)) { /* whole maps: the chunks of an image in one call */
+        for (int64_t it = lo; it < hi;) {
+            int64_t n = it / s->chunks, k0 = it % s->chunks, k1 = k0 + hi - it < s->chunks ? k0 + hi - it : s->chunks;
+            dw_band_seg(s, j->x, j->y, n, k0, k1, 0, 0, s->OH);
+            it += k1 - k0;
+        }
+        return;
+    }
+#endif
     for (int64_t it = lo; it < hi; it++) {
         int64_t b = it % bands, ch = it / bands % s->chunks, n = it / bands / s->chunks, c0 = ch * s->lanes;
         int64_t oy0 = b * rows, oy1 = oy0 + rows < s->OH ? oy0 + rows : s->OH;
@@ -561,6 +617,7 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
     }
     dw_pack(s, w->data, b ? b->data : NULL);
     s->seg = seg && dw_seg_ok(s);
+    dw_seg_plan(s);
     *state = s;
     return EMBER_OK;
 #endif
@@ -624,6 +681,7 @@ static ember_status dw_set_layout(void *state, int is_output, int idx, int layou
         dw_pack(s, w, b);
         free(w), free(b);
     }
+    dw_seg_plan(s);
     return EMBER_OK;
 }
 

@@ -1,12 +1,14 @@
 /* Row-segment register tiles for the depthwise conv (ops/host/dwconv.c): 3x3 filters at
- * stride 1 or 2, three (up to 5 columns) or two output rows by 1-8 output columns,
- * channels along the vector. */
+ * stride 1 or 2, three (up to 5 columns) or two output rows by 1-8 output columns, or
+ * (stride 1, up to 6 columns, 16 lanes) output rows rolled down the segment; channels
+ * along the vector. */
 #ifndef EMBER_OPS_HOST_DWCONV_SEG_H
 #define EMBER_OPS_HOST_DWCONV_SEG_H
 
 #include <stdint.h>
 
-#define DW_SEG_Q 8 /* output columns a segment tile computes, at most */
+#define DW_SEG_Q 8      /* output columns a segment tile computes, at most */
+#define DW_SEG_ROLL_Q 6 /* at most, where it rolls rows (dw_seg_rolls) */
 
 /* What a segment tile needs besides its addresses. Steps in floats. */
 typedef struct dw_seg_args {
@@ -27,9 +29,16 @@ typedef struct dw_seg_args {
  * `out`: output (0, c0). */
 typedef void (*dw_seg_fn)(const float *in, float *out, const dw_seg_args *a, int64_t r0, int64_t r1);
 
-/* The tile for `stride` (1 or 2), with the clamp or not, q columns (1..DW_SEG_Q), that
- * skips the first (`left`) and / or the last (`right`) input column of its reach (the
- * map's edges); NULL when there is none (no AVX-512 build). */
-dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right);
+/* The tile for `stride` (1 or 2), `act` (0: none, 1: the clamp [lo, hi], 2: its lower
+ * bound only, for hi = +inf), q columns (1..DW_SEG_Q), that skips the first (`left`)
+ * and / or the last (`right`) input column of its reach (the map's edges); `full`: the
+ * chunks it runs all have 16 lanes (m and mlast 0xffff); NULL when there is none (no
+ * AVX-512 build). */
+dw_seg_fn dw_seg_pick(int stride, int act, int q, int left, int right, int full);
+
+/* Whether that tile runs each chunk of channels through all its rows before the next
+ * (rows rolled down the segment), rather than all the chunks at each tile position:
+ * then a call for several chunks reads memory in the order of one call per chunk. */
+int dw_seg_rolls(int stride, int q, int full);
 
 #endif

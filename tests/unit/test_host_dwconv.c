@@ -105,6 +105,38 @@ Test(host_dwconv, small_maps_row_segments, .init = all_shapes)
                     }
 }
 
+/* Rows rolled down a segment (stride 1, up to 6 columns, every chunk 16 lanes): kws_dscnn's
+ * 64 channels at 25x5 in nChw16c with Relu (one call for all 4 chunks), 2 to 31 rows (each
+ * count of rows left after the 3-row steps, and maps shorter than the filter's reach),
+ * 1-6, 9-12 (2 segments) and 17 and 29 columns (3, 5 segments: up to 6 columns on maps
+ * of up to 1024 pixels), pads on both sides, top / left only, bottom / right
+ * only and 2 rows on top (rows skipped), 16-64 channels in NHWC and nChw16c on either
+ * side, no activation, Relu, Clip, bands on 2 threads; and the chunks that keep the 3-row
+ * tiles beside them (24 channels in NHWC: a chunk of 8 lanes; nChw8c). */
+Test(host_dwconv, rolled_rows, .init = all_shapes)
+{
+    static const int64_t rows[] = {2, 3, 4, 5, 6, 7, 8, 25, 31};
+    static const int64_t cols[] = {1, 2, 3, 4, 5, 6, 9, 10, 12, 17, 29};
+    static const int64_t pads[][4] = {{1, 1, 1, 1}, {1, 1, 0, 0}, {0, 0, 1, 1}, {2, 1, 0, 1}};
+    static const int64_t chans[] = {64, 16, 32, 48};
+    static const char *acts[] = {"Relu", NULL, "Clip"};
+    int i = 0;
+    for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++)
+            for (size_t p = 0; p < sizeof pads / sizeof pads[0]; p++, i++) {
+                dcase k = {.N = 1 + i % 9 / 8, .C = chans[i % 4], .H = rows[r], .W = cols[c], .KH = 3, .KW = 3,
+                           .stride = 1, .bias = i % 5 != 4, .act = acts[i % 3], .threads = 1 + i % 7 / 6,
+                           .lx = i % 4 == 0 || i % 6 < 3 ? LB : LH, .ly = i % 4 == 0 || i % 5 < 3 ? LB : LH};
+                memcpy(k.pads, pads[p], sizeof k.pads);
+                if (k.H + k.pads[0] + k.pads[2] < 3 || k.W + k.pads[1] + k.pads[3] < 3) continue;
+                check(&k);
+                if (i % 3 == 0) { /* beside: chunks of fewer lanes */
+                    k.C = 24, k.lx = LH, k.ly = i % 2 ? LH : LB8;
+                    check(&k);
+                }
+            }
+}
+
 /* Maps the shape rule now hands the segment tiles whatever their size with over 16
  * channels (14 segments a row at 112 columns, 7 at stride 2), on one thread as the rule
  * wants, and on two (bands of rows) with the rule lifted. */
