@@ -581,14 +581,13 @@ static ember_status dw_prepare(ember_op_ctx *c, int threads, void **state)
     (void)c, (void)threads;
     return EMBER_E_UNSUPPORTED;
 #else
-    int enabled = ember_host_switch("EMBER_DWCONV"), sum;
+    int enabled, sum;
+    nn_conv_plan p;
+    TRY(onednn_own_conv_start(c, "EMBER_DWCONV", &enabled, &sum, &p));
+    if (sum) return EMBER_E_UNSUPPORTED;
     const char *sw = getenv("EMBER_DWCONV"); /* "noseg": the older tiles only (to measure) */
     int seg = !(sw && strcmp(sw, "noseg") == 0);
-    if (!enabled || !__builtin_cpu_supports("avx512f") || onednn_want_bf16(c)) return EMBER_E_UNSUPPORTED;
     const ember_op_tensor *w = ember_op_in(c, 1), *b = ember_op_in(c, 2), *y = c->out[0];
-    if (!onednn_conv_f32_operands(c, &sum) || sum || (b && !b->data)) return EMBER_E_UNSUPPORTED;
-    nn_conv_plan p;
-    TRY(nn_conv_plan_build(c, &p, 0, 1, 2));
     if (p.w.nd != 2 || p.outsp <= 0 || p.N <= 0 || p.C <= 0 || p.G != p.C || p.M != p.C || p.w.d[0] != 1 ||
         p.w.d[1] != 1 || p.w.k[0] * p.w.k[1] > DW_MAX_TAPS || p.w.k[1] > 16 || p.out[0] != y->dims[2] || p.out[1] != y->dims[3] ||
         p.N * p.C * p.in[0] * p.in[1] > (1ll << 31))
