@@ -382,9 +382,9 @@ static int conv1x1_shape_wins(int64_t C, int64_t M, int64_t pixels, int threads)
 }
 
 /* Where c1_small beats oneDNN's jit 1x1 convs in the models (one thread, us, tiles vs
- * oneDNN, nChw16c): kws_dscnn's 64 -> 64 at 25x5 ~6.1 vs 6.9 (the model 41.0 -> 39.1);
- * vww_mobilenet025's 64 -> 64 at 12x12, 128 -> 128 at 6x6 (five), 128 -> 256 and 256 ->
- * 256 at 3x3 (the model 127 -> 119). These are <= 2M multiply-adds with <= 256 KB of
+ * oneDNN, nChw16c): kws_dscnn's 64 -> 64 at 25x5 ~5.9 vs 6.9 (the model 41.0 -> 39.1 with
+ * the first version of the tiles, ~6.1 us); vww_mobilenet025's 64 -> 64 at 12x12, 128 ->
+ * 128 at 6x6 (five: ~7.2 vs 7.9), 128 -> 256 and 256 -> 256 at 3x3 (the model 127 -> 119). These are <= 2M multiply-adds with <= 256 KB of
  * weights. Larger layers lost to oneDNN's brgemm kernels: mobilenet_v2's at 14x14 (64 ->
  * 384 .. 576 -> 96: 2-10% slower, a panel of 384-576 input channels no longer stays in
  * L1), squeezenet's 64 -> 256 at 13x13 about even. */
