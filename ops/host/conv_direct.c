@@ -42,7 +42,7 @@ typedef struct conv_direct {
     int64_t toff[MAX_TAPS];      /* tap k's offset from a pixel's corner in the padded input */
     int64_t corner[MAX_PIXELS];  /* output pixel q's corner (tap 0) in the padded input */
     float lo, hi;                /* the activation as a clamp (-inf, +inf: none) */
-    int layout, blocks_wanted;
+    int layout;
 } conv_direct;
 
 static void cd_release(void *p)
@@ -177,8 +177,6 @@ static ember_status cd_prepare(ember_op_ctx *c, int threads, void **state)
     s->KH = p.w.k[0], s->KW = p.w.k[1], s->sy = p.w.s[0], s->sx = p.w.s[1], s->pt = p.w.pb[0], s->pl = p.w.pb[1];
     s->Hp = Hp, s->Wp = Wp, s->K = K, s->panels = s->M / 64;
     s->lo = act == K_ACT_NONE ? -INFINITY : lo, s->hi = act == K_ACT_NONE ? INFINITY : hi;
-    const ember_attr *cba = ember_node_attr(c->node, "ember_channel_blocks");
-    s->blocks_wanted = cba && cba->type == EMBER_ATTR_INT && cba->i == 1;
     for (int64_t ci = 0, k = 0; ci < s->C; ci++)
         for (int64_t ky = 0; ky < s->KH; ky++)
             for (int64_t kx = 0; kx < s->KW; kx++) s->toff[k++] = (ci * Hp + ky) * Wp + kx;

@@ -232,15 +232,7 @@ INLINE AVX512 void dw_tile_reuse(const float *in, int64_t iy, int64_t ix, float 
 #pragma GCC unroll 40
         for (int i = 0; i < (R - 1) * RS + KH; i++) {
             const float *p = in + i * iy + j * ix;
-            __m512 v = full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
-#pragma GCC unroll 16
-            for (int r = 0; r < R; r++)
-#pragma GCC unroll 8
-                for (int q = 0; q < Q; q++) {
-                    int ky = i - r * RS, kx = j - q * CS;
-                    if (ky >= 0 && ky < KH && kx >= 0 && kx < KW)
-                        acc[r * Q + q] = _mm512_fmadd_ps(v, wv[ky * KW + kx], acc[r * Q + q]);
-                }
+            dw_reuse_fma(acc, full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p), i, j, R, Q, RS, CS, KH, KW, wv);
         }
     dw_store(acc, R, Q, out, ors, ocs, act, lo, hi, m, full);
 }

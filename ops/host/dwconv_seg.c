@@ -64,15 +64,7 @@ INLINE AVX512 void dw_seg(const float *in, float *out, const dw_seg_args *a, int
 #pragma GCC unroll 24
                 for (int j = LF; j < NJ - RF; j++, pc += ix) {
                     DW_OPAQUE(pc);
-                    __m512 v = _mm512_maskz_loadu_ps(mi, pc);
-#pragma GCC unroll 2
-                    for (int rr = 0; rr < R; rr++)
-#pragma GCC unroll 8
-                        for (int q = 0; q < Q; q++) {
-                            int ky = i - rr * S, kx = j - q * S;
-                            if (ky >= 0 && ky < K && kx >= 0 && kx < K)
-                                acc[rr * Q + q] = _mm512_fmadd_ps(v, w[ky * K + kx], acc[rr * Q + q]);
-                        }
+                    dw_reuse_fma(acc, _mm512_maskz_loadu_ps(mi, pc), i, j, R, Q, S, S, K, K, w);
                 }
             }
             float *o = o0;

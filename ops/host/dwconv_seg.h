@@ -7,6 +7,26 @@
 
 #include <stdint.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* One input vector v, at row i and column j of a tile's input reach, multiplied into
+ * every output (r, q) of the R x Q tile that reads it (output rows RS and columns CS
+ * input rows / columns apart, a KH x KW filter wv): the load-once core of dwconv.c's
+ * reusing tile and of the segment tiles. All but v constant after inlining. */
+static inline __attribute__((always_inline, target("avx512f"))) void
+dw_reuse_fma(__m512 *acc, __m512 v, int i, int j, int R, int Q, int RS, int CS, int KH, int KW, const __m512 *wv)
+{
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int q = 0; q < Q; q++) {
+            int ky = i - r * RS, kx = j - q * CS;
+            if (ky >= 0 && ky < KH && kx >= 0 && kx < KW)
+                acc[r * Q + q] = _mm512_fmadd_ps(v, wv[ky * KW + kx], acc[r * Q + q]);
+        }
+}
+#endif
+
 #define DW_SEG_Q 8      /* output columns a segment tile computes, at most */
 #define DW_SEG_ROLL_Q 6 /* at most, where it rolls rows (dw_seg_rolls) */
 
